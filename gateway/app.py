@@ -1,0 +1,65 @@
+"""The web app factory: config, Redis, store and blueprints wired in one place."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from gateway import health, intake
+from gateway.config import Config, config_from_dict, load_config
+from gateway.contract import error_body
+from gateway.errors import InboundError
+from gateway.redis_server import connect, ensure_embedded
+from gateway.store import Store
+
+log = logging.getLogger("leadgate.web")
+
+
+@dataclass
+class Gateway:
+    """What the web process keeps for its lifetime (on app.extensions['leadgate'])."""
+
+    config: Config
+    redis: redis.Redis
+    store: Store
+    clock: Callable[[], float]
+
+
+def create_app(config: Config | dict[str, Any] | None = None, *,
+               clock: Callable[[], float] = time.time) -> Flask:
+    """Build the web app; with no config, read LEADGATE_CONFIG (or ./leadgate.toml)."""
+    if config is None:
+        config = load_config()
+    elif isinstance(config, dict):
+        config = config_from_dict(config)
+    app = Flask("leadgate")
+    app.config["MAX_CONTENT_LENGTH"] = config.server["max_body_kb"] * 1024
+    client = connect(config.redis_url or ensure_embedded())
+    app.extensions["leadgate"] = Gateway(config, client, Store(client, clock=clock), clock)
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(health.bp)
+    app.register_error_handler(InboundError, _inbound_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    return app
+
+
+def _inbound_error(exc: InboundError) -> tuple[Response, int]:
+    return jsonify(error_body(exc.status_code, exc.message)), exc.status_code
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    return jsonify(error_body(status, exc.description or exc.name)), status
+
+
+def _unexpected(exc: Exception) -> tuple[Response, int]:
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    return jsonify(error_body(500, "internal error")), 500

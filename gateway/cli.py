@@ -1,0 +1,188 @@
+"""The `leadgate` command: one click group; each command gets the loaded config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from gateway.config import Config, load_config
+from gateway.errors import ConfigError
+
+DEV_CONFIG = Path(__file__).with_name("dev.toml")
+
+
+def _config(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def cli() -> None:
+    """leadgate: webhook lead ingestion gateway for the MEGA CRM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+config_option = click.option("--config", "config_path", envvar="LEADGATE_CONFIG",
+                             help="Config file (env LEADGATE_CONFIG, default ./leadgate.toml).")
+
+
+@cli.command("check-config")
+@config_option
+def check_config(config_path: str | None) -> None:
+    """Validate the config file; exit non-zero with the key and the problem."""
+    config = _config(config_path)
+    click.echo(f"config OK: {len(config.customers)} customer(s), {len(config.routes)} route(s)")
+    for name, route in sorted(config.routes.items()):
+        click.echo(f"  /hooks/{name}  source={route.source}  customer={route.customer}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Tenants, keys and limits (TOML); default: the built-in demo tenant.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
+              help="Fault setting at start, e.g. --fault error_rate=0.1 (repeatable).")
+def megasim(host: str, port: int, config_path: str | None, faults: tuple[str, ...]) -> None:
+    """Run megasim, the simulator of MEGA's push-leads API."""
+    from werkzeug.serving import make_server
+
+    from megasim.app import create_app
+    from megasim.config import load_config as load_sim
+
+    app = create_app(load_sim(config_path) if config_path else None)
+    try:
+        app.extensions["megasim.faults"].update(_fault_pairs(faults))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    state = app.extensions["megasim"]
+    click.echo(f"megasim on http://{host}:{port}  (faults: PUT /_megasim/faults)")
+    for key in state.keys.values():
+        click.echo(f"  customer {key.customer_id}  token {key.token}")
+    make_server(host, port, app, threaded=True).serve_forever()
+
+
+def _fault_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name == "script":
+            out[name] = [v for v in value.split(",") if v]
+        elif name == "reject_containing":
+            out[name] = value
+        else:
+            try:
+                out[name] = float(value) if "." in value else int(value)
+            except ValueError:
+                raise ValueError(f"{name}: '{value}' is not a number") from None
+    return out
+
+
+@cli.command()
+@config_option
+@click.option("--port", envvar="PORT", default=8000, show_default=True, type=int)
+def web(config_path: str | None, port: int) -> None:
+    """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
+    from gateway.server import serve
+
+    _config(config_path)  # fail fast, with one clear line, before gunicorn starts
+    serve(config_path, port=port)
+
+
+@cli.command()
+@config_option
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+def worker(config_path: str | None, burst: bool) -> None:
+    """Deliver queued leads to MEGA (RQ worker plus dispatcher)."""
+    from workers.runtime import run_worker
+
+    run_worker(_config(config_path), burst=burst)
+
+
+@cli.command()
+@config_option
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--megasim-port", default=8090, show_default=True, type=int)
+def dev(config_path: str | None, port: int, megasim_port: int) -> None:
+    """Everything locally: embedded Redis, megasim, web and worker; Ctrl-C stops it all."""
+    from gateway.redis_server import DATA_DIR, RedisServer
+
+    path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
+    env = {**os.environ, "LEADGATE_CONFIG": path,
+           "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", f"http://127.0.0.1:{megasim_port}")}
+    config = _config_env(path, env)
+    redis_server = None
+    if not os.environ.get("REDIS_URL"):
+        redis_server = RedisServer(DATA_DIR)
+        env["REDIS_URL"] = redis_server.start()
+    exe = [sys.executable, "-m", "gateway.cli"]
+    commands = [exe + ["web", "--port", str(port)], exe + ["worker"]]
+    mega_url = urlsplit(config.mega["base_url"])
+    if mega_url.hostname in ("127.0.0.1", "localhost"):
+        commands.insert(0, exe + ["megasim", "--port", str(mega_url.port or megasim_port)])
+    children = [subprocess.Popen(cmd, env=env) for cmd in commands]
+    _print_welcome(config, port, mega_url.geturl())
+    _supervise(children, redis_server)
+
+
+def _config_env(path: str, env: dict[str, str]) -> Config:
+    try:
+        return load_config(path, env=env)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _print_welcome(config: Config, port: int, mega_url: str) -> None:
+    base = f"http://127.0.0.1:{port}"
+    click.echo(f"\nleadgate dev: intake {base}, MEGA {mega_url}")
+    for name, route in sorted(config.routes.items()):
+        token = route.settings.get("url_token")
+        click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))
+    generic = next((r for r in config.routes.values()
+                    if r.source == "generic" and r.settings.get("url_token")), None)
+    if generic:
+        click.echo("\nSend a lead:\n  curl -X POST "
+                   f"{base}/hooks/{generic.name}/{generic.settings['url_token']} \\\n"
+                   "    -H 'Content-Type: application/json' \\\n"
+                   "    -d '{\"name\": \"Ada Lovelace\", \"email\": \"ada@example.com\", "
+                   "\"phone\": \"(206) 555-0100\"}'")
+        click.echo(f"Then see it in MEGA:\n  curl {mega_url}/_megasim/leads\n")
+
+
+def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> None:
+    """Wait until Ctrl-C/SIGTERM or a child dies, then stop everything."""
+    stop = {"now": False}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop["now"] and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if redis_server is not None:
+        redis_server.stop()
+    click.echo("leadgate dev stopped")
+
+
+if __name__ == "__main__":
+    cli()

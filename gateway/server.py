@@ -1,0 +1,43 @@
+"""gunicorn, run from `leadgate web` with settings from the environment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class GatewayServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, config_path: str | None, options: dict[str, Any]):
+        self.config_path, self.options = config_path, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from gateway.app import create_app
+        from gateway.config import load_config
+
+        return create_app(load_config(self.config_path))
+
+
+def options(port: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """gunicorn settings: PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT."""
+    env = dict(os.environ) if env is None else env
+    return {
+        "bind": f"0.0.0.0:{port}",
+        "workers": int(env.get("WEB_CONCURRENCY", "2")),
+        "worker_class": "gthread",
+        "threads": int(env.get("GUNICORN_THREADS", "4")),
+        "timeout": int(env.get("GUNICORN_TIMEOUT", "30")),
+        "graceful_timeout": int(env.get("GUNICORN_GRACEFUL_TIMEOUT", "25")),
+        "keepalive": 5,
+        "accesslog": None,
+    }
+
+
+def serve(config_path: str | None, *, port: int) -> None:
+    GatewayServer(config_path, options(port)).run()

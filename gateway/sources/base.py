@@ -1,0 +1,68 @@
+"""The one small interface every provider adapter implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from gateway import defaults
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What arrived, independent of Flask: adapters see only this."""
+
+    method: str
+    headers: Mapping[str, str]          # case-insensitive
+    query: Mapping[str, str]
+    body: bytes
+    mimetype: str
+    url_token: str | None = None
+    now: float = 0.0                    # unix seconds, passed in so tests set the clock
+
+
+@dataclass
+class Draft:
+    """One lead (or lead reference) found in a delivery."""
+
+    event_id: str                                              # the provider's id for it
+    lead: dict[str, Any] = field(default_factory=dict)         # MEGA fields recognised
+    fields: dict[str, Any] = field(default_factory=dict)       # provider fields, by their names
+    used: set[str] = field(default_factory=set)                # fields turned into `lead`
+    enrich: str = ""                    # non-empty: the worker fetches the lead data ("meta")
+    test: bool = False                  # a provider test lead: recorded, not delivered
+
+
+class RouteSettings(Schema):
+    """Settings every route may carry; adapters extend this schema."""
+
+    class Meta:
+        unknown = RAISE
+
+    url_token = fields.String(validate=validate.Length(min=16))
+    default_region = fields.String(load_default=defaults.DEFAULT_REGION,
+                                   validate=validate.Regexp(r"^[A-Z]{2}$"))
+
+
+class Source:
+    """A provider adapter: authenticate the raw request, then parse it into drafts."""
+
+    name: ClassVar[str]
+    settings_schema: ClassVar[type[Schema]] = RouteSettings
+    lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
+    success_status: ClassVar[int] = 202
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Raise Unauthorized unless the request is the provider's."""
+        raise NotImplementedError
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """The drafts in an authenticated delivery; raise BadRequest or Ignored."""
+        raise NotImplementedError
+
+    def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+        """Answer a GET/HEAD check (status, text), or None when the provider has none."""
+        return None

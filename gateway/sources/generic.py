@@ -1,0 +1,86 @@
+"""`generic`: any JSON or form post, authenticated by URL token or an HMAC-SHA256 header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from gateway.errors import BadRequest, UnsupportedMediaType
+from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.recognize import flatten, recognize
+from gateway.sources.signatures import (
+    digest,
+    matches_any,
+    parse_form,
+    parse_json,
+    require_header,
+    stable_hash,
+)
+from gateway.errors import Unauthorized
+
+MAX_ITEMS = 1000
+
+
+class GenericSettings(RouteSettings):
+    hmac_secret = fields.String(validate=validate.Length(min=8))
+    hmac_header = fields.String(load_default="X-Signature")
+    hmac_encoding = fields.String(load_default="hex", validate=validate.OneOf(("hex", "base64")))
+    event_id = fields.String(validate=validate.Length(min=1))
+
+    @validates_schema
+    def _authenticated(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("url_token") and not data.get("hmac_secret"):
+            raise ValidationError("a generic route needs url_token or hmac_secret",
+                                  "url_token")
+
+
+class Generic(Source):
+    name = "generic"
+    settings_schema = GenericSettings
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        verify_hmac_header(inbound, settings)
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        body = parse_body(inbound)
+        items = body if isinstance(body, list) else [body]
+        if not items or len(items) > MAX_ITEMS or not all(isinstance(i, dict) for i in items):
+            raise BadRequest(f"body must be an object or a list of 1 to {MAX_ITEMS} objects")
+        return [json_draft(item, settings.get("event_id")) for item in items]
+
+
+def verify_hmac_header(inbound: Inbound, settings: dict[str, Any]) -> None:
+    """The generic HMAC-SHA256 check: optional `sha256=` prefix, hex or base64."""
+    secret = settings.get("hmac_secret")
+    if not secret:
+        return
+    given = require_header(inbound.headers, settings["hmac_header"])
+    given = given.split("=", 1)[1] if given.lower().startswith("sha256=") else given
+    encoding = settings["hmac_encoding"]
+    expected = digest(secret, inbound.body, encoding=encoding)
+    if not matches_any(expected, [given], fold_case=encoding == "hex"):
+        raise Unauthorized(f"{settings['hmac_header']} does not match the body")
+
+
+def parse_body(inbound: Inbound) -> Any:
+    """JSON or urlencoded form, by Content-Type."""
+    if inbound.mimetype == "application/json" or inbound.mimetype.endswith("+json"):
+        return parse_json(inbound.body)
+    if inbound.mimetype == "application/x-www-form-urlencoded":
+        return parse_form(inbound.body)
+    raise UnsupportedMediaType("send application/json or application/x-www-form-urlencoded")
+
+
+def json_draft(item: dict[str, Any], id_path: str | None) -> Draft:
+    """A draft from one JSON object: fields by dotted path, contacts recognised by name."""
+    flat = flatten(item)
+    if id_path:
+        event_id = flat.get(id_path)
+        if event_id in (None, "") or isinstance(event_id, dict | list):
+            raise BadRequest(f"no event id at '{id_path}'")
+        event_id = str(event_id)
+    else:
+        event_id = stable_hash(item)
+    lead, used = recognize(flat)
+    return Draft(event_id=event_id, lead=lead, fields=flat, used=used)

@@ -1,0 +1,97 @@
+"""Building blocks of provider verification: HMACs, constant-time compares, body parsing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from gateway.errors import BadRequest, Unauthorized
+
+
+def digest(secret: bytes | str, message: bytes, *, algorithm: str = "sha256",
+           encoding: str = "hex") -> str:
+    """HMAC of message, hex or base64 encoded."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    mac = hmac.new(key, message, getattr(hashlib, algorithm)).digest()
+    return mac.hex() if encoding == "hex" else base64.b64encode(mac).decode()
+
+
+def matches_any(expected: str, candidates: Iterable[str], *, fold_case: bool = False) -> bool:
+    """True when any candidate equals expected; every candidate compared in constant time."""
+    want = (expected.lower() if fold_case else expected).encode()
+    found = False
+    for candidate in candidates:
+        given = (candidate.lower() if fold_case else candidate).strip().encode()
+        found |= hmac.compare_digest(want, given)
+    return found
+
+
+def require_secret(given: Any, secret: str, what: str) -> None:
+    """Constant-time check of a shared secret carried in the request."""
+    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise Unauthorized(f"{what} is missing or wrong")
+
+
+def require_header(headers: Any, name: str) -> str:
+    value = headers.get(name)
+    if not value:
+        raise Unauthorized(f"missing {name} header")
+    return str(value)
+
+
+def check_timestamp(ts: float, now: float, tolerance_s: float, what: str) -> None:
+    """Reject timestamps too far in the past or in the future."""
+    if abs(now - ts) > tolerance_s:
+        raise Unauthorized(f"{what} is outside the {int(tolerance_s)} s tolerance")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: UTF-8, no duplicate keys, no NaN."""
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise BadRequest("JSON object has duplicate keys")
+        return dict(pairs)
+
+    def no_constant(name: str) -> Any:
+        raise BadRequest(f"JSON holds {name}, which is not JSON")
+
+    try:
+        text = body.decode("utf-8")
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except UnicodeDecodeError:
+        raise BadRequest("body is not valid UTF-8") from None
+    except RecursionError:
+        raise BadRequest("JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+
+
+def parse_form(body: bytes) -> dict[str, Any]:
+    """A urlencoded form; a repeated name becomes a list."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=1000)
+    except UnicodeDecodeError:
+        raise BadRequest("form body is not valid UTF-8") from None
+    except ValueError as exc:
+        raise BadRequest(f"form body is malformed: {exc}") from None
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in form:
+            prior = form[key]
+            form[key] = [*prior, value] if isinstance(prior, list) else [prior, value]
+        else:
+            form[key] = value
+    return form
+
+
+def stable_hash(value: Any) -> str:
+    """A stable id for a delivery that carries none: sha256 of its canonical JSON."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,183 @@
+"""leadgate's Redis store: intake writes, flush leases, frozen batches, outcomes, dead letters.
+
+Redis errors become StoreUnavailable here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from gateway.config import Customer
+from gateway.errors import StoreUnavailable
+from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, SPLIT, TAKE, Keys
+
+TERMINAL = ("delivered", "dead", "test")
+
+
+def event_id(customer: str, source: str, provider_id: str) -> str:
+    """The event key (customer, source, provider id) as a short stable id."""
+    raw = f"{customer}\x1f{source}\x1f{provider_id}".encode()
+    return "evt_" + hashlib.sha256(raw).hexdigest()[:32]
+
+
+def now_ms(clock: Callable[[], float] = time.time) -> int:
+    return int(clock() * 1000)
+
+
+@dataclass
+class Batch:
+    """A customer's in-flight batch; once `body` is set it is frozen and resent unchanged."""
+
+    ids: list[str]
+    created: int
+    attempts: int = 0
+    endpoint: str = ""
+    key: str = ""
+    body: bytes = b""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> Batch:
+        data = {k.decode(): v for k, v in raw.items()}
+        return cls(ids=data["ids"].decode().split(","), created=int(data["created"]),
+                   attempts=int(data.get("attempts", b"0")),
+                   endpoint=data.get("endpoint", b"").decode(), key=data.get("key", b"").decode(),
+                   body=data.get("body", b""))
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Redis trouble as the one error callers handle."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
+
+
+class Store:
+    def __init__(self, client: redis.Redis, *, keys: Keys | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.redis, self.keys, self.clock = client, keys or Keys(), clock
+        self._ingest = client.register_script(INGEST)
+        self._claim = client.register_script(CLAIM)
+        self._renew = client.register_script(RENEW)
+        self._release = client.register_script(RELEASE)
+        self._take = client.register_script(TAKE)
+        self._split = client.register_script(SPLIT)
+
+    # -- intake --------------------------------------------------------------------------
+    def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
+        """Store new events and queue the pending ones, in one round trip."""
+        k = self.keys
+        keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
+                *(k.event(r["id"]) for r in records)]
+        args = [customer.name, now_ms(self.clock), customer.linger_ms, customer.max_batch,
+                ttl_s, *(json.dumps(r) for r in records)]
+        with translated():
+            return [bool(flag) for flag in self._ingest(keys=keys, args=args)]
+
+    # -- leases --------------------------------------------------------------------------
+    def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
+        """Lease the customers whose flush is due (and those whose flush died)."""
+        k = self.keys
+        got = self._claim(keys=[k.due, k.leases, k.owners],
+                          args=[now_ms(self.clock), int(lease_s * 1000), limit, token])
+        return [c.decode() for c in got]
+
+    def renew(self, customer: str, token: str, *, lease_s: float) -> bool:
+        until = now_ms(self.clock) + int(lease_s * 1000)
+        return bool(self._renew(keys=[self.keys.leases, self.keys.owners],
+                                args=[customer, token, until]))
+
+    def release(self, customer: Customer, token: str, *, hold_until_ms: int = 0) -> bool:
+        """Hand the customer back; its next flush is scheduled if anything waits."""
+        k, name = self.keys, customer.name
+        keys = [k.due, k.leases, k.owners, k.buffer(name), k.batch(name), k.customer(name)]
+        args = [name, token, now_ms(self.clock), customer.linger_ms, customer.max_batch,
+                hold_until_ms]
+        return bool(self._release(keys=keys, args=args))
+
+    # -- batches -------------------------------------------------------------------------
+    def take(self, customer: str, n: int) -> Batch | None:
+        """The frozen batch, else up to n buffered events as a new batch."""
+        raw = self._take(keys=[self.keys.buffer(customer), self.keys.batch(customer)],
+                         args=[n, now_ms(self.clock), self.keys.event("")])
+        if not raw:
+            return None
+        return Batch.from_hash(dict(zip(raw[::2], raw[1::2], strict=True)))
+
+    def freeze(self, customer: str, batch: Batch) -> None:
+        """Record the exact request before the first send."""
+        self.redis.hset(self.keys.batch(customer), mapping={
+            "endpoint": batch.endpoint, "key": batch.key, "body": batch.body})
+
+    def count_attempt(self, customer: str, batch: Batch, error: str) -> int:
+        pipe = self.redis.pipeline()
+        pipe.hincrby(self.keys.batch(customer), "attempts", 1)
+        for eid in batch.ids:
+            pipe.hincrby(self.keys.event(eid), "attempts", 1)
+            pipe.hset(self.keys.event(eid), "last_error", error)
+        return int(pipe.execute()[0])
+
+    def split(self, customer: str, batch: Batch) -> None:
+        """Keep the first half in flight (to be frozen anew); put the rest back in front."""
+        half = max(1, len(batch.ids) // 2)
+        keep, back = batch.ids[:half], batch.ids[half:]
+        self._split(keys=[self.keys.buffer(customer), self.keys.batch(customer)],
+                    args=[",".join(keep), batch.created, *back])
+        if back:
+            self.set_events(back, {"status": "pending"})
+
+    def events(self, ids: list[str]) -> list[dict[str, str]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hgetall(self.keys.event(eid))
+        return [{k.decode(): v.decode() for k, v in h.items()} for h in pipe.execute()]
+
+    def set_events(self, ids: list[str], fields: dict[str, str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hset(self.keys.event(eid), mapping=fields)
+        pipe.execute()
+
+    def finish(self, customer: str, outcomes: dict[str, dict[str, str]], ttl_s: int) -> None:
+        """Record each event's terminal outcome and drop the frozen batch, atomically."""
+        now = now_ms(self.clock)
+        pipe = self.redis.pipeline(transaction=True)
+        counts = {"delivered": 0, "dead": 0}
+        for eid, outcome in outcomes.items():
+            key = self.keys.event(eid)
+            pipe.hset(key, mapping={**outcome, "finished_at": now})
+            if outcome["status"] == "dead":
+                pipe.zadd(self.keys.dead, {eid: now})
+            else:
+                pipe.expire(key, ttl_s)
+            counts[outcome["status"]] += 1
+        pipe.delete(self.keys.batch(customer))
+        for status, n in counts.items():
+            if n:
+                pipe.hincrby(self.keys.customer(customer), status, n)
+        pipe.execute()
+
+    # -- customer state ------------------------------------------------------------------
+    def customer_state(self, customer: str) -> dict[str, str]:
+        raw = self.redis.hgetall(self.keys.customer(customer))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def set_customer_state(self, customer: str, **fields: Any) -> None:
+        clear = [name for name, value in fields.items() if value is None]
+        keep = {name: value for name, value in fields.items() if value is not None}
+        pipe = self.redis.pipeline(transaction=False)
+        if keep:
+            pipe.hset(self.keys.customer(customer), mapping=keep)
+        if clear:
+            pipe.hdel(self.keys.customer(customer), *clear)
+        pipe.execute()

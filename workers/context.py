@@ -1,0 +1,49 @@
+"""What a worker process keeps for its lifetime, and how jobs find it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+
+from gateway.config import Config, load_config
+from gateway.redis_server import connect, ensure_embedded
+from gateway.store import Store
+from workers.mega import MegaClient
+
+
+@dataclass
+class WorkerContext:
+    config: Config
+    redis: redis.Redis
+    store: Store
+    mega: MegaClient
+    clock: Callable[[], float] = time.time
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> WorkerContext:
+    """Long-lived clients for a worker: Redis (no socket timeout: jobs block) and MEGA."""
+    client = connect(config.redis_url or ensure_embedded(), socket_timeout=30)
+    mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
+    return WorkerContext(config, client, Store(client, clock=clock), mega, clock)
+
+
+_bound: WorkerContext | None = None
+
+
+def bind(ctx: WorkerContext | None) -> None:
+    """Make ctx the one jobs of this process use."""
+    global _bound
+    _bound = ctx
+
+
+def current() -> WorkerContext:
+    """The bound context; a process started by plain `rq worker` builds one from the config."""
+    if _bound is None:
+        bind(build_context(load_config()))
+    assert _bound is not None
+    return _bound

@@ -1,0 +1,54 @@
+"""The dispatcher: leases customers whose flush is due and enqueues one RQ flush job each."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+
+import redis
+from rq import Queue
+
+from gateway import defaults
+from workers.context import WorkerContext
+
+log = logging.getLogger("leadgate.worker")
+JOB_TIMEOUT_S = 300
+
+
+class Dispatcher:
+    def __init__(self, ctx: WorkerContext, queue: Queue, *,
+                 interval_s: float = defaults.DISPATCH_INTERVAL_S):
+        self.ctx, self.queue, self.interval_s = ctx, queue, interval_s
+        self._thread: threading.Thread | None = None
+
+    def dispatch_once(self) -> int:
+        """Claim due customers and enqueue their flushes; returns how many."""
+        token = uuid.uuid4().hex
+        lease_s = max(defaults.LEASE_S, 2 * self.ctx.config.mega["timeout_s"] + 5)
+        claimed = self.ctx.store.claim(token, lease_s=lease_s, limit=defaults.DISPATCH_CLAIM_LIMIT)
+        for customer in claimed:
+            tag = hashlib.sha1(customer.encode()).hexdigest()[:12]
+            self.queue.enqueue("workers.jobs.flush", customer, token,
+                               job_id=f"flush-{tag}-{token}", job_timeout=JOB_TIMEOUT_S,
+                               result_ttl=0, failure_ttl=7 * 86400)
+        return len(claimed)
+
+    def loop(self) -> None:
+        """Dispatch until the worker stops; Redis trouble is logged and waited out."""
+        backoff = self.interval_s
+        while not self.ctx.stopping.is_set():
+            try:
+                busy = self.dispatch_once()
+                backoff = self.interval_s
+            except redis.RedisError as exc:
+                log.warning("dispatcher: Redis unavailable (%s); retrying", type(exc).__name__)
+                busy, backoff = 0, min(backoff * 2, 5.0)
+            if not busy:
+                self.ctx.stopping.wait(backoff)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.loop, name="leadgate-dispatcher",
+                                        daemon=True)
+        self._thread.start()

@@ -1,0 +1,165 @@
+"""One flush: own a customer's lease, deliver its batches, record outcomes, hand it back."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from gateway import defaults
+from gateway.config import Customer
+from gateway.errors import (
+    DeliveryError,
+    MegaBadRequest,
+    MegaConflict,
+    MegaCredentialsError,
+    MegaRateLimited,
+    MegaUnavailable,
+)
+from gateway.store import Batch, now_ms
+from workers import policy
+from workers.context import WorkerContext
+from workers.mega import MegaResponse, RateInfo
+
+log = logging.getLogger("leadgate.worker")
+Outcomes = dict[str, dict[str, str]]
+
+
+class Flush:
+    def __init__(self, ctx: WorkerContext, customer: Customer, token: str):
+        self.ctx, self.customer, self.token = ctx, customer, token
+        self.store, self.name = ctx.store, customer.name
+
+    def run(self) -> None:
+        """Deliver until the buffer is empty, a hold is needed, or the time budget is spent."""
+        deadline = self.ctx.clock() + defaults.FLUSH_BUDGET_S
+        hold = 0
+        try:
+            while self.store.renew(self.name, self.token, lease_s=self.lease_s):
+                batch = self.store.take(self.name, policy.take_size(self.customer))
+                if batch is None:
+                    break
+                hold, more = self.deliver(batch)
+                if hold or not more or self.ctx.clock() > deadline or self.ctx.stopping.is_set():
+                    break
+            else:
+                return  # the lease was lost: whoever holds it now carries on
+        except Exception as exc:  # a bug or Redis trouble: back off, the batch stays frozen
+            log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
+            hold = now_ms(self.ctx.clock) + int(policy.backoff_s(3) * 1000)
+        self.store.release(self.customer, self.token, hold_until_ms=hold)
+
+    @property
+    def lease_s(self) -> float:
+        return max(defaults.LEASE_S, 2 * self.ctx.config.mega["timeout_s"] + 5)
+
+    def deliver(self, batch: Batch) -> tuple[int, bool]:
+        """Send one batch: (hold-until ms or 0, whether to go on with the next batch)."""
+        events = self.store.events(batch.ids)
+        if not batch.body:
+            self.freeze(batch, events)
+        if waiting := self.rate_wait(batch.endpoint):
+            return waiting, False
+        try:
+            response = self.ctx.mega.send(self.customer, batch.endpoint, batch.body, batch.key)
+        except DeliveryError as exc:
+            self.note_rate(exc.endpoint, exc.rate)
+            return self.failed(batch, events, exc)
+        self.note_rate(batch.endpoint, response.rate)
+        self.store.finish(self.name, outcomes(batch, events, response),
+                          self.ctx.config.dedup_ttl_s)
+        self.store.set_customer_state(self.name, blocked=None, last_error=None,
+                                      hold_reason=None, last_success_at=now_ms(self.ctx.clock))
+        return 0, len(batch.ids) >= policy.take_size(self.customer)
+
+    def freeze(self, batch: Batch, events: list[dict[str, str]]) -> None:
+        """Fix the exact bytes and key before the first send; retries reuse them."""
+        batch.endpoint = policy.endpoint_for(self.customer, len(events))
+        batch.key = policy.idempotency_key(batch.endpoint, events)
+        batch.body = policy.request_body(self.customer, batch.endpoint, events)
+        self.store.freeze(self.name, batch)
+
+    def failed(self, batch: Batch, events: list[dict[str, str]],
+               exc: DeliveryError) -> tuple[int, bool]:
+        now = now_ms(self.ctx.clock)
+        if isinstance(exc, MegaRateLimited):
+            self.store.set_customer_state(self.name, hold_reason="rate_limited")
+            return now + int(exc.retry_after_s * 1000), False
+        if isinstance(exc, MegaCredentialsError):
+            self.store.set_customer_state(self.name, blocked=f"credentials: {exc}",
+                                          hold_reason="credentials", last_error=str(exc))
+            return now + int(defaults.CREDENTIALS_RETRY_S * 1000), False
+        if isinstance(exc, MegaBadRequest) and len(batch.ids) > 1:
+            self.store.split(self.name, batch)
+            return 0, True
+        if isinstance(exc, MegaBadRequest | MegaConflict):
+            reason = "conflict" if isinstance(exc, MegaConflict) else "rejected"
+            self.store.finish(self.name, dead(batch.ids, reason, exc), self.ctx.config.dedup_ttl_s)
+            return 0, True
+        return self.retry_later(batch, exc, now)
+
+    def retry_later(self, batch: Batch, exc: DeliveryError, now: int) -> tuple[int, bool]:
+        """5xx, timeout, connection error: same bytes and key later, or expire past max age."""
+        assert isinstance(exc, MegaUnavailable)
+        attempts = self.store.count_attempt(self.name, batch, str(exc))
+        max_age_ms = self.ctx.config.mega["max_age_hours"] * 3_600_000
+        if now - batch.created > max_age_ms:
+            self.store.finish(self.name, dead(batch.ids, "expired", exc),
+                              self.ctx.config.dedup_ttl_s)
+            return 0, True
+        self.store.set_customer_state(self.name, hold_reason="retrying", last_error=str(exc))
+        return now + int(policy.backoff_s(attempts) * 1000), False
+
+    def rate_wait(self, endpoint: str) -> int:
+        """When MEGA said no calls remain in this window: the reset time, else 0."""
+        state = self.store.customer_state(self.name)
+        remaining = state.get(f"rl:{endpoint}:remaining")
+        reset_at = int(state.get(f"rl:{endpoint}:reset_at", "0"))
+        if remaining == "0" and reset_at > now_ms(self.ctx.clock):
+            self.store.set_customer_state(self.name, hold_reason="rate_limited")
+            return reset_at
+        return 0
+
+    def note_rate(self, endpoint: str, rate: Any) -> None:
+        if not isinstance(rate, RateInfo) or rate.remaining is None or not endpoint:
+            return
+        reset_at = now_ms(self.ctx.clock) + int((rate.reset_s or 0) * 1000)
+        self.store.set_customer_state(self.name, **{f"rl:{endpoint}:remaining": rate.remaining,
+                                                    f"rl:{endpoint}:reset_at": reset_at})
+
+
+def outcomes(batch: Batch, events: list[dict[str, str]], response: MegaResponse) -> Outcomes:
+    """Each event's terminal record from MEGA's answer."""
+    if batch.endpoint == "single":
+        (event,) = events
+        lead = response.body.get("lead") or {}
+        outcome = {"status": "delivered", "outcome": "created", "endpoint": "single",
+                   "lead_id": str(lead.get("id", "")), "mega_status": str(response.status)}
+        if dropped := policy.single_drops(event.get("lead", "{}")):
+            outcome["delivery_warning"] = f"not sent by a single create: {', '.join(dropped)}"
+        return {event["id"]: outcome}
+    rows = {r.get("row_ref"): r for r in response.body.get("results", [])}
+    result: Outcomes = {}
+    for eid in batch.ids:
+        row = rows.get(eid)
+        if row is None:
+            result[eid] = {"status": "dead", "dead_reason": "rejected", "endpoint": "bulk",
+                           "error": "MEGA's answer has no result for this row"}
+        elif row.get("status") == "failed":
+            result[eid] = {"status": "dead", "dead_reason": "rejected", "endpoint": "bulk",
+                           "error": "; ".join(row.get("errors") or ["failed"]),
+                           "mega_status": str(response.status)}
+        else:
+            result[eid] = {"status": "delivered", "outcome": str(row.get("status")),
+                           "endpoint": "bulk", "lead_id": str(row.get("lead_id") or ""),
+                           "matched_by": str(row.get("matched_by") or ""),
+                           "ignored_custom_fields": json.dumps(
+                               row.get("ignored_custom_fields") or []),
+                           "mega_status": str(response.status)}
+    return result
+
+
+def dead(ids: list[str], reason: str, exc: DeliveryError) -> Outcomes:
+    body = json.dumps(exc.body)[:2000] if exc.body is not None else ""
+    return {eid: {"status": "dead", "dead_reason": reason, "error": str(exc),
+                  "mega_status": str(exc.status or ""), "mega_body": body} for eid in ids}

@@ -1,0 +1,126 @@
+"""MEGA's push-leads API over httpx: the only place httpx errors are caught and translated."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gateway.config import Customer
+from gateway.contract import BULK_PATH, SINGLE_PATH
+from gateway.errors import (
+    DeliveryError,
+    MegaBadRequest,
+    MegaConflict,
+    MegaCredentialsError,
+    MegaRateLimited,
+    MegaUnavailable,
+)
+
+PATHS = {"single": SINGLE_PATH, "bulk": BULK_PATH}
+USER_AGENT = "leadgate/0.1"
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    """The RateLimit-* headers of one answer (None where absent)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_s: float | None
+    retry_after_s: float | None
+
+    @classmethod
+    def from_headers(cls, headers: httpx.Headers) -> RateInfo:
+        return cls(_number(headers.get("RateLimit-Limit")),
+                   _number(headers.get("RateLimit-Remaining")),
+                   _seconds(headers.get("RateLimit-Reset")),
+                   _seconds(headers.get("Retry-After")))
+
+
+@dataclass(frozen=True)
+class MegaResponse:
+    status: int
+    body: dict[str, Any]
+    rate: RateInfo
+
+
+class MegaClient:
+    """One pooled client for the worker's lifetime."""
+
+    def __init__(self, *, base_url: str, timeout_s: float,
+                 transport: httpx.BaseTransport | None = None):
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            headers={"User-Agent": USER_AGENT}, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(self, customer: Customer, endpoint: str, body: bytes, key: str) -> MegaResponse:
+        """POST frozen bytes; raise the DeliveryError that says what to do next."""
+        headers = {"Authorization": f"Bearer {customer.token}",
+                   "x-customer-id": customer.customer_id,
+                   "Content-Type": "application/json", "Idempotency-Key": key}
+        try:
+            response = self._http.post(PATHS[endpoint], content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise MegaUnavailable(f"timeout ({type(exc).__name__})", endpoint=endpoint) from exc
+        except httpx.TransportError as exc:
+            raise MegaUnavailable(f"connection failed ({type(exc).__name__})",
+                                  endpoint=endpoint) from exc
+        rate = RateInfo.from_headers(response.headers)
+        if response.is_success:
+            try:
+                return MegaResponse(response.status_code, response.json(), rate)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise MegaUnavailable("MEGA answered 2xx with an unreadable body",
+                                      endpoint=endpoint, status=response.status_code,
+                                      rate=rate) from exc
+        raise classify(endpoint, response.status_code, _error_body(response), rate)
+
+
+def classify(endpoint: str, status: int, body: Any, rate: RateInfo) -> DeliveryError:
+    """The DeliveryError for a non-2xx answer."""
+    message = f"MEGA {status}: {_message(body)}"
+    kwargs: dict[str, Any] = {"endpoint": endpoint, "status": status, "body": body, "rate": rate}
+    if status == 429:
+        wait = rate.retry_after_s or rate.reset_s or 1.0
+        return MegaRateLimited(message, retry_after_s=wait, **kwargs)
+    if status in (401, 403, 404, 405):
+        return MegaCredentialsError(message, **kwargs)
+    if status == 409:
+        return MegaConflict(message, **kwargs)
+    if 400 <= status < 500:
+        return MegaBadRequest(message, **kwargs)
+    return MegaUnavailable(message, **kwargs)
+
+
+def _error_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"raw": response.text[:500]}
+
+
+def _message(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", ""))[:500]
+    return str(body)[:200]
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
