@@ -163,10 +163,10 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
     mega = _load(MegaSchema(), data.get("mega", {}), "mega")
     customers = {name: Customer(name=name, **{**c, "customer_id": str(c["customer_id"])})
                  for name, c in _tables(data, "customers", CustomerSchema()).items()}
-    routes = {name: _route(name, spec, customers) for name, spec in
-              _section(data, "routes").items()}
     if not customers:
         raise ConfigError("customers: at least one [customers.<name>] table is required")
+    routes = {name: _route(name, spec, customers) for name, spec in
+              _section(data, "routes").items()}
     return Config(server, mega, customers, routes, redis_url=env.get("REDIS_URL", ""),
                   source_path=source_path)
 

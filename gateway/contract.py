@@ -1,4 +1,4 @@
-"""MEGA push-leads contract constants (shared/seeds/mega-*.md), shared by the gateway and megasim."""
+"""MEGA push-leads contract constants, shared by the gateway and megasim."""
 
 SOURCE_PLATFORMS = (
     "google_ads", "meta_ads", "google_organic", "direct", "referral", "hubspot",

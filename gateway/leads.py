@@ -87,6 +87,8 @@ def build_lead(*, defaults: dict[str, Any], static: dict[str, Any], found: dict[
             raw[target] = value
     raw["custom_fields"] = custom
     lead, warnings = normalize(raw, region)
+    for name, value in {**defaults, **static}.items():   # validated at start-up
+        lead.setdefault(name, value)
     unmapped = {k: v for k, v in provider_fields.items() if k not in used and k not in field_map}
     try:
         lead = LeadSchema().load(lead)

@@ -84,13 +84,17 @@ class RedisServer:
         raise RuntimeError("redis-server did not become ready")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()
 
 
 def ensure_embedded(data_dir: Path = DATA_DIR) -> str:

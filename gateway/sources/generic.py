@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from gateway.errors import BadRequest, UnsupportedMediaType
+from gateway.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from gateway.sources.base import Draft, Inbound, RouteSettings, Source
 from gateway.sources.recognize import flatten, recognize
 from gateway.sources.signatures import (
@@ -17,7 +17,6 @@ from gateway.sources.signatures import (
     require_header,
     stable_hash,
 )
-from gateway.errors import Unauthorized
 
 MAX_ITEMS = 1000
 

@@ -1,0 +1,209 @@
+"""Fixtures: a real Redis server, megasim over real HTTP, the app, and a worker in burst mode."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from werkzeug.serving import make_server
+
+from gateway.app import create_app
+from gateway.config import Config, config_from_dict
+from gateway.redis_server import RedisServer
+from megasim.app import create_app as create_megasim
+from megasim.config import config_from_dict as sim_config
+from workers.context import WorkerContext, bind, build_context
+from workers.runtime import make_worker
+
+ACME_ID = "11111111-1111-4111-8111-111111111111"
+GLOBEX_ID = "22222222-2222-4222-8222-222222222222"
+ACME_TOKEN = "mega_" + "a" * 64
+GLOBEX_TOKEN = "mega_" + "b" * 64
+READONLY_TOKEN = "mega_" + "c" * 64
+OWNER_ID = "0b8d2f7e-1c3a-4d5b-9e6f-7a8b9c0d1e2f"
+URL_TOKEN = "test-url-token-0123456789"
+HMAC_SECRET = "test-hmac-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(Path(tmp_path_factory.mktemp("redis")), port=free_port(),
+                         persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield client
+    client.flushall()
+    client.close()
+
+
+class Sim:
+    """megasim served on a real port, with helpers that use its HTTP inspection API."""
+
+    def __init__(self, app: Any, url: str):
+        self.app, self.url = app, url
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def leads(self, customer_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"customer_id": customer_id} if customer_id else {}
+        return self.http.get("/_megasim/leads", params=params).json()["leads"]  # type: ignore
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.http.get("/_megasim/requests").json()["requests"]  # type: ignore
+
+    def faults(self, **settings: Any) -> dict[str, Any]:
+        response = self.http.put("/_megasim/faults", json=settings)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        self.http.post("/_megasim/reset").raise_for_status()
+
+
+SIM_TENANTS = {
+    "limits": {"window_s": 60, "single_per_window": 10_000, "bulk_per_window": 10_000},
+    "customers": [
+        {"id": ACME_ID, "name": "acme", "keys": [
+            {"token": ACME_TOKEN},
+            {"token": READONLY_TOKEN, "scopes": ["public_api:leads:read"]}]},
+        {"id": GLOBEX_ID, "name": "globex", "keys": [{"token": GLOBEX_TOKEN}]},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def megasim_server() -> Iterator[Sim]:
+    app = create_megasim(sim_config(SIM_TENANTS), seed=7)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Sim(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+
+
+@pytest.fixture
+def megasim(megasim_server: Sim) -> Iterator[Sim]:
+    megasim_server.reset()
+    yield megasim_server
+    megasim_server.reset()
+
+
+def base_config(redis_url: str, mega_url: str, **customer: Any) -> dict[str, Any]:
+    """A config dict: customers acme and globex in megasim, a JSON/form route per auth scheme."""
+    acme = {"customer_id": ACME_ID, "token": ACME_TOKEN, "linger_ms": 0, **customer}
+    return {
+        "server": {"admin_token": "admin-secret"},
+        "mega": {"base_url": mega_url, "timeout_s": 2},
+        "customers": {
+            "acme": acme,
+            "globex": {"customer_id": GLOBEX_ID, "token": GLOBEX_TOKEN, "linger_ms": 0},
+        },
+        "routes": {
+            "acme-form": {"customer": "acme", "source": "generic", "url_token": URL_TOKEN,
+                          "lead": {"source_platform": "direct", "stage_slug": "new"},
+                          "fields": {"budget": "custom_fields.budget",
+                                     "data.budget": "custom_fields.budget"}},
+            "acme-signed": {"customer": "acme", "source": "generic", "hmac_secret": HMAC_SECRET,
+                            "event_id": "data.id",
+                            "lead": {"source_platform": "referral"},
+                            "fields": {"data.contact.name": "contact_name",
+                                       "data.contact.mail": "contact_email",
+                                       "data.timeline": "custom_fields.timeline"}},
+            "globex-form": {"customer": "globex", "source": "generic", "url_token": URL_TOKEN},
+        },
+    }
+
+
+@pytest.fixture
+def config_dict(redis_server: RedisServer, megasim: Sim) -> dict[str, Any]:
+    return base_config(redis_server.url, megasim.url)
+
+
+def build(config: dict[str, Any], redis_url: str) -> Config:
+    return config_from_dict(config, env={"REDIS_URL": redis_url})
+
+
+@pytest.fixture
+def config(config_dict: dict[str, Any], redis_server: RedisServer,
+           redis_client: redis.Redis) -> Config:
+    return build(config_dict, redis_server.url)
+
+
+@pytest.fixture
+def app(config: Config) -> Any:
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+class Drainer:
+    """Runs the real dispatcher and an RQ worker in burst mode until nothing is left."""
+
+    def __init__(self, ctx: WorkerContext):
+        self.ctx = ctx
+        self.worker, self.dispatcher = make_worker(ctx)
+
+    def idle(self) -> bool:
+        r, k = self.ctx.redis, self.ctx.store.keys
+        busy = r.zcard(k.due) or r.zcard(k.leases) or any(
+            r.scan_iter(match=f"{k.prefix}:buffer:*")) or any(
+            r.scan_iter(match=f"{k.prefix}:batch:*"))
+        return not busy
+
+    def __call__(self, *, timeout_s: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.idle():
+            if time.monotonic() > deadline:
+                raise AssertionError("the pipeline did not drain in time")
+            if self.dispatcher.dispatch_once():
+                self.worker.work(burst=True, logging_level="WARNING")
+            else:
+                time.sleep(0.02)
+
+
+@pytest.fixture
+def drain(config: Config) -> Iterator[Drainer]:
+    ctx = build_context(config)
+    bind(ctx)
+    yield Drainer(ctx)
+    bind(None)
+    ctx.mega.close()
+
+
+@pytest.fixture
+def drain_factory() -> Iterator[Any]:
+    """Drainers for configs a test builds itself."""
+    made: list[WorkerContext] = []
+
+    def factory(config: Config) -> Drainer:
+        ctx = build_context(config)
+        bind(ctx)
+        made.append(ctx)
+        return Drainer(ctx)
+
+    yield factory
+    bind(None)
+    for ctx in made:
+        ctx.mega.close()

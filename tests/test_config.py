@@ -1,0 +1,101 @@
+"""Configuration: interpolation, validation errors that name the key, the example file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import cli
+from gateway.config import config_from_dict, load_config
+from gateway.errors import ConfigError
+from tests.conftest import ACME_ID, base_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minimal(**route: Any) -> dict[str, Any]:
+    return {"customers": {"acme": {"customer_id": ACME_ID, "token": "t"}},
+            "routes": {"r": {"customer": "acme", "source": "generic",
+                             "url_token": "x" * 16, **route}}}
+
+
+def test_interpolation_with_defaults_and_env() -> None:
+    raw = minimal()
+    raw["customers"]["acme"]["token"] = "${TOKEN}"
+    raw["mega"] = {"base_url": "${MEGA:-http://127.0.0.1:9}"}
+    config = config_from_dict(raw, env={"TOKEN": "secret", "REDIS_URL": "redis://x"})
+    assert config.customers["acme"].token == "secret"
+    assert config.mega["base_url"] == "http://127.0.0.1:9"
+    assert config.redis_url == "redis://x"
+    assert config.customers["acme"].linger_ms == 500 and config.customers["acme"].max_batch == 500
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda c: c["customers"]["acme"].update(token="${NOPE}"),
+     "customers.acme.token: environment variable NOPE is not set"),
+    (lambda c: c["customers"]["acme"].update(customer_id="acme"),
+     "customers.acme.customer_id: Not a valid UUID"),
+    (lambda c: c["customers"]["acme"].update(max_batch=501),
+     "customers.acme.max_batch: Must be greater than or equal to 1 and less than or equal to 500"),
+    (lambda c: c["customers"]["acme"].update(delivery="fast"),
+     "customers.acme.delivery: Must be one of: auto, single, bulk"),
+    (lambda c: c["customers"]["acme"].update(colour="red"), "customers.acme.colour: unknown key"),
+    (lambda c: c["routes"]["r"].update(customer="acmee"),
+     "routes.r.customer: unknown customer 'acmee'"),
+    (lambda c: c["routes"]["r"].update(source="myspace"), "routes.r.source: unknown source"),
+    (lambda c: c["routes"]["r"].update(fields={"a": "contact_fax"}),
+     "routes.r.fields.a: unknown MEGA field 'contact_fax'"),
+    (lambda c: c["routes"]["r"].update(lead={"source_platform": "myspace"}),
+     "routes.r.lead.source_platform: Must be one of"),
+    (lambda c: c["routes"]["r"].pop("url_token"),
+     "routes.r.url_token: a generic route needs url_token or hmac_secret"),
+    (lambda c: c["routes"]["r"].update(url_token="short"),
+     "routes.r.url_token: Shorter than minimum length 16"),
+    (lambda c: c["routes"]["r"].update(hmac_header_typo="x"), "routes.r.hmac_header_typo: unknown"),
+    (lambda c: c.update(mega={"base_url": "not a url"}), "mega.base_url: Not a valid URL"),
+    (lambda c: c.update(server={"max_body_kb": 0}), "server.max_body_kb"),
+    (lambda c: c.update(extra={}), "extra: unknown section"),
+    (lambda c: c.update(customers={}), "customers: at least one"),
+])
+def test_bad_config_names_the_key(change: Any, message: str) -> None:
+    raw = minimal()
+    change(raw)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, env={})
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[customers\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad, env={})
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml", env={})
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(ROOT / "leadgate.example.toml",
+                         env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a"})
+    assert config.routes and config.customers
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(f'[customers.acme]\ncustomer_id = "{ACME_ID}"\ntoken = "t"\n'
+                    '[routes.r]\ncustomer = "acme"\nsource = "generic"\n'
+                    f'url_token = "{"x" * 16}"\n')
+    ok = CliRunner().invoke(cli, ["check-config", "--config", str(good)])
+    assert ok.exit_code == 0 and "/hooks/r" in ok.output
+    good.write_text(good.read_text().replace('source = "generic"', 'source = "nope"'))
+    bad = CliRunner().invoke(cli, ["check-config", "--config", str(good)])
+    assert bad.exit_code == 1
+    assert "routes.r.source: unknown source 'nope'" in bad.output
+
+
+def test_test_config_builds() -> None:
+    assert config_from_dict(base_config("redis://x", "http://127.0.0.1:1"), env={}).routes
