@@ -15,7 +15,8 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:       # settings this gunicorn version knows
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         from gateway.app import create_app
@@ -36,6 +37,7 @@ def options(port: int, env: dict[str, str] | None = None) -> dict[str, Any]:
         "graceful_timeout": int(env.get("GUNICORN_GRACEFUL_TIMEOUT", "25")),
         "keepalive": 5,
         "accesslog": None,
+        "control_socket_disable": True,   # gunicorn >= 24: one fixed path per user otherwise
     }
 
 

@@ -1,0 +1,21 @@
+"""The exact Redis key strings: operators' scripts depend on them."""
+
+from gateway.keys import Keys
+from gateway.store import event_id
+
+
+def test_key_strings() -> None:
+    k = Keys()
+    assert k.event("evt_1") == "leadgate:event:evt_1"
+    assert k.buffer("acme") == "leadgate:buffer:acme"
+    assert k.batch("acme") == "leadgate:batch:acme"
+    assert k.customer("acme") == "leadgate:customer:acme"
+    assert (k.due, k.leases, k.owners, k.dead) == (
+        "leadgate:due", "leadgate:leases", "leadgate:lease-owners", "leadgate:dead")
+    assert Keys("other").event("x") == "other:event:x"
+
+
+def test_event_ids_are_stable_and_scoped() -> None:
+    a = event_id("acme", "generic", "123")
+    assert a == event_id("acme", "generic", "123") and a.startswith("evt_") and len(a) == 36
+    assert a != event_id("globex", "generic", "123") != event_id("acme", "typeform", "123")
