@@ -12,7 +12,7 @@ import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from gateway import health, intake
+from gateway import admin, health, intake
 from gateway.config import Config, config_from_dict, load_config
 from gateway.contract import error_body
 from gateway.errors import InboundError
@@ -45,6 +45,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.extensions["leadgate"] = Gateway(config, client, Store(client, clock=clock), clock)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
     app.register_error_handler(InboundError, _inbound_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -184,5 +184,91 @@ def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> No
     click.echo("leadgate dev stopped")
 
 
+def _store(config: Config) -> Any:
+    from gateway.redis_server import connect, ensure_embedded
+    from gateway.store import Store
+
+    return Store(connect(config.redis_url or ensure_embedded()))
+
+
+@cli.command()
+@config_option
+def status(config_path: str | None) -> None:
+    """Where every customer's leads are: pending, in flight, delivered, dead, held and why."""
+    config = _config(config_path)
+    store = _store(config)
+    click.echo(f"{'customer':16} {'state':11} {'pending':>8} {'in flight':>9} "
+               f"{'delivered':>10} {'dead':>6}  reason")
+    for name in sorted(config.customers):
+        s = store.customer_summary(name)
+        click.echo(f"{name:16} {s['state']:11} {s['pending']:>8} {s['in_flight']:>9} "
+                   f"{s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
+    click.echo(f"dead letters: {store.dead_count()}")
+
+
+@cli.group()
+def dlq() -> None:
+    """Dead letters: list, show, replay, purge."""
+
+
+@dlq.command("list")
+@config_option
+@click.option("--limit", default=50, show_default=True)
+def dlq_list(config_path: str | None, limit: int) -> None:
+    """List dead letters, oldest first."""
+    store = _store(_config(config_path))
+    for record in store.dead_letters(limit=limit):
+        click.echo(f"{record['id']}  {record.get('customer', ''):12} "
+                   f"{record.get('dead_reason', ''):9} {record.get('error', '')[:80]}")
+    click.echo(f"{store.dead_count()} dead letter(s)")
+
+
+@dlq.command("show")
+@config_option
+@click.argument("event_id")
+def dlq_show(config_path: str | None, event_id: str) -> None:
+    """Show one event's whole record."""
+    import json
+
+    from gateway.admin import public
+
+    record = _store(_config(config_path)).event(event_id)
+    if record is None:
+        raise click.ClickException(f"no event {event_id}")
+    click.echo(json.dumps(public(record), indent=2, sort_keys=True))
+
+
+@dlq.command("replay")
+@config_option
+@click.argument("event_ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: bool) -> None:
+    """Queue dead letters again (with new idempotency keys), e.g. after a config fix."""
+    store = _store(_config(config_path))
+    ids = [r["id"] for r in store.dead_letters(limit=100_000)] if replay_all else event_ids
+    done = sum(store.replay(eid) for eid in ids)
+    click.echo(f"replayed {done} of {len(ids)}")
+    if done < len(ids):
+        sys.exit(1)
+
+
+@dlq.command("purge")
+@config_option
+@click.argument("event_ids", nargs=-1, required=True)
+def dlq_purge(config_path: str | None, event_ids: tuple[str, ...]) -> None:
+    """Delete dead letters for good."""
+    store = _store(_config(config_path))
+    done = sum(store.purge(eid) for eid in event_ids)
+    click.echo(f"purged {done} of {len(event_ids)}")
+
+
+@cli.command("new-token")
+def new_token() -> None:
+    """Print a random URL token (256 bits) for a route's url_token."""
+    import secrets
+
+    click.echo(secrets.token_urlsafe(32))
+
+
 if __name__ == "__main__":
     cli()

@@ -41,7 +41,7 @@ class MegaSchema(Schema):
     timeout_s = fields.Float(load_default=defaults.MEGA_TIMEOUT_S,
                              validate=validate.Range(0.1, 300))
     max_age_hours = fields.Float(load_default=defaults.MAX_AGE_HOURS,
-                                 validate=validate.Range(0.001, 24 * 365))
+                                 validate=validate.Range(0, 24 * 365, min_inclusive=False))
 
 
 class CustomerSchema(Schema):

@@ -153,3 +153,18 @@ redis.call('HSET', KEYS[2], 'ids', ARGV[1], 'created', ARGV[2], 'attempts', '0')
 for i = #ARGV, 3, -1 do redis.call('LPUSH', KEYS[1], ARGV[i]) end
 return keep
 """
+
+# KEYS: event, buffer, due, leases, dead   ARGV: event id, customer, now
+# A dead letter back in the queue: replays+1 (so its idempotency key is new), status pending.
+REPLAY = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'dead' then return 0 end
+redis.call('HINCRBY', KEYS[1], 'replays', 1)
+redis.call('HSET', KEYS[1], 'status', 'pending', 'attempts', '0')
+redis.call('HDEL', KEYS[1], 'dead_reason', 'error', 'mega_status', 'mega_body', 'finished_at')
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+if not redis.call('ZSCORE', KEYS[4], ARGV[2]) then
+  redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[3]), ARGV[2])
+end
+return 1
+"""

@@ -17,7 +17,7 @@ import redis
 
 from gateway.config import Customer
 from gateway.errors import StoreUnavailable
-from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, SPLIT, TAKE, Keys
+from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, REPLAY, SPLIT, TAKE, Keys
 
 TERMINAL = ("delivered", "dead", "test")
 
@@ -72,6 +72,7 @@ class Store:
         self._release = client.register_script(RELEASE)
         self._take = client.register_script(TAKE)
         self._split = client.register_script(SPLIT)
+        self._replay = client.register_script(REPLAY)
 
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
@@ -181,3 +182,65 @@ class Store:
         if clear:
             pipe.hdel(self.keys.customer(customer), *clear)
         pipe.execute()
+
+    # -- dead letters and status ---------------------------------------------------------
+    def event(self, eid: str) -> dict[str, str] | None:
+        with translated():
+            (record,) = self.events([eid])
+        return record or None
+
+    def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[dict[str, str]]:
+        """Dead letters, oldest first, with their records."""
+        with translated():
+            ids = [i.decode() for i in self.redis.zrange(self.keys.dead, offset,
+                                                         offset + limit - 1)]
+            return [r for r in self.events(ids) if r]
+
+    def dead_count(self) -> int:
+        with translated():
+            return int(self.redis.zcard(self.keys.dead))
+
+    def replay(self, eid: str) -> bool:
+        """Queue a dead letter again; it gets a new idempotency key."""
+        record = self.event(eid)
+        if not record or record.get("status") != "dead":
+            return False
+        k, customer = self.keys, record["customer"]
+        with translated():
+            return bool(self._replay(
+                keys=[k.event(eid), k.buffer(customer), k.due, k.leases, k.dead],
+                args=[eid, customer, now_ms(self.clock)]))
+
+    def purge(self, eid: str) -> bool:
+        """Delete a dead letter for good."""
+        with translated():
+            if not self.redis.zrem(self.keys.dead, eid):
+                return False
+            self.redis.delete(self.keys.event(eid))
+            return True
+
+    def customer_summary(self, customer: str) -> dict[str, Any]:
+        """Where a customer's leads are: pending, in flight, delivered, dead, and why held."""
+        k = self.keys
+        with translated():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.llen(k.buffer(customer))
+            pipe.hget(k.batch(customer), "ids")
+            pipe.hgetall(k.customer(customer))
+            pipe.zscore(k.due, customer)
+            pipe.zscore(k.leases, customer)
+            waiting, batch_ids, state, due, leased = pipe.execute()
+        state = {a.decode(): b.decode() for a, b in state.items()}
+        hold = int(state.get("hold_until", "0"))
+        held = hold > now_ms(self.clock)
+        return {
+            "pending": int(waiting),
+            "in_flight": len(batch_ids.decode().split(",")) if batch_ids else 0,
+            "delivered": int(state.get("delivered", "0")),
+            "dead": int(state.get("dead", "0")),
+            "state": ("blocked" if state.get("blocked") else
+                      "paused" if held else "delivering" if leased else "idle"),
+            "reason": state.get("blocked") or (state.get("hold_reason") if held else None),
+            "last_error": state.get("last_error"),
+            "next_attempt_ms": int(due) if due is not None else None,
+        }

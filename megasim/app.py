@@ -107,7 +107,7 @@ def _answer(endpoint: str, raw: bytes, key: str, fault: str
             headers.update({"RateLimit-Remaining": "0", "Retry-After": headers["RateLimit-Reset"]})
         raise MegaError(429, f"rate limit exceeded for {endpoint}; retry in "
                              f"{headers['Retry-After']}s", headers)
-    if fault in ("error", "500", "503", "400"):
+    if fault in ("error", "500", "503", "400", "409"):
         status = 500 if fault == "error" else int(fault)
         raise MegaError(status, "injected fault", headers)
     data = _json_body(raw, headers)

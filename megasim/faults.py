@@ -6,7 +6,7 @@ Fault names:
   drop              the connection is closed before anything is written, no answer
   drop_after_commit the write happens, then the connection is closed
   slow              the write happens, then the answer waits `slow_ms` (a client timeout)
-  400 401 403 429 500 503   that status, with MEGA's error shape, nothing written
+  400 401 403 409 429 500 503   that status, with MEGA's error shape, nothing written
   ok                no fault
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 FAULT_NAMES = frozenset({
     "error", "commit_then_fail", "drop", "drop_after_commit", "slow", "ok",
-    "400", "401", "403", "429", "500", "503",
+    "400", "401", "403", "409", "429", "500", "503",
 })
 RATE_FIELDS = ("error_rate", "commit_then_fail_rate", "drop_rate", "slow_rate")
 RATE_FAULTS = {"error_rate": "error", "commit_then_fail_rate": "commit_then_fail",

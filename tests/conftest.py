@@ -172,14 +172,27 @@ class Drainer:
             r.scan_iter(match=f"{k.prefix}:batch:*"))
         return not busy
 
-    def __call__(self, *, timeout_s: float = 20.0) -> None:
+    def step(self) -> int:
+        """One dispatcher pass and the jobs it enqueued; returns how many flushes ran."""
+        claimed = self.dispatcher.dispatch_once()
+        if claimed:
+            self.worker.work(burst=True, logging_level="WARNING")
+        return claimed
+
+    def skip_waits(self) -> None:
+        """Time passes: every scheduled flush (backoff, hold, pause) is due now."""
+        due = self.ctx.store.keys.due
+        for member in self.ctx.redis.zrange(due, 0, -1):
+            self.ctx.redis.zadd(due, {member: 0})
+
+    def __call__(self, *, timeout_s: float = 20.0, skip_waits: bool = False) -> None:
         deadline = time.monotonic() + timeout_s
         while not self.idle():
             if time.monotonic() > deadline:
                 raise AssertionError("the pipeline did not drain in time")
-            if self.dispatcher.dispatch_once():
-                self.worker.work(burst=True, logging_level="WARNING")
-            else:
+            if skip_waits:
+                self.skip_waits()
+            if not self.step():
                 time.sleep(0.02)
 
 

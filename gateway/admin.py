@@ -1,0 +1,92 @@
+"""The admin API: event status, customers, dead letters. Off unless `server.admin_token` is set."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gateway.errors import InboundError, RouteNotFound, Unauthorized
+from gateway.store import Store
+
+bp = Blueprint("admin", __name__, url_prefix="/v1")
+JSON_FIELDS = ("lead", "warnings", "unmapped", "ignored_custom_fields", "mega_body", "fields")
+
+
+class AdminDisabled(InboundError):
+    status_code = 404
+
+
+@bp.before_request
+def _authorize() -> None:
+    expected = current_app.extensions["leadgate"].config.server["admin_token"]
+    if not expected:
+        raise AdminDisabled("the admin API is disabled (set server.admin_token)")
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header[:7].lower() == "bearer " else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("admin token missing or wrong")
+
+
+def _store() -> Store:
+    return current_app.extensions["leadgate"].store  # type: ignore[no-any-return]
+
+
+def public(record: dict[str, str]) -> dict[str, Any]:
+    """An event record as the API shows it: JSON fields decoded, numbers as numbers."""
+    out: dict[str, Any] = dict(record)
+    for name in JSON_FIELDS:
+        if out.get(name):
+            try:
+                out[name] = json.loads(out[name])
+            except ValueError:
+                pass
+    for name in ("attempts", "replays", "received_at", "finished_at"):
+        if name in out and str(out[name]).isdigit():
+            out[name] = int(out[name])
+    return out
+
+
+@bp.get("/events/<event_id>")
+def event(event_id: str) -> Response:
+    record = _store().event(event_id)
+    if record is None:
+        raise RouteNotFound(f"no event {event_id}")
+    return jsonify(public(record))
+
+
+@bp.get("/customers")
+def customers() -> Response:
+    names = sorted(current_app.extensions["leadgate"].config.customers)
+    return jsonify({"customers": {n: _store().customer_summary(n) for n in names}})
+
+
+@bp.get("/customers/<name>")
+def customer(name: str) -> Response:
+    if name not in current_app.extensions["leadgate"].config.customers:
+        raise RouteNotFound(f"no customer {name}")
+    return jsonify({"customer": name, **_store().customer_summary(name)})
+
+
+@bp.get("/dead-letters")
+def dead_letters() -> Response:
+    offset = request.args.get("offset", 0, type=int)
+    limit = min(request.args.get("limit", 100, type=int), 1000)
+    items = [public(r) for r in _store().dead_letters(offset=offset, limit=limit)]
+    return jsonify({"total": _store().dead_count(), "dead_letters": items})
+
+
+@bp.post("/dead-letters/<event_id>/replay")
+def replay(event_id: str) -> tuple[Response, int]:
+    if not _store().replay(event_id):
+        raise RouteNotFound(f"no dead letter {event_id}")
+    return jsonify({"replayed": event_id}), 202
+
+
+@bp.delete("/dead-letters/<event_id>")
+def purge(event_id: str) -> Response:
+    if not _store().purge(event_id):
+        raise RouteNotFound(f"no dead letter {event_id}")
+    return jsonify({"purged": event_id})
