@@ -220,3 +220,21 @@ def drain_factory() -> Iterator[Any]:
     bind(None)
     for ctx in made:
         ctx.mega.close()
+
+
+def to_toml(config: dict[str, Any]) -> str:
+    """A config dict as a TOML file (for commands that read one)."""
+    lines = []
+
+    def emit(prefix: str, table: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        lines.append(f"[{prefix}]")
+        for k, v in scalars.items():
+            lines.append(f'"{k}" = ' + (f'"{v}"' if isinstance(v, str) else str(v).lower()))
+        for k, v in table.items():
+            if isinstance(v, dict):
+                emit(f'{prefix}."{k}"', v)
+
+    for section, table in config.items():
+        emit(section, table)
+    return "\n".join(lines) + "\n"

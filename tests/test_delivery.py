@@ -25,6 +25,7 @@ from tests.conftest import (
     Sim,
     base_config,
     build,
+    to_toml,
 )
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
@@ -197,7 +198,7 @@ def test_status_and_dlq_commands(client: Any, drain: Any, megasim: Sim, redis_se
     post(client, 1, url=f"/hooks/globex-form/{URL_TOKEN}")
     drain()
     path = tmp_path / "leadgate.toml"
-    path.write_text(_toml(config_dict))
+    path.write_text(to_toml(config_dict))
     env = {"REDIS_URL": redis_server.url}
     runner = CliRunner()
     status = runner.invoke(cli, ["status", "--config", str(path)], env=env)
@@ -217,19 +218,3 @@ def test_new_token_has_at_least_128_bits() -> None:
     token = CliRunner().invoke(cli, ["new-token"]).output.strip()
     assert len(token) >= 43
 
-
-def _toml(config: dict[str, Any]) -> str:
-    lines = []
-
-    def emit(prefix: str, table: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        lines.append(f"[{prefix}]")
-        for k, v in scalars.items():
-            lines.append(f'"{k}" = ' + (f'"{v}"' if isinstance(v, str) else str(v).lower()))
-        for k, v in table.items():
-            if isinstance(v, dict):
-                emit(f'{prefix}."{k}"', v)
-
-    for section, table in config.items():
-        emit(section, table)
-    return "\n".join(lines) + "\n"

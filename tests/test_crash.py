@@ -1,0 +1,97 @@
+"""Worker crashes: SIGKILL mid-send resumes elsewhere with the same bytes and key; SIGTERM
+finishes the send in flight. Real worker processes, real Redis, megasim over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from gateway.app import create_app
+from tests.conftest import ACME_ID, URL_TOKEN, Sim, build, to_toml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def worker_env(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+               tmp_path: Path) -> Iterator[tuple[Callable[[], subprocess.Popen[bytes]], Any]]:
+    config_dict["mega"]["timeout_s"] = 10
+    path = tmp_path / "leadgate.toml"
+    path.write_text(to_toml(config_dict))
+    env = {**os.environ, "REDIS_URL": redis_server.url, "PYTHONPATH": str(ROOT)}
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--config",
+                                 str(path)], env=env, cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        return proc
+
+    client = create_app(build(config_dict, redis_server.url)).test_client()
+    yield start, client
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def status(r: redis.Redis, eid: str) -> str:
+    return (r.hget(f"leadgate:event:{eid}", "status") or b"").decode()
+
+
+@pytest.mark.timeout(120)
+def test_sigkill_mid_send_resumes_within_60s_with_the_same_key(
+        worker_env: Any, megasim: Sim, redis_client: redis.Redis) -> None:
+    start, client = worker_env
+    megasim.faults(script=["slow"], slow_ms=6000)     # MEGA commits, then is slow to answer
+    eid = client.post(f"/hooks/acme-form/{URL_TOKEN}", json={"name": "Only Name"}
+                      ).get_json()["events"][0]
+    first = start()
+    wait(lambda: len(megasim.leads(ACME_ID)) == 1, 20, "the first send to reach MEGA")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = time.monotonic()
+    start()
+    wait(lambda: status(redis_client, eid) == "delivered", 60, "another worker to resume")
+    recovery_s = time.monotonic() - killed_at
+    assert recovery_s < 60
+    assert len(megasim.leads(ACME_ID)) == 1
+    wait(lambda: len(megasim.requests()) == 2, 10, "both requests in megasim's log")
+    keys = {(r["idempotency_key"], r["body_sha256"]) for r in megasim.requests()}
+    assert len(keys) == 1
+    print(f"recovery after SIGKILL: {recovery_s:.1f} s")
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_finishes_the_send_in_flight(worker_env: Any, megasim: Sim,
+                                             redis_client: redis.Redis) -> None:
+    start, client = worker_env
+    megasim.faults(script=["slow"], slow_ms=2000)
+    eid = client.post(f"/hooks/acme-form/{URL_TOKEN}", json={"name": "Term"}
+                      ).get_json()["events"][0]
+    worker = start()
+    wait(lambda: len(megasim.leads(ACME_ID)) == 1, 20, "the send to reach MEGA")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=25) == 0
+    assert status(redis_client, eid) == "delivered"
+    assert redis_client.zcard("leadgate:leases") == 0
+    assert [r["status"] for r in megasim.requests()] == ["201"]
