@@ -12,6 +12,7 @@ from rq import Queue
 
 from gateway import defaults
 from workers.context import WorkerContext
+from workers.policy import lease_s
 
 log = logging.getLogger("leadgate.worker")
 JOB_TIMEOUT_S = 300
@@ -26,8 +27,8 @@ class Dispatcher:
     def dispatch_once(self) -> int:
         """Claim due customers and enqueue their flushes; returns how many."""
         token = uuid.uuid4().hex
-        lease_s = max(defaults.LEASE_S, 2 * self.ctx.config.mega["timeout_s"] + 5)
-        claimed = self.ctx.store.claim(token, lease_s=lease_s, limit=defaults.DISPATCH_CLAIM_LIMIT)
+        claimed = self.ctx.store.claim(token, lease_s=lease_s(self.ctx.config.mega["timeout_s"]),
+                                       limit=defaults.DISPATCH_CLAIM_LIMIT)
         for customer in claimed:
             tag = hashlib.sha1(customer.encode()).hexdigest()[:12]
             self.queue.enqueue("workers.jobs.flush", customer, token,

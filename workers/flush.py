@@ -35,7 +35,8 @@ class Flush:
         deadline = self.ctx.clock() + defaults.FLUSH_BUDGET_S
         hold = 0
         try:
-            while self.store.renew(self.name, self.token, lease_s=self.lease_s):
+            lease_s = policy.lease_s(self.ctx.config.mega["timeout_s"])
+            while self.store.renew(self.name, self.token, lease_s=lease_s):
                 batch = self.store.take(self.name, policy.take_size(self.customer))
                 if batch is None:
                     break
@@ -48,10 +49,6 @@ class Flush:
             log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
             hold = now_ms(self.ctx.clock) + int(policy.backoff_s(3) * 1000)
         self.store.release(self.customer, self.token, hold_until_ms=hold)
-
-    @property
-    def lease_s(self) -> float:
-        return max(defaults.LEASE_S, 2 * self.ctx.config.mega["timeout_s"] + 5)
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
         """Send one batch: (hold-until ms or 0, whether to go on with the next batch)."""

@@ -20,6 +20,11 @@ def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
     return rand() * min(cap, base * 2 ** max(0, attempt - 1))
 
 
+def lease_s(mega_timeout_s: float) -> float:
+    """How long a flush owns its customer between renewals: longer than one MEGA call."""
+    return max(defaults.LEASE_S, 2 * mega_timeout_s + 5)
+
+
 def take_size(customer: Customer) -> int:
     return 1 if customer.delivery == "single" else customer.max_batch
 
