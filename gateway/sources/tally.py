@@ -1,0 +1,61 @@
+"""`tally`: `Tally-Signature` = base64 HMAC-SHA256 of the body; fields by label and key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+from gateway.errors import BadRequest, Ignored, Unauthorized
+from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.recognize import recognize
+from gateway.sources.signatures import digest, matches_any, parse_json, require_header
+
+CONTACT_TYPES = {"INPUT_EMAIL": "contact_email", "INPUT_PHONE_NUMBER": "contact_phone"}
+
+
+class TallySettings(RouteSettings):
+    secret = fields.String(required=True, validate=validate.Length(min=8))
+
+
+class Tally(Source):
+    name = "tally"
+    settings_schema = TallySettings
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        given = require_header(inbound.headers, "Tally-Signature")
+        if not matches_any(digest(settings["secret"], inbound.body, encoding="base64"), [given]):
+            raise Unauthorized("Tally-Signature does not match the body")
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        body = parse_json(inbound.body)
+        if not isinstance(body, dict) or not body.get("eventId"):
+            raise BadRequest("not a Tally delivery: no eventId")
+        if body.get("eventType") != "FORM_RESPONSE":
+            raise Ignored(f"eventType {body.get('eventType')!r} carries no lead")
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        found: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        for field in data.get("fields") or []:
+            if not isinstance(field, dict):
+                continue
+            value = _value(field)
+            for name in {str(field.get("label") or ""), str(field.get("key") or "")} - {""}:
+                values[name] = value
+            if field.get("type") in CONTACT_TYPES and value:
+                found[CONTACT_TYPES[field["type"]]] = value
+        lead, used = recognize(values)
+        lead.update(found)
+        used |= {str(f.get("label")) for f in data.get("fields") or []
+                 if isinstance(f, dict) and f.get("type") in CONTACT_TYPES}
+        return [Draft(event_id=str(body["eventId"]), lead=lead, fields=values, used=used)]
+
+
+def _value(field: dict[str, Any]) -> Any:
+    """Choice answers resolved from option ids to their text."""
+    value, options = field.get("value"), field.get("options")
+    if isinstance(options, list) and value is not None:
+        text = {o.get("id"): o.get("text") for o in options if isinstance(o, dict)}
+        ids = value if isinstance(value, list) else [value]
+        return [text.get(i, i) for i in ids]
+    return value

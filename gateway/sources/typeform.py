@@ -1,0 +1,103 @@
+"""`typeform`: `Typeform-Signature: sha256=<base64 HMAC-SHA256>`; answers by field ref or title."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+from gateway.errors import BadRequest, Ignored, Unauthorized
+from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.recognize import recognize
+from gateway.sources.signatures import digest, matches_any, parse_json, require_header
+
+VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url", "file_url")
+
+
+class TypeformSettings(RouteSettings):
+    secret = fields.String(required=True, validate=validate.Length(min=8))
+    accept_partial = fields.Boolean(load_default=False)
+
+
+class Typeform(Source):
+    name = "typeform"
+    settings_schema = TypeformSettings
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        given = require_header(inbound.headers, "Typeform-Signature")
+        expected = "sha256=" + digest(settings["secret"], inbound.body, encoding="base64")
+        if not matches_any(expected, [given]):
+            raise Unauthorized("Typeform-Signature does not match the body")
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        body = parse_json(inbound.body)
+        if not isinstance(body, dict) or not isinstance(body.get("form_response"), dict):
+            raise BadRequest("not a Typeform delivery: no form_response")
+        kind = body.get("event_type")
+        if kind == "form_response_partial" and not settings["accept_partial"]:
+            raise Ignored("partial response (accept_partial is off)")
+        if kind not in ("form_response", "form_response_partial"):
+            raise Ignored(f"event_type {kind!r} carries no lead")
+        if not body.get("event_id"):
+            raise BadRequest("no event_id")
+        response = body["form_response"]
+        answers = _answers(response)
+        lead, used = recognize(answers)
+        for name, value in answers.items():
+            kind_of = _answer_types(response).get(name)
+            if kind_of == "email":
+                lead["contact_email"], used = value, used | {name}
+            elif kind_of == "phone_number":
+                lead["contact_phone"], used = value, used | {name}
+        if "contact_name" not in lead and (name := _titled_name(response, answers)):
+            lead["contact_name"], used = answers[name], used | {name}
+        return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
+
+
+def _titled_name(response: dict[str, Any], answers: dict[str, Any]) -> str | None:
+    """A text answer titled like "What is your name?" (not a company's name)."""
+    for name, kind in _answer_types(response).items():
+        lowered = name.lower()
+        if (kind == "text" and "name" in lowered and isinstance(answers.get(name), str)
+                and not any(w in lowered for w in ("company", "business", "user"))):
+            return name
+    return None
+
+
+def _titles(response: dict[str, Any]) -> dict[str, str]:
+    definition = response.get("definition") or {}
+    return {f.get("id"): f.get("title", "") for f in definition.get("fields") or []
+            if isinstance(f, dict)}
+
+
+def _name(answer: dict[str, Any], titles: dict[str, str]) -> str:
+    field = answer.get("field") or {}
+    return str(field.get("ref") or titles.get(field.get("id"), "") or field.get("id", ""))
+
+
+def _answers(response: dict[str, Any]) -> dict[str, Any]:
+    """Every answer by field ref (else title), plus hidden fields as `hidden.<name>`."""
+    titles, out = _titles(response), {}
+    for answer in response.get("answers") or []:
+        if isinstance(answer, dict) and (name := _name(answer, titles)):
+            out[name] = _value(answer)
+    for name, value in (response.get("hidden") or {}).items():
+        out[f"hidden.{name}"] = value
+    return out
+
+
+def _answer_types(response: dict[str, Any]) -> dict[str, str]:
+    titles = _titles(response)
+    return {_name(a, titles): str(a.get("type")) for a in response.get("answers") or []
+            if isinstance(a, dict)}
+
+
+def _value(answer: dict[str, Any]) -> Any:
+    kind = answer.get("type")
+    if kind == "choice":
+        choice = answer.get("choice") or {}
+        return choice.get("label") or choice.get("other")
+    if kind == "choices":
+        choices = answer.get("choices") or {}
+        return [*choices.get("labels", []), *([choices["other"]] if choices.get("other") else [])]
+    return answer.get(kind) if kind in VALUE_KEYS else None
