@@ -40,56 +40,45 @@ class Typeform(Source):
             raise Ignored(f"event_type {kind!r} carries no lead")
         if not body.get("event_id"):
             raise BadRequest("no event_id")
-        response = body["form_response"]
-        answers = _answers(response)
+        answers, types = _answers(body["form_response"])
         lead, used = recognize(answers)
         for name, value in answers.items():
-            kind_of = _answer_types(response).get(name)
-            if kind_of == "email":
+            if types.get(name) == "email":
                 lead["contact_email"], used = value, used | {name}
-            elif kind_of == "phone_number":
+            elif types.get(name) == "phone_number":
                 lead["contact_phone"], used = value, used | {name}
-        if "contact_name" not in lead and (name := _titled_name(response, answers)):
+        if "contact_name" not in lead and (name := _titled_name(answers, types)):
             lead["contact_name"], used = answers[name], used | {name}
         return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
 
 
-def _titled_name(response: dict[str, Any], answers: dict[str, Any]) -> str | None:
+def _answers(response: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every answer by field ref (else title), hidden fields as `hidden.<name>`, and types."""
+    definition = response.get("definition") or {}
+    titles = {f.get("id"): f.get("title", "") for f in definition.get("fields") or []
+              if isinstance(f, dict)}
+    values: dict[str, Any] = {}
+    types: dict[str, str] = {}
+    for answer in response.get("answers") or []:
+        if not isinstance(answer, dict):
+            continue
+        field = answer.get("field") or {}
+        name = str(field.get("ref") or titles.get(field.get("id"), "") or field.get("id", ""))
+        if name:
+            values[name], types[name] = _value(answer), str(answer.get("type"))
+    for name, value in (response.get("hidden") or {}).items():
+        values[f"hidden.{name}"] = value
+    return values, types
+
+
+def _titled_name(answers: dict[str, Any], types: dict[str, str]) -> str | None:
     """A text answer titled like "What is your name?" (not a company's name)."""
-    for name, kind in _answer_types(response).items():
+    for name, kind in types.items():
         lowered = name.lower()
         if (kind == "text" and "name" in lowered and isinstance(answers.get(name), str)
                 and not any(w in lowered for w in ("company", "business", "user"))):
             return name
     return None
-
-
-def _titles(response: dict[str, Any]) -> dict[str, str]:
-    definition = response.get("definition") or {}
-    return {f.get("id"): f.get("title", "") for f in definition.get("fields") or []
-            if isinstance(f, dict)}
-
-
-def _name(answer: dict[str, Any], titles: dict[str, str]) -> str:
-    field = answer.get("field") or {}
-    return str(field.get("ref") or titles.get(field.get("id"), "") or field.get("id", ""))
-
-
-def _answers(response: dict[str, Any]) -> dict[str, Any]:
-    """Every answer by field ref (else title), plus hidden fields as `hidden.<name>`."""
-    titles, out = _titles(response), {}
-    for answer in response.get("answers") or []:
-        if isinstance(answer, dict) and (name := _name(answer, titles)):
-            out[name] = _value(answer)
-    for name, value in (response.get("hidden") or {}).items():
-        out[f"hidden.{name}"] = value
-    return out
-
-
-def _answer_types(response: dict[str, Any]) -> dict[str, str]:
-    titles = _titles(response)
-    return {_name(a, titles): str(a.get("type")) for a in response.get("answers") or []
-            if isinstance(a, dict)}
 
 
 def _value(answer: dict[str, Any]) -> Any:
