@@ -147,11 +147,10 @@ return redis.call('HGETALL', KEYS[2])
 # A bulk 400: the batch keeps its first half (unfrozen, so it gets a new key), the rest goes
 # back to the front of the buffer.
 SPLIT = """
-local keep = redis.call('HGET', KEYS[2], 'ids')
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'ids', ARGV[1], 'created', ARGV[2], 'attempts', '0')
 for i = #ARGV, 3, -1 do redis.call('LPUSH', KEYS[1], ARGV[i]) end
-return keep
+return 1
 """
 
 # KEYS: event, buffer, due, leases, dead   ARGV: event id, customer, now

@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -42,7 +42,6 @@ class Batch:
     endpoint: str = ""
     key: str = ""
     body: bytes = b""
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> Batch:
