@@ -136,6 +136,48 @@ def dev(config_path: str | None, port: int, megasim_port: int) -> None:
     _supervise(children, redis_server)
 
 
+@cli.command("send-sample")
+@click.argument("route")
+@config_option
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="The gateway's base URL.")
+def send_sample(route: str, config_path: str | None, url: str) -> None:
+    """Post a realistic, correctly authenticated delivery of ROUTE's provider to a gateway."""
+    import secrets
+
+    import httpx
+
+    from gateway.sources import SOURCES
+
+    path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
+    config = _config(path)
+    spec = config.routes.get(route)
+    if spec is None:
+        raise click.ClickException(f"no route named '{route}' in {path} "
+                                   f"(routes: {', '.join(sorted(config.routes))})")
+    source = SOURCES[spec.source]
+    hook = f"{url.rstrip('/')}/hooks/{route}"
+    if token := spec.settings.get("url_token"):
+        hook += f"/{token}"
+    sample = source.sample(spec.settings, time.time(), secrets.token_hex(4))
+    try:
+        with httpx.Client(timeout=15) as http:
+            if spec.source == "meta_lead_ads":    # the subscription check Meta makes first
+                challenge = str(secrets.randbelow(10**9))
+                check = http.get(hook, params={"hub.mode": "subscribe", "hub.challenge": challenge,
+                                               "hub.verify_token": spec.settings["verify_token"]})
+                if check.status_code != 200 or check.text != challenge:
+                    raise click.ClickException(f"handshake failed: {check.status_code} "
+                                               f"{check.text[:200]}")
+                click.echo("handshake: 200, challenge echoed")
+            response = http.post(hook, content=sample.body, headers=sample.headers)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"could not reach {url}: {type(exc).__name__}") from None
+    click.echo(f"{spec.source} sample -> {response.status_code} {response.text.strip()[:500]}")
+    if not response.is_success:
+        sys.exit(1)
+
+
 def _config_env(path: str, env: dict[str, str]) -> Config:
     try:
         return load_config(path, env=env)
@@ -157,7 +199,9 @@ def _print_welcome(config: Config, port: int, mega_url: str) -> None:
                    "    -H 'Content-Type: application/json' \\\n"
                    "    -d '{\"name\": \"Ada Lovelace\", \"email\": \"ada@example.com\", "
                    "\"phone\": \"(206) 555-0100\"}'")
-        click.echo(f"Then see it in MEGA:\n  curl {mega_url}/_megasim/leads\n")
+        click.echo(f"Then see it in MEGA:\n  curl {mega_url}/_megasim/leads")
+    click.echo("Or post a realistic delivery of any provider:\n"
+               f"  leadgate send-sample <route> --url {base}\n")
 
 
 def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> None:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.config import Config, Route
 from gateway.errors import Ignored, RouteNotFound, Unauthorized
-from gateway.leads import build_lead
+from gateway.leads import lead_record
 from gateway.sources import SOURCES, Draft, Inbound, Source
 from gateway.store import Store, event_id
 
@@ -71,12 +71,5 @@ def record(spec: Route, source: Source, draft: Draft, now: float) -> dict[str, s
         rec["enrich"] = draft.enrich
         rec["fields"] = json.dumps(draft.fields)
         return rec
-    lead, warnings, unmapped = build_lead(
-        defaults=source.lead_defaults, static=spec.lead, found=draft.lead,
-        provider_fields=draft.fields, field_map=spec.fields, used=draft.used,
-        region=spec.settings["default_region"])
-    rec["lead"] = json.dumps(lead, sort_keys=True, separators=(",", ":"))
-    rec["warnings"] = json.dumps(warnings)
-    rec["unmapped"] = json.dumps(unmapped, default=str)
-    return rec
+    return {**rec, **lead_record(spec, source.lead_defaults, draft)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -98,6 +99,15 @@ def build_lead(*, defaults: dict[str, Any], static: dict[str, Any], found: dict[
     if "owner_id" in lead:
         lead["owner_id"] = str(lead["owner_id"])
     return lead, warnings, unmapped
+
+
+def lead_record(route: Any, defaults: dict[str, Any], draft: Any) -> dict[str, str]:
+    """The stored form of a draft's lead for a route: lead, warnings and unmapped as JSON."""
+    lead, warnings, unmapped = build_lead(
+        defaults=defaults, static=route.lead, found=draft.lead, provider_fields=draft.fields,
+        field_map=route.fields, used=draft.used, region=route.settings["default_region"])
+    return {"lead": json.dumps(lead, sort_keys=True, separators=(",", ":")),
+            "warnings": json.dumps(warnings), "unmapped": json.dumps(unmapped, default=str)}
 
 
 def normalize(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:

@@ -148,8 +148,17 @@ class Store:
             pipe.hset(self.keys.event(eid), mapping=fields)
         pipe.execute()
 
-    def finish(self, customer: str, outcomes: dict[str, dict[str, str]], ttl_s: int) -> None:
-        """Record each event's terminal outcome and drop the frozen batch, atomically."""
+    def set_events_each(self, changes: dict[str, dict[str, str]]) -> None:
+        if changes:
+            pipe = self.redis.pipeline(transaction=False)
+            for eid, fields in changes.items():
+                pipe.hset(self.keys.event(eid), mapping=fields)
+            pipe.execute()
+
+    def finish(self, customer: str, outcomes: dict[str, dict[str, str]], ttl_s: int, *,
+               remaining: list[str] | None = None) -> None:
+        """Record each event's terminal outcome and drop the batch (or keep the remaining
+        events in it, not yet frozen), atomically."""
         now = now_ms(self.clock)
         pipe = self.redis.pipeline(transaction=True)
         counts = {"delivered": 0, "dead": 0}
@@ -161,7 +170,10 @@ class Store:
             else:
                 pipe.expire(key, ttl_s)
             counts[outcome["status"]] += 1
-        pipe.delete(self.keys.batch(customer))
+        if remaining:
+            pipe.hset(self.keys.batch(customer), "ids", ",".join(remaining))
+        else:
+            pipe.delete(self.keys.batch(customer))
         for status, n in counts.items():
             if n:
                 pipe.hincrby(self.keys.customer(customer), status, n)

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from gateway.contract import BULK_PATH, SINGLE_PATH, WRITE_SCOPE, error_body
 from megasim.config import ApiKey, SimConfig, Tenant, demo_config
 from megasim.faults import Faults, FaultSettings
+from megasim.graph import GraphState, graph
 from megasim.schemas import BulkImportSchema, SingleLeadSchema, flatten_messages
 from megasim.state import SimState, fingerprint, stage_object
 
@@ -37,6 +38,8 @@ def create_app(config: SimConfig | None = None, *, faults: FaultSettings | None 
     app.extensions["megasim.faults"] = Faults(faults, seed=seed)
     app.register_blueprint(api)
     app.register_blueprint(inspect)
+    app.extensions["megasim.graph"] = GraphState()
+    app.register_blueprint(graph)
     app.register_error_handler(MegaError, _render_error)
     return app
 
@@ -245,6 +248,7 @@ def request_log() -> Response:
 @inspect.post("/reset")
 def reset() -> Response:
     _state().reset()
+    current_app.extensions["megasim.graph"] = GraphState()
     _faults().update({f: v for f, v in FaultSettings().__dict__.items()})
     return jsonify({"reset": True})
 

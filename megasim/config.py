@@ -21,7 +21,8 @@ DEMO_STAGES = (
     {"slug": "qualified", "name": "Qualified", "color": "#10b981"},
     {"slug": "closed", "name": "Closed", "color": "#6b7280"},
 )
-DEMO_CUSTOM_FIELDS = ("budget", "timeline", "property_type", "utm_source", "utm_campaign")
+DEMO_CUSTOM_FIELDS = ("budget", "timeline", "property_type", "utm_source", "utm_campaign",
+                      "postal_code", "plan_interest")
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,12 @@ class Sim:
     def reset(self) -> None:
         self.http.post("/_megasim/reset").raise_for_status()
 
+    def graph(self, **change: Any) -> dict[str, Any]:
+        """Set up the Graph API stand-in (tokens, answers, deleted, throttle_next...)."""
+        response = self.http.patch("/_graph", json=change)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
 
 SIM_TENANTS = {
     "limits": {"window_s": 60, "single_per_window": 10_000, "bulk_per_window": 10_000},
@@ -203,6 +209,7 @@ def drain(config: Config) -> Iterator[Drainer]:
     yield Drainer(ctx)
     bind(None)
     ctx.mega.close()
+    ctx.graph.close()
 
 
 @pytest.fixture
@@ -220,6 +227,7 @@ def drain_factory() -> Iterator[Any]:
     bind(None)
     for ctx in made:
         ctx.mega.close()
+        ctx.graph.close()
 
 
 def to_toml(config: dict[str, Any]) -> str:
@@ -238,3 +246,20 @@ def to_toml(config: dict[str, Any]) -> str:
     for section, table in config.items():
         emit(section, table)
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def provider_app(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+                 drain_factory: Any, megasim: Sim) -> tuple[Any, Any]:
+    """An app with one route per provider (acme-<source>), clock at samples.NOW."""
+    from tests.samples import FIELD_MAPS, LEAD_ID, META_ANSWERS, META_TOKEN, NOW, SAMPLES, SETTINGS
+
+    megasim.graph(tokens=[META_TOKEN], answers={str(LEAD_ID): META_ANSWERS})
+    for source in SAMPLES:
+        settings = dict(SETTINGS[source])
+        if source == "meta_lead_ads":
+            settings["graph_api_url"] = f"{megasim.url}/graph/v21.0"
+        config_dict["routes"][f"acme-{source}"] = {
+            "customer": "acme", "source": source, **settings, "fields": FIELD_MAPS[source]}
+    config = build(config_dict, redis_server.url)
+    return create_app(config, clock=lambda: NOW).test_client(), drain_factory(config)

@@ -44,7 +44,7 @@ def test_dev_runs_everything_and_the_printed_curl_makes_a_lead(tmp_path: Path) -
     try:
         wait_for(f"http://127.0.0.1:{port}/readyz")
         wait_for(f"http://127.0.0.1:{sim_port}/_megasim/stats")
-        curl = _printed_curl(proc)
+        curl, banner = _printed_curl(proc)
         response = httpx.post(curl["url"], content=curl["data"],
                               headers={"Content-Type": "application/json"})
         assert response.status_code == 202
@@ -54,6 +54,19 @@ def test_dev_runs_everything_and_the_printed_curl_makes_a_lead(tmp_path: Path) -
             time.sleep(0.3)
             leads = httpx.get(f"http://127.0.0.1:{sim_port}/_megasim/leads").json()["leads"]
         assert [lead["contact_email"] for lead in leads] == ["ada@example.com"]
+        routes = sorted(set(re.findall(r"/hooks/(demo-[a-z]+)", banner)))
+        assert len(routes) == 11, routes          # one demo route per provider
+        for route in routes:
+            sent = subprocess.run(
+                [sys.executable, "-m", "gateway.cli", "send-sample", route,
+                 "--url", f"http://127.0.0.1:{port}"], cwd=tmp_path, capture_output=True,
+                text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=30)
+            assert sent.returncode == 0, (route, sent.stdout, sent.stderr)
+        while len(leads) < 12 and time.monotonic() < deadline + 30:
+            time.sleep(0.3)
+            leads = httpx.get(f"http://127.0.0.1:{sim_port}/_megasim/leads").json()["leads"]
+        platforms = sorted(str(lead.get("source_platform")) for lead in leads)
+        assert len(leads) == 12 and platforms.count("meta_ads") == 1, leads
         assert (tmp_path / ".leadgate" / "redis" / "appendonly.aof").exists()
     finally:
         proc.send_signal(signal.SIGINT)
@@ -62,7 +75,7 @@ def test_dev_runs_everything_and_the_printed_curl_makes_a_lead(tmp_path: Path) -
     assert "leadgate dev stopped" in out
 
 
-def _printed_curl(proc: subprocess.Popen[str]) -> dict[str, str]:
+def _printed_curl(proc: subprocess.Popen[str]) -> tuple[dict[str, str], str]:
     """Read the dev banner up to its curl and pull out the URL and the body."""
     assert proc.stdout is not None
     lines: list[str] = []
@@ -75,4 +88,4 @@ def _printed_curl(proc: subprocess.Popen[str]) -> dict[str, str]:
     url = next(w for w in words if w.startswith("http"))
     data = words[words.index("-d") + 1]
     assert re.match(r"http://127\.0\.0\.1:\d+/hooks/", url)
-    return {"url": url, "data": data}
+    return {"url": url, "data": data}, "\n".join(lines)

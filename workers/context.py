@@ -12,6 +12,7 @@ import redis
 from gateway.config import Config, load_config
 from gateway.redis_server import connect, ensure_embedded
 from gateway.store import Store
+from workers.graph import GraphClient
 from workers.mega import MegaClient
 
 
@@ -21,6 +22,7 @@ class WorkerContext:
     redis: redis.Redis
     store: Store
     mega: MegaClient
+    graph: GraphClient
     clock: Callable[[], float] = time.time
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -29,7 +31,8 @@ def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> 
     """Long-lived clients for a worker: Redis (no socket timeout: jobs block) and MEGA."""
     client = connect(config.redis_url or ensure_embedded(), socket_timeout=30)
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
-    return WorkerContext(config, client, Store(client, clock=clock), mega, clock)
+    graph = GraphClient(timeout_s=config.mega["timeout_s"])
+    return WorkerContext(config, client, Store(client, clock=clock), mega, graph, clock)
 
 
 _bound: WorkerContext | None = None

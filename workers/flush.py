@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from gateway import defaults
-from gateway.config import Customer
+from gateway.config import Customer, Route
 from gateway.errors import (
     DeliveryError,
     MegaBadRequest,
@@ -15,14 +16,21 @@ from gateway.errors import (
     MegaCredentialsError,
     MegaRateLimited,
     MegaUnavailable,
+    NoUsableLead,
 )
+from gateway.leads import lead_record
+from gateway.sources import SOURCES, Draft
+from gateway.sources.meta import lead_values
+from gateway.sources.recognize import recognize
 from gateway.store import Batch, now_ms
 from workers import policy
 from workers.context import WorkerContext
+from workers.graph import GraphError
 from workers.mega import MegaResponse, RateInfo
 
 log = logging.getLogger("leadgate.worker")
 Outcomes = dict[str, dict[str, str]]
+PAREN = re.compile(r"\(.*$")
 
 
 class Flush:
@@ -54,6 +62,11 @@ class Flush:
         """Send one batch: (hold-until ms or 0, whether to go on with the next batch)."""
         events = self.store.events(batch.ids)
         if not batch.body:
+            hold, events = self.enrich(batch, events)
+            if hold:
+                return hold, False
+            if not events:
+                return 0, True
             self.freeze(batch, events)
         if waiting := self.rate_wait(batch.endpoint):
             return waiting, False
@@ -68,6 +81,54 @@ class Flush:
         self.store.set_customer_state(self.name, blocked=None, last_error=None,
                                       hold_reason=None, last_success_at=now_ms(self.ctx.clock))
         return 0, len(batch.ids) >= policy.take_size(self.customer)
+
+    def enrich(self, batch: Batch, events: list[dict[str, str]]
+               ) -> tuple[int, list[dict[str, str]]]:
+        """Fetch the lead data of Meta events (only ids arrived): (hold-until ms, events left)."""
+        needs: dict[str, list[dict[str, str]]] = {}
+        for event in events:
+            if event.get("enrich") and not event.get("lead"):
+                needs.setdefault(event["route"], []).append(event)
+        if not needs:
+            return 0, events
+        gone: Outcomes = {}
+        for route_name, group in needs.items():
+            route = self.ctx.config.routes.get(route_name)
+            if route is None or route.source != "meta_lead_ads":
+                gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
+                continue
+            try:
+                fetched = self.ctx.graph.fetch(route.settings["graph_api_url"],
+                                               route.settings["page_access_token"],
+                                               [e["provider_id"] for e in group])
+            except GraphError as exc:
+                return self.graph_failed(batch, exc, route_name), events
+            for event in group:
+                lead_id = event["provider_id"]
+                if lead_id in fetched.gone:
+                    gone.update(unavailable([event], fetched.gone[lead_id]))
+                    continue
+                try:
+                    event.update(enriched(route, event, fetched.leads.get(lead_id)))
+                except (NoUsableLead, LookupError) as exc:
+                    gone.update(unavailable([event], str(exc)))
+        self.store.set_events_each({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
+                                    for group in needs.values() for e in group
+                                    if e["id"] not in gone})
+        if gone:
+            batch.ids = [eid for eid in batch.ids if eid not in gone]
+            self.store.finish(self.name, gone, self.ctx.config.dedup_ttl_s, remaining=batch.ids)
+        return 0, [e for e in events if e["id"] not in gone]
+
+    def graph_failed(self, batch: Batch, exc: GraphError, route: str) -> int:
+        now = now_ms(self.ctx.clock)
+        if exc.kind == "token":
+            self.store.set_customer_state(
+                self.name, blocked=f"meta token of route {route}: {exc}",
+                hold_reason="credentials", last_error=str(exc))
+            return now + int(defaults.CREDENTIALS_RETRY_S * 1000)
+        hold, _ = self.retry_later(batch, exc, now, hold_reason=f"meta_{exc.kind}")
+        return hold or now     # expired events are dead letters now: go on at once
 
     def freeze(self, batch: Batch, events: list[dict[str, str]]) -> None:
         """Fix the exact bytes and key before the first send; retries reuse them."""
@@ -93,18 +154,19 @@ class Flush:
             reason = "conflict" if isinstance(exc, MegaConflict) else "rejected"
             self.store.finish(self.name, dead(batch.ids, reason, exc), self.ctx.config.dedup_ttl_s)
             return 0, True
+        assert isinstance(exc, MegaUnavailable)
         return self.retry_later(batch, exc, now)
 
-    def retry_later(self, batch: Batch, exc: DeliveryError, now: int) -> tuple[int, bool]:
+    def retry_later(self, batch: Batch, exc: Exception, now: int, *,
+                    hold_reason: str = "retrying") -> tuple[int, bool]:
         """5xx, timeout, connection error: same bytes and key later, or expire past max age."""
-        assert isinstance(exc, MegaUnavailable)
         attempts = self.store.count_attempt(self.name, batch, str(exc))
         max_age_ms = self.ctx.config.mega["max_age_hours"] * 3_600_000
         if now - batch.created > max_age_ms:
             self.store.finish(self.name, dead(batch.ids, "expired", exc),
                               self.ctx.config.dedup_ttl_s)
             return 0, True
-        self.store.set_customer_state(self.name, hold_reason="retrying", last_error=str(exc))
+        self.store.set_customer_state(self.name, hold_reason=hold_reason, last_error=str(exc))
         return now + int(policy.backoff_s(attempts) * 1000), False
 
     def rate_wait(self, endpoint: str) -> int:
@@ -156,7 +218,27 @@ def outcomes(batch: Batch, events: list[dict[str, str]], response: MegaResponse)
     return result
 
 
-def dead(ids: list[str], reason: str, exc: DeliveryError) -> Outcomes:
-    body = json.dumps(exc.body)[:2000] if exc.body is not None else ""
+def dead(ids: list[str], reason: str, exc: Exception) -> Outcomes:
+    status, body = getattr(exc, "status", None), getattr(exc, "body", None)
+    text = json.dumps(body)[:2000] if body is not None else ""
     return {eid: {"status": "dead", "dead_reason": reason, "error": str(exc),
-                  "mega_status": str(exc.status or ""), "mega_body": body} for eid in ids}
+                  "mega_status": str(status or ""), "mega_body": text} for eid in ids}
+
+
+def unavailable(events: list[dict[str, str]], why: str) -> Outcomes:
+    """Meta leads that cannot be read (deleted, no permission): dead letters with Meta's word."""
+    return {e["id"]: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
+            for e in events}
+
+
+def enriched(route: Route, event: dict[str, str], lead: dict[str, Any] | None) -> dict[str, str]:
+    """The stored lead of a Meta event, from its webhook fields and the Graph lead object."""
+    if lead is None:
+        raise LookupError("the Graph API returned no lead for this id")
+    values = {**json.loads(event.get("fields") or "{}"), **lead_values(lead)}
+    # Meta may turn custom labels into keys like "phone_number_(eg.65xxxxxxxx)"
+    plain = {PAREN.sub("", key).strip("_ "): key for key in values}
+    found, used = recognize({name: values[key] for name, key in plain.items()})
+    draft = Draft(event_id=event["provider_id"], lead=found, fields=values,
+                  used={plain[name] for name in used})
+    return lead_record(route, SOURCES[route.source].lead_defaults, draft)

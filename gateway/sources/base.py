@@ -36,6 +36,21 @@ class Draft:
     test: bool = False                  # a provider test lead: recorded, not delivered
 
 
+@dataclass(frozen=True)
+class Sample:
+    """A realistic, correctly authenticated delivery of a provider (for `send-sample`)."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+def sample_contact(tag: str) -> dict[str, str]:
+    """A made-up contact, distinct per tag, so each sample becomes its own MEGA lead."""
+    digits = f"{int(tag, 16) % 10_000:04d}" if tag else "0123"
+    return {"name": f"Sample Lead {tag}".strip(), "first": "Sample", "last": f"Lead {tag}".strip(),
+            "email": f"sample+{tag or 'lead'}@example.com", "phone": f"+1415555{digits}"}
+
+
 class RouteSettings(Schema):
     """Settings every route may carry; adapters extend this schema."""
 
@@ -45,6 +60,12 @@ class RouteSettings(Schema):
     url_token = fields.String(validate=validate.Length(min=16))
     default_region = fields.String(load_default=defaults.DEFAULT_REGION,
                                    validate=validate.Regexp(r"^[A-Z]{2}$"))
+
+
+class UrlTokenSettings(RouteSettings):
+    """For providers that sign nothing: the secret URL token is the only credential."""
+
+    url_token = fields.String(required=True, validate=validate.Length(min=16))
 
 
 class Source:
@@ -66,3 +87,7 @@ class Source:
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
         """Answer a GET/HEAD check (status, text), or None when the provider has none."""
         return None
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A delivery this provider would send, with ids and contact made unique by tag."""
+        raise NotImplementedError

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import BadRequest, Unauthorized, UnsupportedMediaType
-from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
 from gateway.sources.recognize import flatten, recognize
 from gateway.sources.signatures import (
     digest,
@@ -47,6 +48,24 @@ class Generic(Source):
         if not items or len(items) > MAX_ITEMS or not all(isinstance(i, dict) for i in items):
             raise BadRequest(f"body must be an object or a list of 1 to {MAX_ITEMS} objects")
         return [json_draft(item, settings.get("event_id")) for item in items]
+
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        who = sample_contact(tag)
+        item: dict[str, Any] = {"name": who["name"], "email": who["email"],
+                                "phone": who["phone"], "message": "Please call me back"}
+        if settings.get("event_id"):        # put a unique id where the route reads it
+            *parents, last = settings["event_id"].split(".")
+            node = item
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = f"sample-{tag}"
+        body = json.dumps(item).encode()
+        headers = {"Content-Type": "application/json"}
+        if settings.get("hmac_secret"):
+            headers[settings["hmac_header"]] = "sha256=" + digest(
+                settings["hmac_secret"], body, encoding=settings["hmac_encoding"])
+        return Sample(body, headers)
 
 
 def verify_hmac_header(inbound: Inbound, settings: dict[str, Any]) -> None:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import MultiPartParser
+from werkzeug.http import parse_options_header
 
 from gateway.errors import BadRequest, Unauthorized
 
@@ -89,6 +94,20 @@ def parse_form(body: bytes) -> dict[str, Any]:
         else:
             form[key] = value
     return form
+
+
+def parse_multipart(body: bytes, content_type: str) -> dict[str, str]:
+    """A multipart/form-data body's text parts (files are not leads, and are ignored)."""
+    mimetype, options = parse_options_header(content_type)
+    boundary = options.get("boundary", "")
+    if mimetype != "multipart/form-data" or not boundary:
+        raise BadRequest("multipart body without a boundary")
+    parser = MultiPartParser(max_form_memory_size=len(body) + 1, max_form_parts=1000)
+    try:
+        form, _files = parser.parse(io.BytesIO(body), boundary.encode("latin-1"), len(body))
+    except (ValueError, RequestEntityTooLarge) as exc:
+        raise BadRequest(f"multipart body is malformed: {exc}") from None
+    return {name: form.get(name, "") for name in form}
 
 
 def stable_hash(value: Any) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from marshmallow import fields, validate
 
 from gateway.errors import BadRequest, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
 from gateway.sources.generic import json_draft, parse_body
 from gateway.sources.signatures import check_timestamp, digest, matches_any, require_header
 
@@ -46,3 +47,14 @@ class StandardWebhooks(Source):
         draft = json_draft(body, None)
         draft.event_id = str(inbound.headers.get("webhook-id"))
         return [draft]
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        who = sample_contact(tag)
+        body = json.dumps({"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
+                           "data": {"name": who["name"], "email": who["email"],
+                                    "phone": who["phone"]}}).encode()
+        msg_id, stamp = f"msg_{tag}", str(int(now))
+        key = base64.b64decode(settings["secret"].removeprefix("whsec_") + "==")
+        signature = digest(key, f"{msg_id}.{stamp}.".encode() + body, encoding="base64")
+        return Sample(body, {"Content-Type": "application/json", "webhook-id": msg_id,
+                             "webhook-timestamp": stamp, "webhook-signature": f"v1,{signature}"})

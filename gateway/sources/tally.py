@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import fields, validate
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
@@ -46,9 +47,30 @@ class Tally(Source):
                 found[CONTACT_TYPES[field["type"]]] = value
         lead, used = recognize(values)
         lead.update(found)
-        used |= {str(f.get("label")) for f in data.get("fields") or []
-                 if isinstance(f, dict) and f.get("type") in CONTACT_TYPES}
+        for field in data.get("fields") or []:      # a field used by label is used by key
+            names = {str(field.get("label")), str(field.get("key"))} if isinstance(
+                field, dict) else set()
+            if names & used or (isinstance(field, dict) and field.get("type") in CONTACT_TYPES):
+                used |= names
         return [Draft(event_id=str(body["eventId"]), lead=lead, fields=values, used=used)]
+
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        who = sample_contact(tag)
+        body = json.dumps({"eventId": f"a4cb511e-{tag}", "eventType": "FORM_RESPONSE",
+                           "createdAt": "2026-05-01T12:00:00.000Z", "data": {
+                               "responseId": f"r{tag}", "formId": "VwbNEw", "formName": "Quote",
+                               "fields": [
+                                   {"key": "question_1", "label": "Name", "type": "INPUT_TEXT",
+                                    "value": who["name"]},
+                                   {"key": "question_2", "label": "Email",
+                                    "type": "INPUT_EMAIL", "value": who["email"]},
+                                   {"key": "question_3", "label": "Phone",
+                                    "type": "INPUT_PHONE_NUMBER", "value": who["phone"]}]}}
+                          ).encode()
+        return Sample(body, {"Content-Type": "application/json",
+                             "Tally-Signature": digest(settings["secret"], body,
+                                                       encoding="base64")})
 
 
 def _value(field: dict[str, Any]) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import fields, validate
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Source
+from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
@@ -50,6 +51,28 @@ class Typeform(Source):
         if "contact_name" not in lead and (name := _titled_name(answers, types)):
             lead["contact_name"], used = answers[name], used | {name}
         return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
+
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        who = sample_contact(tag)
+        body = json.dumps({"event_id": f"01HZX3V5N6S7{tag.upper()}", "event_type": "form_response",
+                           "form_response": {
+                               "form_id": "lT4Z3j", "submitted_at": "2026-05-01T12:00:00Z",
+                               "hidden": {"utm_source": "newsletter"},
+                               "definition": {"id": "lT4Z3j", "title": "Get a quote", "fields": [
+                                   {"id": "JwW", "title": "What is your name?",
+                                    "type": "short_text", "ref": "name"}]},
+                               "answers": [
+                                   {"type": "text", "text": who["name"],
+                                    "field": {"id": "JwW", "type": "short_text", "ref": "name"}},
+                                   {"type": "email", "email": who["email"],
+                                    "field": {"id": "SME", "type": "email", "ref": "email"}},
+                                   {"type": "phone_number", "phone_number": who["phone"],
+                                    "field": {"id": "k6T", "type": "phone_number",
+                                              "ref": "phone"}}]}}).encode()
+        signature = "sha256=" + digest(settings["secret"], body, encoding="base64")
+        return Sample(body, {"Content-Type": "application/json",
+                             "Typeform-Signature": signature})
 
 
 def _answers(response: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

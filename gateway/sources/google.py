@@ -1,0 +1,101 @@
+"""`google_lead_forms`: Google Ads lead form webhooks; the shared key travels in the body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import fields, validate
+
+from gateway.errors import BadRequest
+from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.signatures import parse_json, require_secret
+
+# column_id values that are contacts; everything else is kept by column_id (and column_name)
+CONTACT_COLUMNS = {"FULL_NAME": "name", "FIRST_NAME": "first", "LAST_NAME": "last",
+                   "EMAIL": "email", "WORK_EMAIL": "email", "PHONE_NUMBER": "phone",
+                   "WORK_PHONE": "phone"}
+KNOWN_COLUMNS = {*CONTACT_COLUMNS, "POSTAL_CODE", "STREET_ADDRESS", "CITY", "REGION", "COUNTRY",
+                 "COMPANY_NAME", "JOB_TITLE"}
+METADATA = ("form_id", "campaign_id", "adgroup_id", "creative_id", "asset_group_id", "gcl_id",
+            "api_version", "lead_stage", "lead_submit_time", "lead_source")
+
+
+class GoogleSettings(RouteSettings):
+    google_key = fields.String(required=True, validate=validate.Length(min=8))
+    accept_test_leads = fields.Boolean(load_default=False)
+
+
+class GoogleLeadForms(Source):
+    name = "google_lead_forms"
+    settings_schema = GoogleSettings
+    lead_defaults = {"source_type": "form", "source_platform": "google_ads"}
+    success_status = 200        # Google's test button shows green on 200 only
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        body = _body(inbound)
+        given = body.get("google_key", body.get("Google_key"))
+        require_secret(given, settings["google_key"], "google_key")
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        body = _body(inbound)
+        lead_id = body.get("lead_id")
+        if not isinstance(lead_id, str | int) or lead_id in ("", True, False):
+            raise BadRequest("not a Google lead: no lead_id")
+        columns = body.get("user_column_data")
+        if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+            raise BadRequest("user_column_data must be a list of objects")
+        values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
+        roles: dict[str, tuple[str, Any]] = {}
+        for column in columns:
+            column_id, column_name = column.get("column_id"), column.get("column_name")
+            value = _text(column.get("string_value"))
+            if column_id:
+                values[str(column_id)] = value
+            if column_name and (not column_id or column_id not in KNOWN_COLUMNS):
+                values[str(column_name)] = value
+            if column_id in CONTACT_COLUMNS and value not in (None, ""):
+                roles.setdefault(CONTACT_COLUMNS[column_id], (str(column_id), value))
+        lead: dict[str, Any] = {}
+        if "name" in roles:
+            lead["contact_name"] = roles["name"][1]
+        elif "first" in roles or "last" in roles:
+            lead["contact_name"] = " ".join(str(roles[r][1]).strip()
+                                            for r in ("first", "last") if r in roles)
+        if "email" in roles:
+            lead["contact_email"] = roles["email"][1]
+        if "phone" in roles:
+            lead["contact_phone"] = roles["phone"][1]
+        test = body.get("is_test") is True and not settings["accept_test_leads"]
+        return [Draft(event_id=str(lead_id), lead=lead, fields=values,
+                      used={column for column, _ in roles.values()}, test=test)]
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        who = sample_contact(tag)
+        body = {"lead_id": f"TeSter-{tag}-lead-submission", "api_version": "1.0",
+                "form_id": 349080077126, "campaign_id": 23729418209,
+                "google_key": settings["google_key"], "is_test": False,
+                "gcl_id": "Cj0KCQjw-sample-gclid", "adgroup_id": 195583084496,
+                "creative_id": 700000000001, "lead_submit_time": "2026-05-01T12:30:00Z",
+                "user_column_data": [
+                    {"column_name": "Full Name", "string_value": who["name"],
+                     "column_id": "FULL_NAME"},
+                    {"column_name": "User Email", "string_value": who["email"],
+                     "column_id": "EMAIL"},
+                    {"column_name": "User Phone", "string_value": who["phone"],
+                     "column_id": "PHONE_NUMBER"},
+                    {"column_name": "Postal Code", "string_value": "94107",
+                     "column_id": "POSTAL_CODE"}]}
+        return Sample(json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+
+def _body(inbound: Inbound) -> dict[str, Any]:
+    body = parse_json(inbound.body)
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _text(value: Any) -> Any:
+    """int64 ids arrive as JSON numbers: keep them as exact strings."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value

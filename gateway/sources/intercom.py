@@ -1,0 +1,83 @@
+"""`intercom`: `X-Hub-Signature: sha1=<hex>`; new leads, users and user-started conversations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import fields, validate
+
+from gateway.errors import BadRequest, Ignored, Unauthorized
+from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.recognize import flatten, recognize
+from gateway.sources.signatures import (
+    digest,
+    matches_any,
+    parse_json,
+    require_header,
+    stable_hash,
+)
+
+CONTACT_TOPICS = ("contact.lead.created", "contact.user.created")
+CONVERSATION_TOPICS = ("conversation.user.created",)
+CONTACT_KEYS = {"name": "contact_name", "email": "contact_email", "phone": "contact_phone"}
+
+
+class IntercomSettings(RouteSettings):
+    secret = fields.String(required=True, validate=validate.Length(min=8))
+
+
+class Intercom(Source):
+    name = "intercom"
+    settings_schema = IntercomSettings
+    lead_defaults = {"source_type": "chat"}
+    success_status = 200
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        given = require_header(inbound.headers, "X-Hub-Signature")
+        expected = "sha1=" + digest(settings["secret"], inbound.body, algorithm="sha1")
+        if not matches_any(expected, [given], fold_case=True):
+            raise Unauthorized("X-Hub-Signature does not match the body")
+
+    def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+        return 200, ""      # Intercom validates a new endpoint URL with a HEAD request
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        body = parse_json(inbound.body)
+        if not isinstance(body, dict) or body.get("type") != "notification_event":
+            raise BadRequest("not an Intercom notification")
+        topic = body.get("topic")
+        if topic not in CONTACT_TOPICS + CONVERSATION_TOPICS:
+            raise Ignored(f"topic {topic!r} carries no lead")
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        item = data.get("item")
+        if not isinstance(item, dict):
+            raise BadRequest("notification without data.item")
+        contact = item
+        if topic in CONVERSATION_TOPICS:
+            source = item.get("source") if isinstance(item.get("source"), dict) else {}
+            contact = source.get("author") if isinstance(source.get("author"), dict) else {}
+        values = flatten(item)
+        lead = {mega: contact[key] for key, mega in CONTACT_KEYS.items()
+                if isinstance(contact.get(key), str) and contact[key]}
+        if not lead:
+            lead, used = recognize(values)
+        else:
+            prefix = "source.author." if contact is not item else ""
+            used = {prefix + key for key in CONTACT_KEYS if contact.get(key)}
+        notification = body.get("id") or stable_hash({"topic": topic, "item": item.get("id")})
+        return [Draft(event_id=str(notification), lead=lead, fields=values, used=used)]
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        who = sample_contact(tag)
+        body = json.dumps({
+            "type": "notification_event", "app_id": "abc123def", "topic": "contact.lead.created",
+            "id": f"notif_{tag}", "delivery_status": "pending", "delivery_attempts": 1,
+            "delivered_at": 0, "first_sent_at": int(now), "created_at": int(now), "links": {},
+            "data": {"type": "notification_event_data", "item": {
+                "type": "contact", "id": f"6961d897{tag}", "role": "lead",
+                "email": who["email"], "phone": who["phone"], "name": who["name"],
+                "custom_attributes": {"plan_interest": "pro"}, "utm_source": "google",
+                "utm_campaign": "spring"}}}).encode()
+        signature = "sha1=" + digest(settings["secret"], body, algorithm="sha1")
+        return Sample(body, {"Content-Type": "application/json", "X-Hub-Signature": signature})

@@ -1,0 +1,188 @@
+"""Realistic provider deliveries for the tests: bodies, signers, route settings."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.conftest import URL_TOKEN
+
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET = "provider-secret-1"
+NOW = 1_777_636_800
+
+TYPEFORM = {"event_id": "01HZX3V5N6S7T8U9V0W1X2Y3Z4", "event_type": "form_response",
+            "form_response": {
+                "form_id": "lT4Z3j", "token": "a3a12ec67a1365927098a606107fac15",
+                "hidden": {"utm_source": "newsletter"},
+                "definition": {"id": "lT4Z3j", "fields": [
+                    {"id": "JwW", "title": "What is your name?", "type": "short_text"}]},
+                "answers": [
+                    {"type": "text", "text": "Ana Rivera", "field": {"id": "JwW"}},
+                    {"type": "email", "email": "ana@example.com",
+                     "field": {"id": "SME", "ref": "contact"}},
+                    {"type": "phone_number", "phone_number": "+14155550123",
+                     "field": {"id": "k6T", "ref": "mobile_or_landline"}},
+                    {"type": "choice", "choice": {"label": "$5k-$10k"},
+                     "field": {"id": "PNe", "ref": "budget"}},
+                    {"type": "choices", "choices": {"labels": ["Condo", "House"]},
+                     "field": {"id": "Qx1", "ref": "kinds"}}]}}
+TALLY = {"eventId": "a4cb511e-d513-4fa5-baee-b815d718dfd1", "eventType": "FORM_RESPONSE",
+         "data": {"responseId": "2wgx4n", "fields": [
+             {"key": "question_3EKz4n", "label": "Name", "type": "INPUT_TEXT",
+              "value": "Ana Rivera"},
+             {"key": "question_w4Q4Xn", "label": "Where can we write?", "type": "INPUT_EMAIL",
+              "value": "ana@example.com"},
+             {"key": "question_mVaMPp", "label": "Best number", "type": "INPUT_PHONE_NUMBER",
+              "value": "+14155550123"},
+             {"key": "question_nPpWdm", "label": "Budget", "type": "MULTIPLE_CHOICE",
+              "value": ["5f3c"], "options": [{"id": "5f3c", "text": "$5k-$10k"},
+                                             {"id": "9a1b", "text": "$10k+"}]}]}}
+STANDARD = {"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
+            "data": {"id": "L-1", "name": "Ana Rivera", "email": "ana@example.com",
+                     "phone": "+14155550123", "budget": "$5k-$10k"}}
+
+
+def b64mac(key: bytes, message: bytes) -> str:
+    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def standard_headers(body: bytes, msg_id: str = "msg_1", ts: int = NOW) -> dict[str, str]:
+    key = base64.b64decode(WHSEC.removeprefix("whsec_") + "==")
+    sig = b64mac(key, f"{msg_id}.{ts}.".encode() + body)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(ts),
+            "webhook-signature": f"v1,{'A' * 44} v1,{sig}", "Content-Type": "application/json"}
+
+
+META_SECRET = "meta-app-secret"
+META_TOKEN = "EAAG-page-token-for-tests"
+LEAD_ID = 1234567890123456
+WEBFLOW = {"triggerType": "form_submission", "payload": {
+    "name": "Contact Us", "siteId": "65427cf400e02b306eaa049c",
+    "data": {"First Name": "Ana", "Last Name": "Rivera", "email": "ana@example.com",
+             "Phone Number": 14155550123, "Budget": "$5k-$10k"},
+    "schema": [{"fieldName": "First Name", "fieldType": "FormTextInput"}],
+    "submittedAt": "2026-05-01T12:00:00.123Z", "id": "6821ca84df3949bfc6752327",
+    "formId": "65429eadebe8a9f3a30f62d0"}}
+GOOGLE = {"lead_id": "AbCdEf12345-XyZ_lead-submission-id", "api_version": "1.0",
+          "form_id": 349080077126, "campaign_id": 23729418209, "google_key": SECRET,
+          "is_test": False, "gcl_id": "Cj0KCQjw-example-gclid",
+          "user_column_data": [
+              {"column_name": "Full Name", "string_value": "Ana Rivera", "column_id": "FULL_NAME"},
+              {"column_name": "User Email", "string_value": "ana@example.com",
+               "column_id": "EMAIL"},
+              {"column_name": "User Phone", "string_value": "+14155550123",
+               "column_id": "PHONE_NUMBER"},
+              {"column_name": "What is your budget?", "string_value": "$5k-$10k",
+               "column_id": "QUESTION_1"}]}
+META = {"object": "page", "entry": [{"id": "112233445566778", "time": NOW, "changes": [
+    {"field": "leadgen", "value": {"ad_id": 120210000000000001, "form_id": 987654321098765,
+                                   "leadgen_id": LEAD_ID, "created_time": NOW,
+                                   "page_id": 112233445566778, "adgroup_id": 0}}]}]}
+META_ANSWERS = [{"name": "full_name", "values": ["Ana Rivera"]},
+                {"name": "email", "values": ["ana@example.com"]},
+                {"name": "phone_number_(eg.4155550123)", "values": ["+14155550123"]},
+                {"name": "budget", "values": ["$5k-$10k"]}]
+UNBOUNCE_DATA = {"full_name": ["Ana Rivera"], "email": ["ana@example.com"],
+                 "phone_number": ["+14155550123"], "budget": ["$5k-$10k"],
+                 "ip_address": ["203.0.113.7"],
+                 "page_uuid": ["7648177d-7323-4330-b4f9-9951a52138b6"], "variant": ["b"],
+                 "time_submitted": ["11:45 AM UTC"], "date_submitted": ["2026-05-01"]}
+JOTFORM_RAW = {"slug": "submit/243231271343446", "q3_name": {"first": "Ana", "last": "Rivera"},
+               "q4_email": "ana@example.com", "q5_phoneNumber": {"full": "(415) 555-0123"},
+               "q7_budget": "$5k-$10k", "path": "/submit/243231271343446"}
+INTERCOM = {"type": "notification_event", "app_id": "abc123def", "topic": "contact.lead.created",
+            "id": "notif_204d32ad-f47a-4276-8074-e5ce789d2987", "delivery_attempts": 1,
+            "data": {"type": "notification_event_data", "item": {
+                "type": "contact", "id": "6961d897719c606240178da8", "role": "lead",
+                "email": "ana@example.com", "phone": "+14155550123", "name": "Ana Rivera",
+                "custom_attributes": {"budget": "$5k-$10k"}, "utm_source": "google"}}}
+LIVECHAT = {"webhook_id": "f8a7c1e2b3d4", "secret_key": SECRET, "action": "incoming_chat",
+            "organization_id": "390e44e6", "payload": {"chat": {
+                "id": "PJ0MRSHTDG",
+                "users": [{"id": "b7ef", "type": "customer", "name": "Ana Rivera",
+                           "email": "ana@example.com", "phone_number": "+14155550123"},
+                          {"id": "agent@example.com", "type": "agent", "name": "Sam Agent"}],
+                "thread": {"id": "K600PKZON8", "events": [{
+                    "id": "0aff", "type": "filled_form", "form_type": "prechat", "fields": [
+                        {"type": "name", "id": "1", "label": "Your name", "answer": "Ana R."},
+                        {"type": "radio", "id": "2", "label": "Budget",
+                         "answer": {"id": "0", "label": "$5k-$10k"}}]}]}}}}
+
+
+def hexmac(key: str, message: bytes, algorithm: Any = hashlib.sha256) -> str:
+    return hmac.new(key.encode(), message, algorithm).hexdigest()
+
+
+def multipart(parts: dict[str, str], boundary: str = "J1JNT4vbVO4FCC1qLG4HSv") -> bytes:
+    chunks = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+              for name, value in parts.items()]
+    return ("".join(chunks) + f"--{boundary}--\r\n").encode()
+
+
+def encode(source: str, sample: Any) -> tuple[bytes, str]:
+    """A delivery's bytes and content type, as the provider sends them."""
+    if source == "unbounce":
+        return urlencode({"page_id": "7648177d-7323-4330-b4f9-9951a52138b6", "variant": "b",
+                          "page_name": "Spring Promo", "data.json": json.dumps(sample)}).encode(), \
+            "application/x-www-form-urlencoded"
+    if source == "jotform":
+        return multipart({"formID": "243231271343446", "submissionID": "6084250982513018472",
+                          "formTitle": "Request a Quote", "ip": "203.0.113.7",
+                          "rawRequest": json.dumps(sample)}), \
+            "multipart/form-data; boundary=J1JNT4vbVO4FCC1qLG4HSv"
+    return json.dumps(sample).encode(), "application/json"
+
+
+SIGNERS = {
+    "typeform": lambda b: {"Typeform-Signature": "sha256=" + b64mac(SECRET.encode(), b)},
+    "tally": lambda b: {"Tally-Signature": b64mac(SECRET.encode(), b)},
+    "standard_webhooks": standard_headers,
+    "meta_lead_ads": lambda b: {"X-Hub-Signature-256": "sha256=" + hexmac(META_SECRET, b)},
+    "webflow": lambda b, ts=NOW * 1000: {"x-webflow-timestamp": str(ts),
+                                         "x-webflow-signature": hexmac(SECRET, f"{ts}:".encode()
+                                                                       + b)},
+    "intercom": lambda b: {"X-Hub-Signature": "sha1=" + hexmac(SECRET, b, hashlib.sha1)},
+}
+SAMPLES = {"typeform": TYPEFORM, "tally": TALLY, "standard_webhooks": STANDARD,
+           "meta_lead_ads": META, "google_lead_forms": GOOGLE, "webflow": WEBFLOW,
+           "unbounce": UNBOUNCE_DATA, "jotform": JOTFORM_RAW, "intercom": INTERCOM,
+           "livechat": LIVECHAT}
+SETTINGS: dict[str, dict[str, Any]] = {
+    "typeform": {"secret": SECRET}, "tally": {"secret": SECRET},
+    "standard_webhooks": {"secret": WHSEC}, "google_lead_forms": {"google_key": SECRET},
+    "webflow": {"secret": SECRET}, "unbounce": {"url_token": URL_TOKEN},
+    "jotform": {"url_token": URL_TOKEN}, "intercom": {"secret": SECRET},
+    "livechat": {"secret_key": SECRET},
+    "meta_lead_ads": {"secret": META_SECRET, "verify_token": "meta-verify-token",
+                      "page_access_token": META_TOKEN}}
+FIELD_MAPS = {"typeform": {"budget": "custom_fields.budget",
+                           "hidden.utm_source": "custom_fields.utm_source"},
+              "tally": {"Budget": "custom_fields.budget"},
+              "standard_webhooks": {"data.budget": "custom_fields.budget"},
+              "meta_lead_ads": {"budget": "custom_fields.budget"},
+              "google_lead_forms": {"QUESTION_1": "custom_fields.budget"},
+              "webflow": {"Budget": "custom_fields.budget"},
+              "unbounce": {"budget": "custom_fields.budget"},
+              "jotform": {"q7_budget": "custom_fields.budget"},
+              "intercom": {"custom_attributes.budget": "custom_fields.budget"},
+              "livechat": {"Budget": "custom_fields.budget"}}
+CHAT = {"intercom", "livechat"}
+PLATFORMS = {"meta_lead_ads": "meta_ads", "google_lead_forms": "google_ads"}
+
+
+def hook(source: str) -> str:
+    token = SETTINGS[source].get("url_token")
+    return f"/hooks/acme-{source}" + (f"/{token}" if token else "")
+
+
+def signed(source: str, sample: Any = None) -> tuple[bytes, dict[str, str]]:
+    body, content_type = encode(source, SAMPLES[source] if sample is None else sample)
+    sign = SIGNERS.get(source, lambda b: {})
+    return body, {"Content-Type": content_type, **sign(body)}
+
+
