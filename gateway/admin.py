@@ -21,6 +21,11 @@ class AdminDisabled(InboundError):
 
 @bp.before_request
 def _authorize() -> None:
+    authorize()
+
+
+def authorize() -> None:
+    """The admin token as a Bearer header; everything behind it is off when it is unset."""
     expected = current_app.extensions["leadgate"].config.server["admin_token"]
     if not expected:
         raise AdminDisabled("the admin API is disabled (set server.admin_token)")

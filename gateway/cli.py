@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -30,7 +29,9 @@ def _config(path: str | None) -> Config:
 @click.group()
 def cli() -> None:
     """leadgate: webhook lead ingestion gateway for the MEGA CRM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from gateway.logs import configure
+
+    configure()
 
 
 config_option = click.option("--config", "config_path", envvar="LEADGATE_CONFIG",

@@ -1,9 +1,13 @@
-"""`/healthz` (the process is up) and `/readyz` (Redis answers, the config is loaded)."""
+"""`/healthz` (the process is up), `/readyz` (Redis answers, the config is loaded) and
+`/metrics` (Prometheus, for the whole deployment; behind the admin token)."""
 
 from __future__ import annotations
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify
+
+from gateway.admin import authorize
+from gateway.metrics import render
 
 bp = Blueprint("health", __name__)
 
@@ -21,3 +25,16 @@ def readyz() -> tuple[Response, int]:
     except redis.RedisError as exc:
         return jsonify({"status": "unavailable", "redis": type(exc).__name__}), 503
     return jsonify({"status": "ready", "routes": len(ctx.config.routes)}), 200
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    authorize()
+    ctx = current_app.extensions["leadgate"]
+    ctx.store.metrics.flush()           # this process's latest counts, before reading them
+    try:
+        body = render(ctx.store, sorted(ctx.config.customers))
+    except redis.RedisError as exc:
+        return Response(f"# redis unavailable: {type(exc).__name__}\n", status=503,
+                        mimetype="text/plain")
+    return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
+import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from gateway.config import Config, Route
 from gateway.errors import Ignored, RouteNotFound, Unauthorized
@@ -16,6 +18,34 @@ from gateway.store import Store, event_id
 
 bp = Blueprint("intake", __name__)
 METHODS = ["POST", "GET", "HEAD"]
+log = logging.getLogger("leadgate.intake")
+OUTCOMES = {200: "duplicate", 202: "accepted", 400: "bad_request", 401: "unauthorized",
+            403: "forbidden", 404: "unknown_route", 405: "bad_method", 413: "too_large",
+            415: "unsupported_type", 422: "no_lead", 503: "unavailable"}
+
+
+@bp.before_request
+def _start() -> None:
+    g.started = time.perf_counter()
+
+
+@bp.after_request
+def _record(response: Response) -> Response:
+    """One log line and the metrics of every webhook, whatever its answer."""
+    ctx = current_app.extensions["leadgate"]
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    route = (request.view_args or {}).get("route", "")
+    spec = ctx.config.routes.get(route)
+    label = route if spec else "(unknown)"
+    outcome = g.get("outcome") or OUTCOMES.get(response.status_code, "error")
+    if request.method != "POST":
+        outcome = "check"
+    ctx.store.metrics.inc("leadgate_webhooks", route=label, outcome=outcome)
+    ctx.store.metrics.observe("leadgate_intake_seconds", seconds, route=label)
+    log.info("webhook", extra={"route": label, "customer": spec.customer if spec else None,
+                               "events": g.get("events", []), "status": response.status_code,
+                               "outcome": outcome, "duration_ms": round(seconds * 1000, 2)})
+    return response
 
 
 @bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})
@@ -40,12 +70,15 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     try:
         drafts = source.parse(inbound, spec.settings)
     except Ignored as why:
+        g.outcome = "ignored"
         return jsonify({"accepted": 0, "duplicates": 0, "events": [], "ignored": str(why)}), 200
     records = [record(spec, source, draft, inbound.now) for draft in drafts]
     store: Store = ctx.store
     added = store.ingest(config.customers[spec.customer], records, config.dedup_ttl_s)
     accepted = sum(added)
     status = source.success_status if accepted else 200
+    g.events = [r["id"] for r in records]
+    g.outcome = "accepted" if accepted else "duplicate"
     body = {"accepted": accepted, "duplicates": len(added) - accepted,
             "events": [r["id"] for r in records]}
     return jsonify(body), status

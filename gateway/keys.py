@@ -10,6 +10,7 @@ Operators' scripts rely on these names; tests pin them.
     {p}:leases              zset   customer -> when the running flush's lease ends (ms)
     {p}:lease-owners        hash   customer -> token of the flush holding the lease
     {p}:dead                zset   event id -> when it became a dead letter (ms)
+    {p}:metrics             hash   Prometheus counters and histogram buckets of all processes
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Keys:
     @property
     def dead(self) -> str:
         return f"{self.prefix}:dead"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.prefix}:metrics"
 
 
 # KEYS: buffer, due, leases, customer, event keys...   ARGV: customer, now, linger, max_batch,

@@ -18,6 +18,7 @@ import redis
 from gateway.config import Customer
 from gateway.errors import StoreUnavailable
 from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, REPLAY, SPLIT, TAKE, Keys
+from gateway.metrics import Metrics
 
 TERMINAL = ("delivered", "dead", "test")
 
@@ -65,6 +66,7 @@ class Store:
     def __init__(self, client: redis.Redis, *, keys: Keys | None = None,
                  clock: Callable[[], float] = time.time):
         self.redis, self.keys, self.clock = client, keys or Keys(), clock
+        self.metrics = Metrics(client, self.keys.metrics)
         self._ingest = client.register_script(INGEST)
         self._claim = client.register_script(CLAIM)
         self._renew = client.register_script(RENEW)

@@ -56,6 +56,11 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client.close()
 
 
+def stored_keys(client: redis.Redis) -> list[bytes]:
+    """leadgate's keys, but the metrics hash (a rejected request is counted, not stored)."""
+    return sorted(k for k in client.scan_iter("leadgate:*") if k != b"leadgate:metrics")
+
+
 class Sim:
     """megasim served on a real port, with helpers that use its HTTP inspection API."""
 

@@ -13,7 +13,7 @@ import redis
 
 from gateway.app import create_app
 from gateway.config import Config
-from tests.conftest import HMAC_SECRET, URL_TOKEN, build, free_port
+from tests.conftest import HMAC_SECRET, URL_TOKEN, build, free_port, stored_keys
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
 LEAD = {"name": "Ada Lovelace", "email": "Ada@Example.com", "phone": "(206) 555-0100",
@@ -27,7 +27,7 @@ def signed(body: bytes, *, encoding: str = "hex", prefix: str = "") -> dict[str,
 
 
 def stored(redis_client: redis.Redis) -> list[bytes]:
-    return sorted(redis_client.scan_iter("leadgate:*"))
+    return stored_keys(redis_client)
 
 
 def test_json_post_is_stored_and_queued(client: Any, redis_client: redis.Redis) -> None:

@@ -10,8 +10,9 @@ def test_key_strings() -> None:
     assert k.buffer("acme") == "leadgate:buffer:acme"
     assert k.batch("acme") == "leadgate:batch:acme"
     assert k.customer("acme") == "leadgate:customer:acme"
-    assert (k.due, k.leases, k.owners, k.dead) == (
-        "leadgate:due", "leadgate:leases", "leadgate:lease-owners", "leadgate:dead")
+    assert (k.due, k.leases, k.owners, k.dead, k.metrics) == (
+        "leadgate:due", "leadgate:leases", "leadgate:lease-owners", "leadgate:dead",
+        "leadgate:metrics")
     assert Keys("other").event("x") == "other:event:x"
 
 

@@ -10,7 +10,7 @@ import redis
 
 from gateway.sources.base import Inbound
 from gateway.sources.standard_webhooks import StandardWebhooks
-from tests.conftest import ACME_ID, URL_TOKEN, Sim
+from tests.conftest import ACME_ID, URL_TOKEN, Sim, stored_keys
 from tests.samples import (
     CHAT,
     NOW,
@@ -64,7 +64,7 @@ def test_bad_signature_is_401_and_stores_nothing(provider_app: tuple[Any, Any],
     path, body, headers = bad_credentials(source)
     response = client.post(path, data=body, headers=headers)
     assert response.status_code == 401
-    assert list(redis_client.scan_iter("leadgate:*")) == []
+    assert stored_keys(redis_client) == []
 
 
 def test_standard_webhooks_spec_test_vector() -> None:
@@ -97,4 +97,4 @@ def test_non_lead_events_are_acknowledged_and_ignored(provider_app: tuple[Any, A
     response = client.post(f"/hooks/acme-{source}", data=body,
                            headers={"Content-Type": "application/json", **SIGNERS[source](body)})
     assert response.status_code == 200 and response.get_json()["ignored"]
-    assert list(redis_client.scan_iter("leadgate:*")) == []
+    assert stored_keys(redis_client) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from gateway import defaults
@@ -70,17 +71,48 @@ class Flush:
             self.freeze(batch, events)
         if waiting := self.rate_wait(batch.endpoint):
             return waiting, False
+        started = time.perf_counter()
         try:
             response = self.ctx.mega.send(self.customer, batch.endpoint, batch.body, batch.key)
         except DeliveryError as exc:
+            self.mega_call(batch, exc.status, started, type(exc).__name__, str(exc))
             self.note_rate(exc.endpoint, exc.rate)
             return self.failed(batch, events, exc)
+        self.mega_call(batch, response.status, started, "ok")
         self.note_rate(batch.endpoint, response.rate)
-        self.store.finish(self.name, outcomes(batch, events, response),
-                          self.ctx.config.dedup_ttl_s)
+        self.finish(outcomes(batch, events, response), events)
         self.store.set_customer_state(self.name, blocked=None, last_error=None,
                                       hold_reason=None, last_success_at=now_ms(self.ctx.clock))
         return 0, len(batch.ids) >= policy.take_size(self.customer)
+
+    def mega_call(self, batch: Batch, status: int | None, started: float, outcome: str,
+                  error: str = "") -> None:
+        """One log line and one count per MEGA request."""
+        seconds = time.perf_counter() - started
+        code = str(status) if status else "no_answer"
+        self.store.metrics.inc("leadgate_mega_requests", endpoint=batch.endpoint, code=code)
+        log.info("mega call", extra={
+            "customer": self.name, "endpoint": batch.endpoint, "rows": len(batch.ids),
+            "key": batch.key, "status": code, "outcome": outcome, "error": error or None,
+            "attempt": batch.attempts + 1, "duration_ms": round(seconds * 1000, 1)})
+
+    def finish(self, result: Outcomes, events: list[dict[str, str]] | None = None, *,
+               remaining: list[str] | None = None) -> None:
+        """Record terminal outcomes (and count them)."""
+        self.store.finish(self.name, result, self.ctx.config.dedup_ttl_s, remaining=remaining)
+        received = {e["id"]: int(e.get("received_at") or 0) for e in events or []}
+        now = now_ms(self.ctx.clock)
+        metrics = self.store.metrics
+        for eid, outcome in result.items():
+            if outcome["status"] == "delivered":
+                metrics.inc("leadgate_leads_delivered", customer=self.name,
+                            status=outcome.get("outcome", ""))
+                if received.get(eid):
+                    metrics.observe("leadgate_delivery_seconds",
+                                    max(0.0, (now - received[eid]) / 1000), customer=self.name)
+            else:
+                metrics.inc("leadgate_leads_dead", customer=self.name,
+                            reason=outcome.get("dead_reason", ""))
 
     def enrich(self, batch: Batch, events: list[dict[str, str]]
                ) -> tuple[int, list[dict[str, str]]]:
@@ -117,7 +149,7 @@ class Flush:
                                     if e["id"] not in gone})
         if gone:
             batch.ids = [eid for eid in batch.ids if eid not in gone]
-            self.store.finish(self.name, gone, self.ctx.config.dedup_ttl_s, remaining=batch.ids)
+            self.finish(gone, remaining=batch.ids)
         return 0, [e for e in events if e["id"] not in gone]
 
     def graph_failed(self, batch: Batch, exc: GraphError, route: str) -> int:
@@ -152,7 +184,7 @@ class Flush:
             return 0, True
         if isinstance(exc, MegaBadRequest | MegaConflict):
             reason = "conflict" if isinstance(exc, MegaConflict) else "rejected"
-            self.store.finish(self.name, dead(batch.ids, reason, exc), self.ctx.config.dedup_ttl_s)
+            self.finish(dead(batch.ids, reason, exc))
             return 0, True
         assert isinstance(exc, MegaUnavailable)
         return self.retry_later(batch, exc, now)
@@ -163,8 +195,7 @@ class Flush:
         attempts = self.store.count_attempt(self.name, batch, str(exc))
         max_age_ms = self.ctx.config.mega["max_age_hours"] * 3_600_000
         if now - batch.created > max_age_ms:
-            self.store.finish(self.name, dead(batch.ids, "expired", exc),
-                              self.ctx.config.dedup_ttl_s)
+            self.finish(dead(batch.ids, "expired", exc))
             return 0, True
         self.store.set_customer_state(self.name, hold_reason=hold_reason, last_error=str(exc))
         return now + int(policy.backoff_s(attempts) * 1000), False

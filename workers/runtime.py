@@ -49,4 +49,6 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
     finally:
         ctx.stopping.set()
+        ctx.store.metrics.flush()
         ctx.mega.close()
+        ctx.graph.close()

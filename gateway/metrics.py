@@ -1,0 +1,158 @@
+"""Prometheus metrics that add up across every process and dyno: kept in Redis.
+
+Each process counts in memory and adds its counts to one Redis hash every second (a lost
+second on a crash is the price of keeping Redis off the hot path). `/metrics` reads that hash
+and the live queue state, so any web process answers for the whole deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+log = logging.getLogger("leadgate.metrics")
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+           1800.0, 3600.0)
+COUNTERS = {
+    "leadgate_webhooks": ("Webhooks received, by route and outcome", ("route", "outcome")),
+    "leadgate_leads_delivered": ("Leads MEGA accepted, by customer and MEGA status",
+                                 ("customer", "status")),
+    "leadgate_leads_dead": ("Leads that became dead letters, by customer and reason",
+                            ("customer", "reason")),
+    "leadgate_mega_requests": ("Requests to MEGA, by endpoint and answer code",
+                               ("endpoint", "code")),
+}
+HISTOGRAMS = {
+    "leadgate_intake_seconds": ("Time to answer a webhook", ("route",)),
+    "leadgate_delivery_seconds": ("Webhook received to MEGA's acceptance", ("customer",)),
+}
+FLUSH_INTERVAL_S = 1.0
+
+
+class Metrics:
+    """In-process counts, added to Redis in the background."""
+
+    def __init__(self, client: redis.Redis, key: str):
+        self.redis, self.key = client, key
+        self._counts: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        self._add(_field(name, labels), value)
+
+    def observe(self, name: str, seconds: float, **labels: str) -> None:
+        bucket = next((str(b) for b in BUCKETS if seconds <= b), "+Inf")
+        with self._lock:
+            self._counts[_field(name, labels, bucket=bucket)] += 1
+            self._counts[_field(name, labels, bucket="sum")] += seconds
+        self._start()
+
+    def _add(self, field: str, value: float) -> None:
+        with self._lock:
+            self._counts[field] += value
+        self._start()
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_S)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, defaultdict(float)
+        if not counts:
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for field, value in counts.items():
+                pipe.hincrbyfloat(self.key, field, value)
+            pipe.execute()
+        except redis.RedisError:            # keep the counts for the next try
+            with self._lock:
+                for field, value in counts.items():
+                    self._counts[field] += value
+
+
+def _field(name: str, labels: dict[str, str], **extra: str) -> str:
+    return json.dumps([name, {**labels, **extra}], sort_keys=True, separators=(",", ":"))
+
+
+class StateCollector(Collector):
+    """Counters and histograms from the Redis hash, gauges from the queues themselves."""
+
+    def __init__(self, store: Any, customers: list[str]):
+        self.store, self.customers = store, customers
+
+    def collect(self) -> Iterator[Metric]:
+        raw = self.store.redis.hgetall(self.store.keys.metrics)
+        values = [(json.loads(k), float(v)) for k, v in raw.items()]
+        for name, (doc, labels) in COUNTERS.items():
+            family = CounterMetricFamily(name, doc, labels=labels)
+            for (metric, got), value in values:
+                if metric == name:
+                    family.add_metric([got.get(label, "") for label in labels], value)
+            yield family
+        for name, (doc, labels) in HISTOGRAMS.items():
+            yield from _histograms(name, doc, labels, values)
+        yield from self._gauges()
+
+    def _gauges(self) -> Iterator[Metric]:
+        pending = GaugeMetricFamily("leadgate_leads_pending", "Leads queued, not yet sent",
+                                    labels=["customer"])
+        in_flight = GaugeMetricFamily("leadgate_leads_in_flight", "Leads in the batch being "
+                                      "sent", labels=["customer"])
+        blocked = GaugeMetricFamily("leadgate_customer_blocked", "1 while MEGA or Meta refuses "
+                                    "the customer's credentials", labels=["customer"])
+        for name in self.customers:
+            summary = self.store.customer_summary(name)
+            pending.add_metric([name], summary["pending"])
+            in_flight.add_metric([name], summary["in_flight"])
+            blocked.add_metric([name], 1 if summary["state"] == "blocked" else 0)
+        yield from (pending, in_flight, blocked)
+        yield GaugeMetricFamily("leadgate_dead_letters", "Dead letters kept until replayed or "
+                                "purged", value=self.store.dead_count())
+
+
+def _histograms(name: str, doc: str, labels: tuple[str, ...],
+                values: list[tuple[list[Any], float]]) -> Iterator[Metric]:
+    series: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
+    for (metric, got), value in values:
+        if metric == name:
+            bucket = got.pop("bucket")
+            series[tuple(got.get(label, "") for label in labels)][bucket] = value
+    family = HistogramMetricFamily(name, doc, labels=list(labels))
+    for key, buckets in series.items():
+        cumulative, rows = 0.0, []
+        for bound in [*map(str, BUCKETS), "+Inf"]:
+            cumulative += buckets.get(bound, 0.0)
+            rows.append((bound, cumulative))
+        family.add_metric(list(key), rows, sum_value=buckets.get("sum", 0.0))
+    yield family
+
+
+def render(store: Any, customers: list[str]) -> bytes:
+    from prometheus_client import generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StateCollector(store, customers))
+    return generate_latest(registry)

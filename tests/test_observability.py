@@ -1,0 +1,93 @@
+"""A multi-process deployment (2 gunicorn workers, 2 RQ workers): /metrics adds up across all
+of them, and the logs are JSON lines that never carry a secret or raw contact data."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.harness import URL_TOKEN, Stack
+
+ADMIN = {"Authorization": "Bearer bench-admin-token"}
+N = 24
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with Stack(customers=2, workers=2, web_concurrency=2, linger_ms=50, quiet=False) as running:
+        yield running
+
+
+def samples(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"{stack.web_url}/metrics", headers=ADMIN).text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(found: dict[Any, float], name: str, **labels: str) -> float:
+    return sum(v for (n, got), v in found.items()
+               if n == name and all(dict(got).get(k) == want for k, want in labels.items()))
+
+
+def wait_until(check: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def traffic(stack: Stack) -> dict[str, Any]:
+    """N leads with real-looking contacts, one bad token, one duplicate."""
+    with httpx.Client() as http:
+        for i in range(N):
+            body = {"id": f"obs-{i}", "name": f"Obs Person {i}",
+                    "email": f"obs.person{i}@example.com", "phone": f"+1206555{1000 + i}"}
+            assert http.post(stack.hook(i % 2), json=body).status_code == 202
+        assert http.post(stack.hook(0), json={"id": "obs-0", "name": "Obs Person 0"}
+                         ).status_code == 200
+        bad = http.post(f"{stack.web_url}/hooks/r0/{'x' * len(URL_TOKEN)}", json={"id": "z"})
+        assert bad.status_code == 401
+    wait_until(lambda: sum(stack.sim("/_megasim/stats")["leads"].values()) == N)
+    return {}
+
+
+def test_metrics_add_up_across_processes(stack: Stack, traffic: dict[str, Any]) -> None:
+    assert httpx.get(f"{stack.web_url}/metrics").status_code == 401
+    wait_until(lambda: value(samples(stack), "leadgate_leads_delivered_total") == N)
+    found = samples(stack)
+    assert value(found, "leadgate_webhooks_total", outcome="accepted") == N
+    assert value(found, "leadgate_webhooks_total", route="r0", outcome="duplicate") == 1
+    assert value(found, "leadgate_webhooks_total", route="(unknown)") == 0
+    assert value(found, "leadgate_webhooks_total", outcome="unauthorized") == 1
+    assert value(found, "leadgate_intake_seconds_count") == N + 2
+    assert value(found, "leadgate_delivery_seconds_count", customer="c0") == N / 2
+    assert value(found, "leadgate_mega_requests_total", code="200") >= 2
+    assert value(found, "leadgate_leads_pending") == 0
+    assert value(found, "leadgate_leads_in_flight") == 0
+    assert value(found, "leadgate_dead_letters") == 0
+
+
+def test_logs_are_json_without_secrets_or_contacts(stack: Stack,
+                                                   traffic: dict[str, Any]) -> None:
+    time.sleep(1.5)                                   # the last lines reach the files
+    # leadgate's own processes (megasim prints its tenants' test keys on purpose)
+    text = "".join(p.read_text() for p in [stack.dir / "web.log", *stack.dir.glob("worker*")])
+    secrets = [URL_TOKEN, "bench-admin-token", *stack.tokens]
+    contacts = [f"obs.person{i}@example.com" for i in range(N)] + \
+        [f"206555{1000 + i}" for i in range(N)] + ["Obs Person"]
+    assert [s for s in secrets + contacts if s in text] == []
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    hooks = [line for line in lines if line["message"] == "webhook"]
+    calls = [line for line in lines if line["message"] == "mega call"]
+    assert len(hooks) == N + 2
+    assert {"route", "customer", "events", "outcome", "duration_ms"} <= hooks[0].keys()
+    assert all(line["events"] for line in hooks if line["outcome"] == "accepted")
+    assert calls and {"customer", "endpoint", "status", "duration_ms"} <= calls[0].keys()
