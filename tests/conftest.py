@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 import redis
 from werkzeug.serving import make_server
 
+from bench.harness import free_port
 from gateway.app import create_app
 from gateway.config import Config, config_from_dict
 from gateway.redis_server import RedisServer
@@ -30,12 +30,6 @@ READONLY_TOKEN = "mega_" + "c" * 64
 OWNER_ID = "0b8d2f7e-1c3a-4d5b-9e6f-7a8b9c0d1e2f"
 URL_TOKEN = "test-url-token-0123456789"
 HMAC_SECRET = "test-hmac-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

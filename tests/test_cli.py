@@ -14,21 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from bench.harness import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_for(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
 
 
 @pytest.mark.timeout(90)
