@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-intake bench-drain bench-latency bench-ratelimit chaos clean
+.PHONY: run test lint bench-intake bench-drain bench-latency bench-ratelimit chaos requirements clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,25 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos --n 20000
+
+bench-intake: $(STAMP)
+	$(BIN)/python -m bench.intake
+
+bench-drain: $(STAMP)
+	$(BIN)/python -m bench.drain
+
+bench-latency: $(STAMP)
+	$(BIN)/python -m bench.latency
+
+bench-ratelimit: $(STAMP)
+	$(BIN)/python -m bench.ratelimit
+
+# requirements.txt (what Heroku installs) from the venv, after a change to the dependencies
+requirements: $(STAMP)
+	$(BIN)/python bench/requirements.py > requirements.txt
 
 clean:
 	rm -rf $(VENV) .leadgate .pytest_cache

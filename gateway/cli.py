@@ -150,8 +150,12 @@ def send_sample(route: str, config_path: str | None, url: str) -> None:
 
     from gateway.sources import SOURCES
 
-    path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
-    config = _config(path)
+    if config_path is None and os.environ.get("LEADGATE_CONFIG_TOML", "").strip():
+        path, config = "LEADGATE_CONFIG_TOML", _config(None)
+    else:
+        path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists()
+                               else str(DEV_CONFIG))
+        config = _config(path)
     spec = config.routes.get(route)
     if spec is None:
         raise click.ClickException(f"no route named '{route}' in {path} "

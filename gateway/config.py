@@ -134,8 +134,18 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
 
 def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None
                 ) -> Config:
-    """Read, interpolate and validate the config file (LEADGATE_CONFIG or ./leadgate.toml)."""
+    """Read, interpolate and validate the config: the LEADGATE_CONFIG_TOML text if set (handy
+    as one Heroku config var), else the file (path, LEADGATE_CONFIG or ./leadgate.toml)."""
     env = os.environ if env is None else env
+    if path is None and env.get("LEADGATE_CONFIG_TOML", "").strip():
+        try:
+            raw = tomllib.loads(env["LEADGATE_CONFIG_TOML"])
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"LEADGATE_CONFIG_TOML: not valid TOML: {exc}") from None
+        try:
+            return config_from_dict(raw, env=env, source_path="LEADGATE_CONFIG_TOML")
+        except ConfigError as exc:
+            raise ConfigError(f"LEADGATE_CONFIG_TOML: {exc}") from None
     path = Path(path or env.get("LEADGATE_CONFIG") or "leadgate.toml")
     try:
         with open(path, "rb") as fh:
