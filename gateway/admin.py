@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import ValidationError
 
-from gateway.errors import InboundError, RouteNotFound, Unauthorized
+from gateway.errors import BadRequest, InboundError, RouteNotFound, Unauthorized
+from gateway.openapi import DeadLetterQuery
 from gateway.store import Store
 
 bp = Blueprint("admin", __name__, url_prefix="/v1")
@@ -77,8 +79,11 @@ def customer(name: str) -> Response:
 
 @bp.get("/dead-letters")
 def dead_letters() -> Response:
-    offset = request.args.get("offset", 0, type=int)
-    limit = min(request.args.get("limit", 100, type=int), 1000)
+    try:
+        page = DeadLetterQuery().load(request.args)
+    except ValidationError as exc:
+        raise BadRequest(f"bad query: {exc.messages}") from None
+    offset, limit = page["offset"], page["limit"]
     items = [public(r) for r in _store().dead_letters(offset=offset, limit=limit)]
     return jsonify({"total": _store().dead_count(), "dead_letters": items})
 

@@ -12,7 +12,7 @@ import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from gateway import admin, health, intake
+from gateway import admin, health, intake, openapi
 from gateway.config import Config, config_from_dict, load_config
 from gateway.contract import error_body
 from gateway.errors import InboundError
@@ -46,6 +46,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(openapi.bp)
     app.register_error_handler(InboundError, _inbound_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -58,7 +59,11 @@ def _inbound_error(exc: InboundError) -> tuple[Response, int]:
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
-    return jsonify(error_body(status, exc.description or exc.name)), status
+    response = jsonify(error_body(status, exc.description or exc.name))
+    for name, value in exc.get_headers():          # Allow on a 405, for one
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 def _unexpected(exc: Exception) -> tuple[Response, int]:

@@ -4,6 +4,7 @@ of them, and the logs are JSON lines that never carry a secret or raw contact da
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -91,3 +92,13 @@ def test_logs_are_json_without_secrets_or_contacts(stack: Stack,
     assert {"route", "customer", "events", "outcome", "duration_ms"} <= hooks[0].keys()
     assert all(line["events"] for line in hooks if line["outcome"] == "accepted")
     assert calls and {"customer", "endpoint", "status", "duration_ms"} <= calls[0].keys()
+
+
+def test_oversized_body_is_refused_before_it_is_read(stack: Stack) -> None:
+    """gunicorn + Flask answer 413 from the Content-Length alone: the 100 MB never comes."""
+    with socket.create_connection(("127.0.0.1", stack.web_port), timeout=5) as sock:
+        sock.sendall(f"POST /hooks/r0/{URL_TOKEN} HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{"
+                     .encode())
+        answer = sock.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]

@@ -1,0 +1,173 @@
+"""The OpenAPI description of the intake and admin endpoints, generated from marshmallow
+schemas with apispec and served at `/openapi.json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, jsonify
+from marshmallow import Schema, fields, validate
+
+from gateway.contract import ERROR_TYPES
+
+bp = Blueprint("openapi", __name__)
+VERSION = "0.1.0"
+
+
+class ErrorDetail(Schema):
+    type = fields.String(required=True)
+    code = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class Accepted(Schema):
+    accepted = fields.Integer(required=True, metadata={"description": "new events stored"})
+    duplicates = fields.Integer(required=True, metadata={"description": "events seen before"})
+    events = fields.List(fields.String(), required=True,
+                         metadata={"description": "event ids, for GET /v1/events/{id}"})
+    ignored = fields.String(metadata={"description": "why a delivery carries no lead"})
+
+
+class Event(Schema):
+    class Meta:
+        unknown = "include"
+
+    id = fields.String(required=True)
+    customer = fields.String(required=True)
+    route = fields.String(required=True)
+    source = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["pending", "in_flight", "delivered", "dead", "test"]))
+    attempts = fields.Integer()
+    lead = fields.Dict(metadata={"description": "the MEGA lead row (absent until enriched)"})
+    warnings = fields.List(fields.String())
+    lead_id = fields.String()
+    outcome = fields.String()
+    dead_reason = fields.String()
+    error = fields.String()
+
+
+class CustomerSummary(Schema):
+    pending = fields.Integer(required=True)
+    in_flight = fields.Integer(required=True)
+    delivered = fields.Integer(required=True)
+    dead = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(
+        ["idle", "delivering", "paused", "blocked"]))
+    reason = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    next_attempt_ms = fields.Integer(allow_none=True)
+
+
+class Customer(CustomerSummary):
+    customer = fields.String(required=True)
+
+
+class Customers(Schema):
+    customers = fields.Dict(keys=fields.String(), values=fields.Nested(CustomerSummary),
+                            required=True)
+
+
+class DeadLetters(Schema):
+    total = fields.Integer(required=True)
+    dead_letters = fields.List(fields.Nested(Event), required=True)
+
+
+class DeadLetterQuery(Schema):
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class Replayed(Schema):
+    replayed = fields.String(required=True)
+
+
+class Purged(Schema):
+    purged = fields.String(required=True)
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"description": ERROR_TYPES.get(code, "error"),
+                        "content": {"application/json": {"schema": "Error"}}} for code in codes}
+
+
+def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
+    return {str(code): {"description": description,
+                        "content": {"application/json": {"schema": schema}}}}
+
+
+def build_spec() -> dict[str, Any]:
+    spec = APISpec(title="leadgate", version=VERSION, openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Webhook intake for lead providers, and the admin API "
+                                        "that shows where every lead is."})
+    for name, schema in (("Error", Error), ("Accepted", Accepted), ("Event", Event),
+                         ("Customer", Customer), ("Customers", Customers),
+                         ("DeadLetters", DeadLetters), ("Replayed", Replayed),
+                         ("Purged", Purged)):
+        spec.components.schema(name, schema=schema)
+    spec.components.security_scheme("admin", {"type": "http", "scheme": "bearer"})
+    route = {"name": "route", "in": "path", "required": True, "schema": {"type": "string"}}
+    token = {"name": "url_token", "in": "path", "required": True, "schema": {"type": "string"}}
+    body = {"required": True, "content": {
+        "application/json": {"schema": {}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        "multipart/form-data": {"schema": {"type": "object"}}}}
+    intake_answers = {**_ok(202, "Accepted", "stored; delivered to MEGA shortly"),
+                      **_ok(200, "Accepted", "duplicates only, or nothing to deliver"),
+                      **_errors(400, 401, 404, 413, 415, 422, 503)}
+    check = {"summary": "a provider's URL check (Meta's hub.challenge, Intercom's HEAD)",
+             "responses": {"200": {"description": "the route exists (Meta: the challenge)"},
+                           **_errors(400, 401, 403, 404, 503)}}
+    for path, params in (("/hooks/{route}", [route]), ("/hooks/{route}/{url_token}",
+                                                        [route, token])):
+        spec.path(path=path, parameters=params, operations={
+            "post": {"summary": "receive a provider's webhook", "tags": ["intake"],
+                     "requestBody": body, "responses": intake_answers},
+            "get": {**check, "tags": ["intake"]}})
+    admin = [{"admin": []}]
+    denied = _errors(401, 404)
+    event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/v1/events/{event_id}", parameters=[event_id], operations={"get": {
+        "summary": "one event: status, attempts, outcome, MEGA lead id, warnings",
+        "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Event", "the event"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/customers", operations={"get": {
+        "summary": "every customer: pending, in flight, delivered, dead, held and why",
+        "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Customers", "per customer"), **denied, **_errors(503)}}})
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/v1/customers/{name}", parameters=[name], operations={"get": {
+        "summary": "one customer", "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Customer", "the customer"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/dead-letters", operations={"get": {
+        "summary": "dead letters, oldest first", "tags": ["admin"], "security": admin,
+        "parameters": [{"in": "query", "schema": DeadLetterQuery}],
+        "responses": {**_ok(200, "DeadLetters", "a page of dead letters"), **denied,
+                      **_errors(400, 503)}}})
+    spec.path(path="/v1/dead-letters/{event_id}/replay", parameters=[event_id], operations={
+        "post": {"summary": "queue a dead letter again, with a new idempotency key",
+                 "tags": ["admin"], "security": admin,
+                 "responses": {**_ok(202, "Replayed", "queued"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/dead-letters/{event_id}", parameters=[event_id], operations={
+        "delete": {"summary": "delete a dead letter for good", "tags": ["admin"],
+                   "security": admin,
+                   "responses": {**_ok(200, "Purged", "deleted"), **denied, **_errors(503)}}})
+    return spec.to_dict()
+
+
+_SPEC: dict[str, Any] | None = None
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    global _SPEC
+    if _SPEC is None:
+        _SPEC = build_spec()
+    return jsonify(_SPEC)
