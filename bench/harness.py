@@ -61,6 +61,7 @@ class Stack:
     faults: dict[str, Any] = field(default_factory=dict)
     start_workers: bool = True
     quiet: bool = True
+    hmac_secret: str = ""           # routes also check an X-Signature HMAC of the body
 
     def __post_init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="leadgate-bench-"))
@@ -86,7 +87,9 @@ class Stack:
                       f'delivery = "{self.delivery}"', f"linger_ms = {self.linger_ms}",
                       f"max_batch = {self.max_batch}", "",
                       f"[routes.r{i}]", f'customer = "c{i}"', 'source = "generic"',
-                      f'url_token = "{URL_TOKEN}"', 'event_id = "id"', ""]
+                      f'url_token = "{URL_TOKEN}"', 'event_id = "id"',
+                      *([f'hmac_secret = "{self.hmac_secret}"'] if self.hmac_secret else []),
+                      ""]
         (self.dir / "leadgate.toml").write_text("\n".join(lines))
 
     @property
@@ -96,9 +99,10 @@ class Stack:
                 "WEB_CONCURRENCY": str(self.web_concurrency),
                 "GUNICORN_THREADS": str(self.web_threads)}
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, *args: str, module: str = "gateway.cli"
+               ) -> subprocess.Popen[bytes]:
         with open(self.dir / f"{name}.log", "ab") as log:    # the child keeps its own copy
-            proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], env=self.env,
+            proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env,
                                     stdout=subprocess.DEVNULL if self.quiet else log,
                                     stderr=log, start_new_session=True)
         self.procs[name] = proc
@@ -117,6 +121,21 @@ class Stack:
         if self.start_workers:
             self.start_all_workers()
         return self
+
+    def serve(self, name: str, target: str) -> str:
+        """Another WSGI app under the same gunicorn settings; returns its base URL."""
+        port = free_port()
+        self._spawn(name, target, str(port), module="bench.serve")
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(f"{url}/hooks/x/y", content=b"{}", timeout=1)
+                return url
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def start_all_workers(self) -> None:
         for i in range(self.workers):

@@ -57,6 +57,9 @@ class LeadSchema(Schema):
                                   "is required", "_schema")
 
 
+LEAD_SCHEMA = LeadSchema()      # built once: a schema's construction costs more than a load
+
+
 def check_field_target(target: str) -> str:
     """Why a `[routes.X.fields]` target is not usable, or '' when it is."""
     if target.startswith("custom_fields."):
@@ -92,7 +95,7 @@ def build_lead(*, defaults: dict[str, Any], static: dict[str, Any], found: dict[
         lead.setdefault(name, value)
     unmapped = {k: v for k, v in provider_fields.items() if k not in used and k not in field_map}
     try:
-        lead = LeadSchema().load(lead)
+        lead = LEAD_SCHEMA.load(lead)
     except ValidationError as exc:
         raise NoUsableLead("no usable lead: " + "; ".join(_messages(exc.messages)),
                            details=exc.messages) from None

@@ -37,9 +37,11 @@ def _phone(match: re.Match[str]) -> str:
 
 class MaskContacts(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = mask(record.getMessage()), None
-        for name, value in vars(record).items():
-            if name not in SAFE and name not in STANDARD and isinstance(value, str):
+        if record.args or record.exc_info or not record.msg.isidentifier():
+            record.msg, record.args = mask(record.getMessage()), None   # free text: mask it
+        for name in vars(record).keys() - SAFE - STANDARD:
+            value = getattr(record, name)
+            if isinstance(value, str):
                 setattr(record, name, mask(value))
         return True
 

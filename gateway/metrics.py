@@ -7,6 +7,7 @@ and the live queue state, so any web process answers for the whole deployment.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -94,7 +95,13 @@ class Metrics:
 
 
 def _field(name: str, labels: dict[str, str], **extra: str) -> str:
-    return json.dumps([name, {**labels, **extra}], sort_keys=True, separators=(",", ":"))
+    return _field_of(name, tuple(sorted({**labels, **extra}.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_of(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    """The hash field of one series (cached: the same few series repeat all day)."""
+    return json.dumps([name, dict(labels)], sort_keys=True, separators=(",", ":"))
 
 
 class StateCollector(Collector):
