@@ -87,6 +87,11 @@ class Customer:
     linger_ms: int = defaults.LINGER_MS
     on_duplicate: str = "update"
 
+    @property
+    def wait_ms(self) -> int:
+        """How long a new lead waits for company: never, when each lead is sent on its own."""
+        return 0 if self.delivery == "single" else self.linger_ms
+
 
 @dataclass(frozen=True)
 class Route:

@@ -81,7 +81,7 @@ class Store:
         k = self.keys
         keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
                 *(k.event(r["id"]) for r in records)]
-        args = [customer.name, now_ms(self.clock), customer.linger_ms, customer.max_batch,
+        args = [customer.name, now_ms(self.clock), customer.wait_ms, customer.max_batch,
                 ttl_s, *(json.dumps(r) for r in records)]
         with translated():
             return [bool(flag) for flag in self._ingest(keys=keys, args=args)]
@@ -103,7 +103,7 @@ class Store:
         """Hand the customer back; its next flush is scheduled if anything waits."""
         k, name = self.keys, customer.name
         keys = [k.due, k.leases, k.owners, k.buffer(name), k.batch(name), k.customer(name)]
-        args = [name, token, now_ms(self.clock), customer.linger_ms, customer.max_batch,
+        args = [name, token, now_ms(self.clock), customer.wait_ms, customer.max_batch,
                 hold_until_ms]
         return bool(self._release(keys=keys, args=args))
 
