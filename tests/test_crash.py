@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -95,3 +96,36 @@ def test_sigterm_finishes_the_send_in_flight(worker_env: Any, megasim: Sim,
     assert status(redis_client, eid) == "delivered"
     assert redis_client.zcard("leadgate:leases") == 0
     assert [r["status"] for r in megasim.requests()] == ["201"]
+
+
+@pytest.mark.timeout(150)
+def test_workers_ride_out_a_redis_restart() -> None:
+    """Redis goes away in the middle of a send and comes back: intake answers 503 meanwhile
+    (never 2xx), the worker process stays up and reconnects, the batch in flight is resumed
+    after its lease, and what arrives afterwards is delivered too."""
+    from bench.harness import Stack
+
+    with Stack(customers=1, workers=1, linger_ms=0, mega_timeout_s=5) as stack:
+        stack.set_faults(latency_ms=2500)          # the send is in flight when Redis goes
+        assert httpx.post(stack.hook(0), json={"id": "before", "name": "Before Outage"}
+                          ).status_code == 202
+        time.sleep(1.0)
+        stack.redis.stop()
+        during = httpx.post(stack.hook(0), json={"id": "during", "name": "During Outage"})
+        assert during.status_code == 503
+        time.sleep(4)
+        stack.redis.start()
+        stack.set_faults(latency_ms=0)
+        after = httpx.post(stack.hook(0), json={"id": "after", "name": "After Outage"})
+        assert after.status_code == 202
+        wait_for_leads(stack, 2, timeout_s=90)
+        assert stack.procs["worker0"].poll() is None
+        names = sorted(lead["contact_name"] for lead in stack.sim("/_megasim/leads")["leads"])
+        assert names == ["After Outage", "Before Outage"]
+
+
+def wait_for_leads(stack: Any, n: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while sum(stack.sim("/_megasim/stats")["leads"].values()) < n:
+        assert time.monotonic() < deadline, f"fewer than {n} leads reached megasim"
+        time.sleep(0.2)

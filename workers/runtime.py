@@ -6,6 +6,7 @@ import logging
 from types import FrameType
 from typing import Any
 
+import redis
 from rq import Queue, SimpleWorker
 
 from gateway import defaults
@@ -14,6 +15,7 @@ from workers.context import WorkerContext, bind, build_context
 from workers.dispatch import Dispatcher
 
 log = logging.getLogger("leadgate.worker")
+RESTART_PAUSE_S = 1.0
 
 
 class FlushWorker(SimpleWorker):
@@ -42,11 +44,27 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
     """Work until stopped (or, with burst, until the queue is empty)."""
     ctx = build_context(config)
     bind(ctx)
+    worker: FlushWorker | None
     worker, dispatcher = make_worker(ctx)
     if not burst:
         dispatcher.start()
     try:
-        worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+        while True:
+            try:
+                if worker is None:
+                    worker, _ = make_worker(ctx)
+                worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+            except redis.RedisError as exc:
+                if burst:
+                    raise
+                log.warning("the RQ loop stopped on a Redis error (%s)", type(exc).__name__)
+            if burst or ctx.stopping.is_set():
+                break
+            # RQ gives up its loop on a Redis error in the middle of a job; a worker dyno must
+            # not: start a new RQ worker once Redis answers. The batch in flight is resumed
+            # when its lease ends, by this worker or another.
+            worker = None
+            ctx.stopping.wait(RESTART_PAUSE_S)
     finally:
         ctx.stopping.set()
         ctx.store.metrics.flush()
