@@ -77,6 +77,11 @@ def report(redis_url: str) -> None:
         total += micros
         print(f"  {name:36} {micros:7.1f}")
     print(f"  {'total':36} {total:7.1f}")
+    started = time.perf_counter()
+    for _ in range(N):
+        store.redis.ping()
+    ping = (time.perf_counter() - started) / N * 1e6
+    print(f"  (a bare Redis PING round trip here:  {ping:7.1f})")
     store.redis.close()
 
 
