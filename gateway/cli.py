@@ -246,12 +246,12 @@ def status(config_path: str | None) -> None:
     """Where every customer's leads are: pending, in flight, delivered, dead, held and why."""
     config = _config(config_path)
     store = _store(config)
-    click.echo(f"{'customer':16} {'state':11} {'pending':>8} {'in flight':>9} "
+    click.echo(f"{'customer':16} {'state':11} {'pending':>8} {'in flight':>9} {'held':>6} "
                f"{'delivered':>10} {'dead':>6}  reason")
     for name in sorted(config.customers):
         s = store.customer_summary(name)
         click.echo(f"{name:16} {s['state']:11} {s['pending']:>8} {s['in_flight']:>9} "
-                   f"{s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
+                   f"{s['held']:>6} {s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
     click.echo(f"dead letters: {store.dead_count()}")
 
 

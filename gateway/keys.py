@@ -11,6 +11,7 @@ Operators' scripts rely on these names; tests pin them.
     {p}:lease-owners        hash   customer -> token of the flush holding the lease
     {p}:dead                zset   event id -> when it became a dead letter (ms)
     {p}:metrics             hash   Prometheus counters and histogram buckets of all processes
+    {p}:parked:{customer}:{route}  list  event ids held while the route's credentials fail
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Keys:
     def dead(self) -> str:
         return f"{self.prefix}:dead"
 
+    def parked(self, customer: str, route: str) -> str:
+        return f"{self.prefix}:parked:{customer}:{route}"
+
     @property
     def metrics(self) -> str:
         return f"{self.prefix}:metrics"
@@ -59,8 +63,10 @@ class Keys:
 
 # KEYS: buffer, due, leases, customer, event keys...   ARGV: customer, now, linger, max_batch,
 # ttl_s, then one JSON record per event key (flat string fields, 'id' and 'status' among them).
-# New events are stored; pending ones are queued and a flush is scheduled (at once when a full
-# batch waits and the customer is not on hold). Returns 1 per new event, 0 per duplicate.
+# New events are stored; pending ones are queued and a flush is scheduled: after the linger, or
+# at once when a full batch waits, never later than already scheduled (a wake-up for held
+# leads does not delay new ones), and never inside a hold (429 pause, refused credentials).
+# Returns 1 per new event, 0 per duplicate.
 INGEST = """
 local added, queued = {}, 0
 local now = tonumber(ARGV[2])
@@ -82,10 +88,13 @@ for i = 5, #KEYS do
   end
 end
 if queued > 0 and not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  redis.call('ZADD', KEYS[2], 'NX', now + tonumber(ARGV[3]), ARGV[1])
   local hold = tonumber(redis.call('HGET', KEYS[4], 'hold_until') or '0')
-  if hold <= now and redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[4]) then
+  if hold > now then
+    redis.call('ZADD', KEYS[2], 'NX', math.max(hold, now + tonumber(ARGV[3])), ARGV[1])
+  elseif redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[4]) then
     redis.call('ZADD', KEYS[2], 'LT', now, ARGV[1])
+  else
+    redis.call('ZADD', KEYS[2], 'LT', now + tonumber(ARGV[3]), ARGV[1])
   end
 end
 return added
@@ -117,8 +126,9 @@ return 1
 """
 
 # KEYS: due, leases, owners, buffer, batch, customer
-# ARGV: customer, token, now, linger_ms, max_batch, hold_until
-# Hands the customer back and schedules its next flush if anything waits.
+# ARGV: customer, token, now, linger_ms, max_batch, hold_until, wake_at
+# Hands the customer back and schedules its next flush if anything waits (or, with nothing
+# waiting, at wake_at when held leads are to be retried then).
 RELEASE = """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -132,8 +142,22 @@ if waiting > 0 or frozen == 1 then
   if frozen == 1 or waiting >= tonumber(ARGV[5]) then at = now end
   if hold > at then at = hold end
   redis.call('ZADD', KEYS[1], at, ARGV[1])
+elseif tonumber(ARGV[7]) > 0 then
+  redis.call('ZADD', KEYS[1], math.max(tonumber(ARGV[7]), hold), ARGV[1])
 end
 return 1
+"""
+
+# KEYS: parked, buffer   ARGV: event key prefix
+# A held route's events back to the front of the buffer, in their order, pending again.
+UNPARK = """
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+for i = #ids, 1, -1 do
+  redis.call('LPUSH', KEYS[2], ids[i])
+  redis.call('HSET', ARGV[1] .. ids[i], 'status', 'pending')
+end
+redis.call('DEL', KEYS[1])
+return #ids
 """
 
 # KEYS: buffer, batch   ARGV: n, now, event key prefix

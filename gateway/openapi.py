@@ -43,7 +43,7 @@ class Event(Schema):
     route = fields.String(required=True)
     source = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(
-        ["pending", "in_flight", "delivered", "dead", "test"]))
+        ["pending", "in_flight", "held", "delivered", "dead", "test"]))
     attempts = fields.Integer()
     lead = fields.Dict(metadata={"description": "the MEGA lead row (absent until enriched)"})
     warnings = fields.List(fields.String())
@@ -53,9 +53,19 @@ class Event(Schema):
     error = fields.String()
 
 
+class HeldRoute(Schema):
+    leads = fields.Integer(required=True)
+    retry_at_ms = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
 class CustomerSummary(Schema):
     pending = fields.Integer(required=True)
     in_flight = fields.Integer(required=True)
+    held = fields.Integer(required=True, metadata={
+        "description": "leads set aside while a route's credentials fail (Meta's page token)"})
+    held_routes = fields.Dict(keys=fields.String(), values=fields.Nested(HeldRoute),
+                              required=True)
     delivered = fields.Integer(required=True)
     dead = fields.Integer(required=True)
     state = fields.String(required=True, validate=validate.OneOf(

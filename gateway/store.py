@@ -17,7 +17,7 @@ import redis
 
 from gateway.config import Customer
 from gateway.errors import StoreUnavailable
-from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, REPLAY, SPLIT, TAKE, Keys
+from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, REPLAY, SPLIT, TAKE, UNPARK, Keys
 from gateway.metrics import Metrics
 
 TERMINAL = ("delivered", "dead", "test")
@@ -74,6 +74,7 @@ class Store:
         self._take = client.register_script(TAKE)
         self._split = client.register_script(SPLIT)
         self._replay = client.register_script(REPLAY)
+        self._unpark = client.register_script(UNPARK)
 
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
@@ -99,12 +100,13 @@ class Store:
         return bool(self._renew(keys=[self.keys.leases, self.keys.owners],
                                 args=[customer, token, until]))
 
-    def release(self, customer: Customer, token: str, *, hold_until_ms: int = 0) -> bool:
+    def release(self, customer: Customer, token: str, *, hold_until_ms: int = 0,
+                wake_at_ms: int = 0) -> bool:
         """Hand the customer back; its next flush is scheduled if anything waits."""
         k, name = self.keys, customer.name
         keys = [k.due, k.leases, k.owners, k.buffer(name), k.batch(name), k.customer(name)]
         args = [name, token, now_ms(self.clock), customer.wait_ms, customer.max_batch,
-                hold_until_ms]
+                hold_until_ms, wake_at_ms]
         return bool(self._release(keys=keys, args=args))
 
     # -- batches -------------------------------------------------------------------------
@@ -137,6 +139,38 @@ class Store:
                     args=[",".join(keep), batch.created, *back])
         if back:
             self.set_events(back, {"status": "pending"})
+
+    # -- routes held for their credentials (Meta's page token) --------------------------
+    def park(self, customer: str, route: str, ids: list[str], until_ms: int, reason: str) -> None:
+        """Set a route's events aside (not yet frozen, so nothing was sent) until until_ms."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(self.keys.parked(customer, route), *ids)
+        pipe.hset(self.keys.customer(customer), mapping={
+            f"parked:{route}": until_ms, f"parked_reason:{route}": reason})
+        for eid in ids:
+            pipe.hset(self.keys.event(eid), mapping={"status": "held", "last_error": reason})
+        pipe.execute()
+
+    def parked_routes(self, customer: str) -> dict[str, tuple[int, str]]:
+        """Held routes: route -> (retry at ms, why)."""
+        state = self.customer_state(customer)
+        return {name[7:]: (int(value), state.get(f"parked_reason:{name[7:]}", ""))
+                for name, value in state.items() if name.startswith("parked:")}
+
+    def unpark(self, customer: str, route: str) -> int:
+        """A held route's events back to the front of the queue, to be tried again."""
+        moved = self._unpark(keys=[self.keys.parked(customer, route), self.keys.buffer(customer)],
+                             args=[self.keys.event("")])
+        self.redis.hdel(self.keys.customer(customer), f"parked:{route}",
+                        f"parked_reason:{route}")
+        return int(moved)
+
+    def shrink(self, customer: str, remaining: list[str]) -> None:
+        """The not-yet-frozen batch keeps only these events (none: it is gone)."""
+        if remaining:
+            self.redis.hset(self.keys.batch(customer), "ids", ",".join(remaining))
+        else:
+            self.redis.delete(self.keys.batch(customer))
 
     def events(self, ids: list[str]) -> list[dict[str, str]]:
         pipe = self.redis.pipeline(transaction=False)
@@ -246,14 +280,22 @@ class Store:
         state = {a.decode(): b.decode() for a, b in state.items()}
         hold = int(state.get("hold_until", "0"))
         held = hold > now_ms(self.clock)
+        with translated():
+            routes = {name[7:]: {"leads": int(self.redis.llen(k.parked(customer, name[7:]))),
+                                 "retry_at_ms": int(value),
+                                 "reason": state.get(f"parked_reason:{name[7:]}", "")}
+                      for name, value in state.items() if name.startswith("parked:")}
+        blocked = state.get("blocked") or next((r["reason"] for r in routes.values()), None)
         return {
             "pending": int(waiting),
             "in_flight": len(batch_ids.decode().split(",")) if batch_ids else 0,
+            "held": sum(r["leads"] for r in routes.values()),
+            "held_routes": routes,
             "delivered": int(state.get("delivered", "0")),
             "dead": int(state.get("dead", "0")),
-            "state": ("blocked" if state.get("blocked") else
+            "state": ("blocked" if blocked else
                       "paused" if held else "delivering" if leased else "idle"),
-            "reason": state.get("blocked") or (state.get("hold_reason") if held else None),
+            "reason": blocked or (state.get("hold_reason") if held else None),
             "last_error": state.get("last_error"),
             "next_attempt_ms": int(due) if due is not None else None,
         }

@@ -189,6 +189,10 @@ class Drainer:
         due = self.ctx.store.keys.due
         for member in self.ctx.redis.zrange(due, 0, -1):
             self.ctx.redis.zadd(due, {member: 0})
+        for key in self.ctx.redis.scan_iter(f"{self.ctx.store.keys.prefix}:customer:*"):
+            for name in self.ctx.redis.hkeys(key):
+                if name.startswith(b"parked:"):
+                    self.ctx.redis.hset(key, name, 0)
 
     def __call__(self, *, timeout_s: float = 20.0, skip_waits: bool = False) -> None:
         deadline = time.monotonic() + timeout_s

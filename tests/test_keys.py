@@ -10,6 +10,7 @@ def test_key_strings() -> None:
     assert k.buffer("acme") == "leadgate:buffer:acme"
     assert k.batch("acme") == "leadgate:batch:acme"
     assert k.customer("acme") == "leadgate:customer:acme"
+    assert k.parked("acme", "acme-meta") == "leadgate:parked:acme:acme-meta"
     assert (k.due, k.leases, k.owners, k.dead, k.metrics) == (
         "leadgate:due", "leadgate:leases", "leadgate:lease-owners", "leadgate:dead",
         "leadgate:metrics")

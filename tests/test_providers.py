@@ -82,20 +82,34 @@ def test_meta_every_leadgen_change_is_one_lead_fetched_in_one_graph_call(
     assert megasim.graph()["requests"] == 1
 
 
-def test_meta_expired_token_holds_the_leads_until_the_token_works(
+def test_meta_expired_token_holds_the_routes_leads_until_the_token_works(
         provider_app: tuple[Any, Any], megasim: Sim) -> None:
     client, drain = provider_app
-    megasim.graph(tokens=["some-other-token"])
+    megasim.graph(tokens=["some-other-token"], answers={str(LEAD_ID): [
+        {"name": "full_name", "values": ["Meta Person"]},
+        {"name": "email", "values": ["meta.person@example.com"]}]})
     (event_id,) = post(client, "meta_lead_ads", META).get_json()["events"]
     drain.step()
     summary = client.get("/v1/customers/acme", headers=ADMIN).get_json()
     assert summary["state"] == "blocked" and "meta token" in summary["reason"]
     assert "expired" in summary["reason"] and megasim.leads(ACME_ID) == []
-    assert client.get(f"/v1/events/{event_id}", headers=ADMIN).get_json()["status"] != "dead"
+    assert summary["held"] == 1 and "acme-meta_lead_ads" in summary["held_routes"]
+    assert client.get(f"/v1/events/{event_id}", headers=ADMIN).get_json()["status"] == "held"
+    # the customer's other routes are not held back by the Meta route
+    assert post(client, "typeform", None).status_code == 202
+    drain.step()
+    assert [lead["contact_name"] for lead in megasim.leads(ACME_ID)] == ["Ana Rivera"]
+    graph_calls = megasim.graph()["requests"]
+    assert post(client, "meta_lead_ads", meta_delivery(1000000000000004)).status_code == 200
+    drain.step()
+    assert megasim.graph()["requests"] == graph_calls      # held: Meta is not asked again yet
     megasim.graph(tokens=[META_TOKEN])
     drain(skip_waits=True)
-    assert len(megasim.leads(ACME_ID)) == 1
-    assert client.get("/v1/customers/acme", headers=ADMIN).get_json()["state"] == "idle"
+    assert len(megasim.leads(ACME_ID)) == 3
+    summary = client.get("/v1/customers/acme", headers=ADMIN).get_json()
+    assert (summary["state"], summary["held"], summary["held_routes"]) == ("idle", 0, {})
+    assert client.get(f"/v1/events/{event_id}", headers=ADMIN).get_json()["status"] == \
+        "delivered"
 
 
 def test_meta_deleted_lead_is_a_dead_letter_and_the_rest_go_through(

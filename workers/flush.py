@@ -44,6 +44,7 @@ class Flush:
         deadline = self.ctx.clock() + defaults.FLUSH_BUDGET_S
         hold = 0
         try:
+            self.unpark_due()
             lease_s = policy.lease_s(self.ctx.config.mega["timeout_s"])
             while self.store.renew(self.name, self.token, lease_s=lease_s):
                 batch = self.store.take(self.name, policy.take_size(self.customer))
@@ -57,7 +58,8 @@ class Flush:
         except Exception as exc:  # a bug or Redis trouble: back off, the batch stays frozen
             log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
             hold = now_ms(self.ctx.clock) + int(policy.backoff_s(3) * 1000)
-        self.store.release(self.customer, self.token, hold_until_ms=hold)
+        self.store.release(self.customer, self.token, hold_until_ms=hold,
+                           wake_at_ms=self.next_unpark())
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
         """Send one batch: (hold-until ms or 0, whether to go on with the next batch)."""
@@ -114,9 +116,24 @@ class Flush:
                 metrics.inc("leadgate_leads_dead", customer=self.name,
                             reason=outcome.get("dead_reason", ""))
 
+    def unpark_due(self) -> None:
+        """Routes whose hold has run out: their events go back to the front of the queue."""
+        now = now_ms(self.ctx.clock)
+        for route, (until, _) in self.store.parked_routes(self.name).items():
+            if until <= now:
+                self.store.unpark(self.name, route)
+
+    def next_unpark(self) -> int:
+        """When the earliest held route is to be tried again (0: none is held)."""
+        return min((until for until, _ in self.store.parked_routes(self.name).values()),
+                   default=0)
+
     def enrich(self, batch: Batch, events: list[dict[str, str]]
                ) -> tuple[int, list[dict[str, str]]]:
-        """Fetch the lead data of Meta events (only ids arrived): (hold-until ms, events left)."""
+        """Fetch the lead data of Meta events (only ids arrived): (hold-until ms, events left).
+
+        A route whose page token Meta refuses is held on its own: its events are set aside
+        and retried every CREDENTIALS_RETRY_S, while the customer's other leads go on."""
         needs: dict[str, list[dict[str, str]]] = {}
         for event in events:
             if event.get("enrich") and not event.get("lead"):
@@ -124,17 +141,28 @@ class Flush:
         if not needs:
             return 0, events
         gone: Outcomes = {}
+        parked: set[str] = set()
+        held = self.store.parked_routes(self.name)
         for route_name, group in needs.items():
             route = self.ctx.config.routes.get(route_name)
             if route is None or route.source != "meta_lead_ads":
                 gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
+                continue
+            if route_name in held:          # still held: do not ask Meta again yet
+                self.park(route_name, group, *held[route_name])
+                parked |= {e["id"] for e in group}
                 continue
             try:
                 fetched = self.ctx.graph.fetch(route.settings["graph_api_url"],
                                                route.settings["page_access_token"],
                                                [e["provider_id"] for e in group])
             except GraphError as exc:
-                return self.graph_failed(batch, exc, route_name), events
+                if exc.kind != "token":
+                    return self.graph_failed(batch, exc, route_name), events
+                until = now_ms(self.ctx.clock) + int(defaults.CREDENTIALS_RETRY_S * 1000)
+                self.park(route_name, group, until, f"meta token of route {route_name}: {exc}")
+                parked |= {e["id"] for e in group}
+                continue
             for event in group:
                 lead_id = event["provider_id"]
                 if lead_id in fetched.gone:
@@ -146,19 +174,22 @@ class Flush:
                     gone.update(unavailable([event], str(exc)))
         self.store.set_events_each({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
                                     for group in needs.values() for e in group
-                                    if e["id"] not in gone})
-        if gone:
-            batch.ids = [eid for eid in batch.ids if eid not in gone]
-            self.finish(gone, remaining=batch.ids)
-        return 0, [e for e in events if e["id"] not in gone]
+                                    if e["id"] not in gone and e["id"] not in parked})
+        if gone or parked:
+            batch.ids = [eid for eid in batch.ids if eid not in gone and eid not in parked]
+            if gone:
+                self.finish(gone, remaining=batch.ids)
+            else:
+                self.store.shrink(self.name, batch.ids)
+        return 0, [e for e in events if e["id"] not in gone and e["id"] not in parked]
+
+    def park(self, route: str, group: list[dict[str, str]], until: int, reason: str) -> None:
+        self.store.park(self.name, route, [e["id"] for e in group], until, reason)
+        log.warning("leads of route %s held: %s", route, reason)
 
     def graph_failed(self, batch: Batch, exc: GraphError, route: str) -> int:
+        """Graph throttling or trouble: the batch waits with backoff, as for MEGA's 5xx."""
         now = now_ms(self.ctx.clock)
-        if exc.kind == "token":
-            self.store.set_customer_state(
-                self.name, blocked=f"meta token of route {route}: {exc}",
-                hold_reason="credentials", last_error=str(exc))
-            return now + int(defaults.CREDENTIALS_RETRY_S * 1000)
         hold, _ = self.retry_later(batch, exc, now, hold_reason=f"meta_{exc.kind}")
         return hold or now     # expired events are dead letters now: go on at once
 
