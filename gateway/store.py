@@ -141,14 +141,22 @@ class Store:
             self.set_events(back, {"status": "pending"})
 
     # -- routes held for their credentials (Meta's page token) --------------------------
-    def park(self, customer: str, route: str, ids: list[str], until_ms: int, reason: str) -> None:
-        """Set a route's events aside (not yet frozen, so nothing was sent) until until_ms."""
+    def park(self, customer: str, held: dict[str, tuple[list[str], int, str]],
+             remaining: list[str]) -> None:
+        """Set routes' events aside (route -> ids, until ms, why) and keep only `remaining` in
+        the batch, in one transaction, so a crash can never leave an event in both places.
+        The batch is not frozen yet: nothing of these events was sent."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(self.keys.parked(customer, route), *ids)
-        pipe.hset(self.keys.customer(customer), mapping={
-            f"parked:{route}": until_ms, f"parked_reason:{route}": reason})
-        for eid in ids:
-            pipe.hset(self.keys.event(eid), mapping={"status": "held", "last_error": reason})
+        for route, (ids, until_ms, reason) in held.items():
+            pipe.rpush(self.keys.parked(customer, route), *ids)
+            pipe.hset(self.keys.customer(customer), mapping={
+                f"parked:{route}": until_ms, f"parked_reason:{route}": reason})
+            for eid in ids:
+                pipe.hset(self.keys.event(eid), mapping={"status": "held", "last_error": reason})
+        if remaining:
+            pipe.hset(self.keys.batch(customer), "ids", ",".join(remaining))
+        else:
+            pipe.delete(self.keys.batch(customer))
         pipe.execute()
 
     def parked_routes(self, customer: str) -> dict[str, tuple[int, str]]:
@@ -164,13 +172,6 @@ class Store:
         self.redis.hdel(self.keys.customer(customer), f"parked:{route}",
                         f"parked_reason:{route}")
         return int(moved)
-
-    def shrink(self, customer: str, remaining: list[str]) -> None:
-        """The not-yet-frozen batch keeps only these events (none: it is gone)."""
-        if remaining:
-            self.redis.hset(self.keys.batch(customer), "ids", ",".join(remaining))
-        else:
-            self.redis.delete(self.keys.batch(customer))
 
     def events(self, ids: list[str]) -> list[dict[str, str]]:
         pipe = self.redis.pipeline(transaction=False)

@@ -141,7 +141,7 @@ class Flush:
         if not needs:
             return 0, events
         gone: Outcomes = {}
-        parked: set[str] = set()
+        parking: dict[str, tuple[list[str], int, str]] = {}
         held = self.store.parked_routes(self.name)
         for route_name, group in needs.items():
             route = self.ctx.config.routes.get(route_name)
@@ -149,8 +149,7 @@ class Flush:
                 gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
                 continue
             if route_name in held:          # still held: do not ask Meta again yet
-                self.park(route_name, group, *held[route_name])
-                parked |= {e["id"] for e in group}
+                parking[route_name] = ([e["id"] for e in group], *held[route_name])
                 continue
             try:
                 fetched = self.ctx.graph.fetch(route.settings["graph_api_url"],
@@ -160,8 +159,9 @@ class Flush:
                 if exc.kind != "token":
                     return self.graph_failed(batch, exc, route_name), events
                 until = now_ms(self.ctx.clock) + int(defaults.CREDENTIALS_RETRY_S * 1000)
-                self.park(route_name, group, until, f"meta token of route {route_name}: {exc}")
-                parked |= {e["id"] for e in group}
+                reason = f"meta token of route {route_name}: {exc}"
+                log.warning("leads of route %s held: %s", route_name, reason)
+                parking[route_name] = ([e["id"] for e in group], until, reason)
                 continue
             for event in group:
                 lead_id = event["provider_id"]
@@ -172,20 +172,17 @@ class Flush:
                     event.update(enriched(route, event, fetched.leads.get(lead_id)))
                 except (NoUsableLead, LookupError) as exc:
                     gone.update(unavailable([event], str(exc)))
+        parked = {eid for ids, _, _ in parking.values() for eid in ids}
         self.store.set_events_each({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
                                     for group in needs.values() for e in group
                                     if e["id"] not in gone and e["id"] not in parked})
-        if gone or parked:
-            batch.ids = [eid for eid in batch.ids if eid not in gone and eid not in parked]
-            if gone:
-                self.finish(gone, remaining=batch.ids)
-            else:
-                self.store.shrink(self.name, batch.ids)
+        if parked:
+            batch.ids = [eid for eid in batch.ids if eid not in parked]
+            self.store.park(self.name, parking, batch.ids)
+        if gone:
+            batch.ids = [eid for eid in batch.ids if eid not in gone]
+            self.finish(gone, remaining=batch.ids)
         return 0, [e for e in events if e["id"] not in gone and e["id"] not in parked]
-
-    def park(self, route: str, group: list[dict[str, str]], until: int, reason: str) -> None:
-        self.store.park(self.name, route, [e["id"] for e in group], until, reason)
-        log.warning("leads of route %s held: %s", route, reason)
 
     def graph_failed(self, batch: Batch, exc: GraphError, route: str) -> int:
         """Graph throttling or trouble: the batch waits with backoff, as for MEGA's 5xx."""
