@@ -120,7 +120,7 @@ def dev(config_path: str | None, port: int, megasim_port: int) -> None:
     from gateway.redis_server import DATA_DIR, RedisServer
 
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
-    env = {**os.environ, "LEADGATE_CONFIG": path,
+    env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
            "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", f"http://127.0.0.1:{megasim_port}")}
     config = _config_env(path, env)
     redis_server = None

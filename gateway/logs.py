@@ -49,12 +49,25 @@ class MaskContacts(logging.Filter):
 STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 
 
-def configure(level: str | None = None, stream: Any = None) -> None:
-    """JSON lines on stdout (where Heroku's router and log drains read them)."""
+class TextFormatter(logging.Formatter):
+    """`LOG_FORMAT=text` (what `leadgate dev` uses): one readable line, extras as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {k: v for k, v in vars(record).items() if k not in STANDARD and v is not None
+                  and k not in ("message", "asctime", "taskName")}
+        return line + "".join(f" {k}={v}" for k, v in extras.items())
+
+
+def configure(level: str | None = None, stream: Any = None, fmt: str | None = None) -> None:
+    """JSON lines on stdout (where Heroku's router and log drains read them), or text."""
     handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
-                                       rename_fields={"asctime": "time", "levelname": "level",
-                                                      "name": "logger"}))
+    if (fmt or os.environ.get("LOG_FORMAT", "json")) == "text":
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter(
+            "{asctime}{levelname}{name}{message}", style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
     handler.addFilter(MaskContacts())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -102,3 +102,30 @@ def test_oversized_body_is_refused_before_it_is_read(stack: Stack) -> None:
                      .encode())
         answer = sock.recv(4096).decode()
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_both_log_formats_mask_contacts_and_keep_the_fields(fmt: str) -> None:
+    import io
+    import logging
+
+    from gateway.logs import configure
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = io.StringIO()
+    try:
+        configure(stream=out, fmt=fmt)
+        logging.getLogger("leadgate.worker").warning(
+            "MEGA 400: %s", "contact_email 'ana.rivera@example.com' / +1 (415) 555-0123",
+            extra={"customer": "acme", "outcome": "MegaBadRequest"})
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    line = out.getvalue()
+    assert "ana.rivera@example.com" not in line and "555-0123" not in line
+    assert "a***@example.com" in line and "***23" in line
+    if fmt == "json":
+        assert json.loads(line)["customer"] == "acme"
+    else:
+        assert "customer=acme" in line and "outcome=MegaBadRequest" in line
