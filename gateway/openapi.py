@@ -90,7 +90,7 @@ class DeadLetters(Schema):
 
 
 class DeadLetterQuery(Schema):
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

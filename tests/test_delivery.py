@@ -218,3 +218,10 @@ def test_new_token_has_at_least_128_bits() -> None:
     token = CliRunner().invoke(cli, ["new-token"]).output.strip()
     assert len(token) >= 43
 
+
+
+@pytest.mark.parametrize("query", ["offset=-1", "limit=0", "limit=1001",
+                                   "offset=4702862021393363501056", "limit=x"])
+def test_dead_letter_paging_out_of_range_is_400(client: Any, query: str) -> None:
+    response = client.get(f"/v1/dead-letters?{query}", headers=ADMIN)
+    assert response.status_code == 400 and "bad query" in response.get_json()["error"]["message"]
