@@ -79,8 +79,7 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     status = source.success_status if accepted else 200
     g.events = [r["id"] for r in records]
     g.outcome = "accepted" if accepted else "duplicate"
-    body = {"accepted": accepted, "duplicates": len(added) - accepted,
-            "events": [r["id"] for r in records]}
+    body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": g.events}
     return jsonify(body), status
 
 

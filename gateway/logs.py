@@ -20,6 +20,7 @@ DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SAFE = {"event_id", "events", "route", "customer", "endpoint", "key", "outcome", "status",
         "duration_ms", "rows", "code", "taskName"}
 QUIET = ("httpx", "httpcore", "rq.worker", "werkzeug")
+STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))   # a record's own attributes
 
 
 def mask(text: str) -> str:
@@ -45,8 +46,6 @@ class MaskContacts(logging.Filter):
                 setattr(record, name, mask(value))
         return True
 
-
-STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
 
 
 class TextFormatter(logging.Formatter):

@@ -180,10 +180,7 @@ class Store:
         return [{k.decode(): v.decode() for k, v in h.items()} for h in pipe.execute()]
 
     def set_events(self, ids: list[str], fields: dict[str, str]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for eid in ids:
-            pipe.hset(self.keys.event(eid), mapping=fields)
-        pipe.execute()
+        self.set_events_each(dict.fromkeys(ids, fields))
 
     def set_events_each(self, changes: dict[str, dict[str, str]]) -> None:
         if changes:

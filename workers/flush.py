@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import Any
 
@@ -20,9 +19,8 @@ from gateway.errors import (
     NoUsableLead,
 )
 from gateway.leads import lead_record
-from gateway.sources import SOURCES, Draft
-from gateway.sources.meta import lead_values
-from gateway.sources.recognize import recognize
+from gateway.sources import SOURCES
+from gateway.sources.meta import lead_draft
 from gateway.store import Batch, now_ms
 from workers import policy
 from workers.context import WorkerContext
@@ -31,7 +29,6 @@ from workers.mega import MegaResponse, RateInfo
 
 log = logging.getLogger("leadgate.worker")
 Outcomes = dict[str, dict[str, str]]
-PAREN = re.compile(r"\(.*$")
 
 
 class Flush:
@@ -294,10 +291,5 @@ def enriched(route: Route, event: dict[str, str], lead: dict[str, Any] | None) -
     """The stored lead of a Meta event, from its webhook fields and the Graph lead object."""
     if lead is None:
         raise LookupError("the Graph API returned no lead for this id")
-    values = {**json.loads(event.get("fields") or "{}"), **lead_values(lead)}
-    # Meta may turn custom labels into keys like "phone_number_(eg.65xxxxxxxx)"
-    plain = {PAREN.sub("", key).strip("_ "): key for key in values}
-    found, used = recognize({name: values[key] for name, key in plain.items()})
-    draft = Draft(event_id=event["provider_id"], lead=found, fields=values,
-                  used={plain[name] for name in used})
+    draft = lead_draft(event["provider_id"], json.loads(event.get("fields") or "{}"), lead)
     return lead_record(route, SOURCES[route.source].lead_defaults, draft)

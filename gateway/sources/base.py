@@ -68,6 +68,12 @@ class UrlTokenSettings(RouteSettings):
     url_token = fields.String(required=True, validate=validate.Length(min=16))
 
 
+class SecretSettings(RouteSettings):
+    """For providers that sign with (or send) one shared secret."""
+
+    secret = fields.String(required=True, validate=validate.Length(min=8))
+
+
 class Source:
     """A provider adapter: authenticate the raw request, then parse it into drafts."""
 
@@ -91,3 +97,13 @@ class Source:
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
         """A delivery this provider would send, with ids and contact made unique by tag."""
         raise NotImplementedError
+
+
+class UnsignedSource(Source):
+    """A provider that signs nothing: the route's URL token, checked before any source runs,
+    is the only credential."""
+
+    settings_schema = UrlTokenSettings
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        return None

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
-
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
 from gateway.sources.recognize import flatten, recognize
 from gateway.sources.signatures import (
     digest,
@@ -23,13 +21,9 @@ CONVERSATION_TOPICS = ("conversation.user.created",)
 CONTACT_KEYS = {"name": "contact_name", "email": "contact_email", "phone": "contact_phone"}
 
 
-class IntercomSettings(RouteSettings):
-    secret = fields.String(required=True, validate=validate.Length(min=8))
-
-
 class Intercom(Source):
     name = "intercom"
-    settings_schema = IntercomSettings
+    settings_schema = SecretSettings
     lead_defaults = {"source_type": "chat"}
     success_status = 200
 

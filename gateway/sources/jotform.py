@@ -11,8 +11,7 @@ from gateway.sources.base import (
     Draft,
     Inbound,
     Sample,
-    Source,
-    UrlTokenSettings,
+    UnsignedSource,
     sample_contact,
 )
 from gateway.sources.recognize import canonical, recognize
@@ -24,12 +23,8 @@ PARTS = ("formID", "formTitle", "ip")
 BOUNDARY = "------------------------leadgateSampleBoundary"
 
 
-class Jotform(Source):
+class Jotform(UnsignedSource):
     name = "jotform"
-    settings_schema = UrlTokenSettings
-
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
-        """Jotform signs nothing: the URL token, checked before any source runs, is all."""
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         if inbound.mimetype != "multipart/form-data":

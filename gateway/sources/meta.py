@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 
 from marshmallow import fields, validate
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source
+from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source
+from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
 GRAPH_API_URL = "https://graph.facebook.com/v21.0"
 CHANGE_FIELDS = ("page_id", "form_id", "ad_id", "adgroup_id", "created_time")
 MAX_CHALLENGE = 256
+PAREN = re.compile(r"\(.*$")
 
 
-class MetaSettings(RouteSettings):
-    secret = fields.String(required=True, validate=validate.Length(min=8))
+class MetaSettings(SecretSettings):
     verify_token = fields.String(required=True, validate=validate.Length(min=8))
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
@@ -88,6 +90,16 @@ class MetaLeadAds(Source):
         signature = "sha256=" + digest(settings["secret"], body)
         return Sample(body, {"Content-Type": "application/json",
                              "X-Hub-Signature-256": signature})
+
+
+def lead_draft(lead_id: str, webhook_fields: dict[str, Any], lead: dict[str, Any]) -> Draft:
+    """A lead once the Graph API returned it: answers by question key beside the webhook's ids,
+    and the contact recognised (Meta may turn a custom label into a key such as
+    "phone_number_(eg.65xxxxxxxx)", which still reads as the phone)."""
+    values = {**webhook_fields, **lead_values(lead)}
+    plain = {PAREN.sub("", key).strip("_ "): key for key in values}
+    found, used = recognize({name: values[key] for name, key in plain.items()})
+    return Draft(event_id=lead_id, lead=found, fields=values, used={plain[n] for n in used})
 
 
 def lead_values(lead: dict[str, Any]) -> dict[str, Any]:

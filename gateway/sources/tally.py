@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
-
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
 CONTACT_TYPES = {"INPUT_EMAIL": "contact_email", "INPUT_PHONE_NUMBER": "contact_phone"}
 
 
-class TallySettings(RouteSettings):
-    secret = fields.String(required=True, validate=validate.Length(min=8))
-
-
 class Tally(Source):
     name = "tally"
-    settings_schema = TallySettings
+    settings_schema = SecretSettings
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "Tally-Signature")

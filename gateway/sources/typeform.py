@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
 VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url", "file_url")
 
 
-class TypeformSettings(RouteSettings):
-    secret = fields.String(required=True, validate=validate.Length(min=8))
+class TypeformSettings(SecretSettings):
     accept_partial = fields.Boolean(load_default=False)
 
 

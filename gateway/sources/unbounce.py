@@ -11,8 +11,7 @@ from gateway.sources.base import (
     Draft,
     Inbound,
     Sample,
-    Source,
-    UrlTokenSettings,
+    UnsignedSource,
     sample_contact,
 )
 from gateway.sources.recognize import recognize
@@ -21,12 +20,8 @@ from gateway.sources.signatures import parse_form, parse_json, stable_hash
 PAGE_FIELDS = ("page_id", "page_name", "page_url", "variant")
 
 
-class Unbounce(Source):
+class Unbounce(UnsignedSource):
     name = "unbounce"
-    settings_schema = UrlTokenSettings
-
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
-        """Unbounce signs nothing: the URL token, checked before any source runs, is all."""
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         if inbound.mimetype != "application/x-www-form-urlencoded":
