@@ -234,10 +234,11 @@ def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> No
 
 
 def _store(config: Config) -> Any:
+    from gateway.index import Index
     from gateway.redis_server import connect, ensure_embedded
     from gateway.store import Store
 
-    return Store(connect(config.redis_url or ensure_embedded()))
+    return Store(connect(config.redis_url or ensure_embedded()), index=Index.from_config(config))
 
 
 @cli.command()
