@@ -83,7 +83,6 @@ class Index:
         for event in events:
             for key in self.contact_keys(json.loads(event.get("lead") or "{}")):
                 pipe.zadd(key, {event["id"]: int(event.get("received_at") or now_ms)})
-                pipe.zremrangebyscore(key, "-inf", now_ms - self.keep_s * 1000)
                 pipe.expire(key, self.keep_s)
         pipe.execute()
 
