@@ -57,7 +57,7 @@ def _guard() -> Response | None:
             return Response(status=401, headers={"HX-Redirect": url_for("console.login")})
         if request.method != "GET":
             abort(401, "sign in first")
-        return redirect(url_for("console.login", next=request.full_path))
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
     if request.method == "POST":
         check_csrf()
     return None
