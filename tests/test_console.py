@@ -209,3 +209,43 @@ def test_search_by_contact_finds_every_providers_lead_in_any_spelling(
     for spelling in (b"ana@", b"example", b"rivera", b"%40"):
         assert spelling not in names
     assert b"5550123" not in digits and b"4155550" not in digits
+
+
+# -- dead letters: replay and purge after a confirmation ---------------------------------------
+def make_dead(console: Any, megasim: Any, drain: Any, *names: str, url: str = FORM_URL
+              ) -> list[str]:
+    megasim.faults(reject_containing="Reject")
+    ids = [console.post(url, json={"name": n}).get_json()["events"][0] for n in names]
+    drain()
+    megasim.faults(reject_containing="")
+    return ids
+
+
+def test_replay_all_matching_asks_first_then_queues_each_once(
+        console: Any, megasim: Any, drain: Any, redis_client: redis.Redis) -> None:
+    acme = make_dead(console, megasim, drain, "Reject A")
+    globex = make_dead(console, megasim, drain, "Reject G", url=GLOBEX_URL)
+    token = csrf(console.get("/console/dead").data)
+    asked = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme"})
+    assert b"Replay 1 dead letter?" in asked.data and acme[0].encode() in asked.data
+    assert f"lg-{acme[0][4:]}-r1".encode() in asked.data
+    assert redis_client.zcard("leadgate:dead") == 2                 # nothing done yet
+    done = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme",
+                                                      "confirm": "yes"})
+    assert b"Replayed 1 of 1" in done.data
+    drain()
+    assert [lead["contact_name"] for lead in megasim.leads()] == ["Reject A"]
+    assert redis_client.zrange("leadgate:dead", 0, -1) == [globex[0].encode()]
+    timeline = console.get(f"/console/events/{acme[0]}").data.decode()
+    assert "replayed" in timeline and "delivered" in timeline and "MEGA 400" in timeline
+
+
+def test_purge_asks_first_then_deletes(console: Any, megasim: Any, drain: Any,
+                                       redis_client: redis.Redis) -> None:
+    ids = make_dead(console, megasim, drain, "Reject A", "Reject B")
+    token = csrf(console.get("/console/dead").data)
+    asked = console.post("/console/dead/purge", data={"csrf": token, "id": ids[0]})
+    assert b"Purge 1 dead letter?" in asked.data and redis_client.zcard("leadgate:dead") == 2
+    console.post("/console/dead/purge", data={"csrf": token, "id": ids[0], "confirm": "yes"})
+    assert redis_client.zrange("leadgate:dead", 0, -1) == [ids[1].encode()]
+    assert console.get(f"/console/events/{ids[0]}").status_code == 404
