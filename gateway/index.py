@@ -86,19 +86,19 @@ class Index:
                 pipe.expire(key, self.keep_s)
         pipe.execute()
 
-    def query_keys(self, q: str, regions: Iterable[str]) -> list[str]:
-        """The index keys a search for q looks in: q read as an email, or as a phone in any
-        of the routes' regions."""
+    def query_digests(self, q: str, regions: Iterable[str]) -> list[str]:
+        """The digests a search for q looks up: q read as an email, or as a phone in any of
+        the routes' regions."""
         if self.secret is None:
             return []
         lead, _ = normalize({"contact_email": q}, defaults.DEFAULT_REGION)
-        found = [self.keys.contact(self.digest("email", lead["contact_email"]))] \
-            if lead.get("contact_email") else []
+        found = [self.digest("email", lead["contact_email"])] if lead.get("contact_email") \
+            else []
         for region in sorted(set(regions) | {defaults.DEFAULT_REGION}):
             phone, _ = normalize({"contact_phone": q}, region)
             if phone.get("contact_phone"):
-                key = self.keys.contact(self.digest("phone", phone["contact_phone"]))
-                found += [key] if key not in found else []
+                digest = self.digest("phone", phone["contact_phone"])
+                found += [digest] if digest not in found else []
         return found
 
     def attempt(self, client: redis.Redis, ids: Iterable[str], entry: dict[str, Any]) -> None:

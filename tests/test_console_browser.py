@@ -23,7 +23,7 @@ from tests.conftest import URL_TOKEN, Sim
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--window-size=1200,900")
+         "--disable-sync", "--window-size=1200,900", "--hide-scrollbars")
 SHOTS = os.environ.get("LEADGATE_SCREENSHOTS", "")    # a folder: save the README's pictures
 
 
@@ -63,9 +63,15 @@ def served(config: Any) -> Iterator[str]:
     server.shutdown()
 
 
-def shot(driver: Any, name: str) -> None:
-    if SHOTS:
-        driver.save_screenshot(str(Path(SHOTS) / f"console-{name}.png"))
+def shot(driver: Any, name: str, *, phone: bool = False) -> None:
+    """With LEADGATE_SCREENSHOTS set, save the page (also at a phone's width) for the README."""
+    if not SHOTS:
+        return
+    driver.save_screenshot(str(Path(SHOTS) / f"console-{name}.png"))
+    if phone:
+        driver.set_window_size(390, 844)
+        driver.save_screenshot(str(Path(SHOTS) / f"console-{name}-phone.png"))
+        driver.set_window_size(1200, 900)
 
 
 def test_sign_in_search_timeline_and_replay_a_dead_letter(
@@ -92,7 +98,7 @@ def test_sign_in_search_timeline_and_replay_a_dead_letter(
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     wait.until(ec.presence_of_element_located((By.ID, "overview")))
     assert "acme" in browser.find_element(By.ID, "overview").text
-    shot(browser, "overview")
+    shot(browser, "overview", phone=True)
 
     accepted = (By.XPATH, "//a[text()='acme-form']/ancestor::tr/td[3]")
     assert browser.find_element(*accepted).text == "2"
@@ -102,10 +108,11 @@ def test_sign_in_search_timeline_and_replay_a_dead_letter(
     assert browser.execute_script("return window.notReloaded") is True
     drain()
 
-    search = browser.find_element(By.CSS_SELECTOR, "header .search input")
+    search = browser.find_element(By.CSS_SELECTOR, "header .search input[name=q]")
     search.send_keys("JANE.roe@example.COM\n")
     links = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.event-link"))
     assert len(links) == 1 and "j***@example.com" in browser.page_source
+    assert "example" not in browser.current_url.lower()     # the URL holds digests only
     assert "jane.roe@example.com" not in browser.page_source
     shot(browser, "events")
     links[0].click()
@@ -114,9 +121,9 @@ def test_sign_in_search_timeline_and_replay_a_dead_letter(
     assert dead in browser.find_element(By.TAG_NAME, "h1").text
     timeline = browser.find_element(By.CSS_SELECTOR, "ol.timeline").text
     assert "received" in timeline and "MEGA 400" in timeline and "dead letter" in timeline
+    shot(browser, "event")
     browser.find_element(By.CSS_SELECTOR, "button.reveal").click()
     wait.until(lambda d: "jane.roe@example.com" in d.find_element(By.ID, "contact").text)
-    shot(browser, "event")
 
     browser.find_element(By.XPATH, "//button[text()='Replay…']").click()
     confirm = wait.until(ec.presence_of_element_located((By.ID, "confirm")))

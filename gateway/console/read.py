@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,33 +19,42 @@ WINDOWS = {"1h": 3600, "24h": 86_400, "7d": 7 * 86_400}
 REJECTED = {"unauthorized", "bad_request", "forbidden", "too_large", "unsupported_type",
             "no_lead", "bad_method", "unavailable", "error"}
 CHUNK = 200
+DIGEST = re.compile(r"^[0-9a-f]{32}$")
+MAX_DIGESTS = 8
 
 
 @dataclass
 class Query:
-    """The events list's filters, as the URL gives them."""
+    """The events list's filters, as the URL gives them. A contact search is in the URL as
+    its index digests (`contact`), never as the email or phone, which would reach logs."""
 
     filters: dict[str, str] = field(default_factory=dict)
     window: str = ""
-    q: str = ""
+    contact: list[str] = field(default_factory=list)
     cursor: str = ""
 
     @classmethod
     def from_args(cls, args: Any) -> Query:
+        digests = [d for d in args.get("contact", "").split(".") if DIGEST.match(d)]
         return cls({f: args[f] for f in FILTERS if args.get(f)},
                    args.get("window", "") if args.get("window") in WINDOWS else "",
-                   args.get("q", "").strip(), args.get("cursor", ""))
+                   digests[:MAX_DIGESTS], args.get("cursor", ""))
+
+    def args(self) -> dict[str, str]:
+        """The query as URL arguments."""
+        out = {**self.filters, "window": self.window, "contact": ".".join(self.contact)}
+        return {k: v for k, v in out.items() if v}
 
 
-def candidates(store: Store, query: Query, regions: list[str]) -> Iterator[tuple[str, int]]:
+def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
     """(event id, received ms), newest first, from the contact index when searching, else
     from the events-by-time index; from the cursor on."""
     low = now_ms(store.clock) - WINDOWS[query.window] * 1000 if query.window else 0
     top, after = _cursor(query.cursor)
-    if query.q:
-        assert store.index is not None
+    if query.contact:
         found: dict[str, int] = {}
-        for key in store.index.query_keys(query.q, regions):
+        for digest in query.contact:
+            key = store.keys.contact(digest)
             for eid, score in store.redis.zrevrangebyscore(key, top, low, withscores=True):
                 found[eid.decode()] = int(score)
         ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
@@ -73,7 +83,7 @@ def _seen(item: tuple[str, int], top: float, after: str) -> bool:
     return bool(after) and item[1] == top and item[0] >= after
 
 
-def find_events(store: Store, query: Query, regions: list[str], *,
+def find_events(store: Store, query: Query, *,
                 limit: int = defaults.CONSOLE_PAGE_SIZE,
                 scan_limit: int = defaults.CONSOLE_SCAN_LIMIT
                 ) -> tuple[list[dict[str, str]], str]:
@@ -82,7 +92,7 @@ def find_events(store: Store, query: Query, regions: list[str], *,
     page: list[dict[str, str]] = []
     batch: list[tuple[str, int]] = []
     scanned, last = 0, ""
-    for item in candidates(store, query, regions):
+    for item in candidates(store, query):
         batch.append(item)
         scanned += 1
         if len(batch) == CHUNK or scanned >= scan_limit:

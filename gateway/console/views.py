@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 
 from gateway.console import bp, read, state
 from gateway.console.auth import client, ctx
@@ -45,15 +45,36 @@ def _overview() -> dict[str, Any]:
 
 @bp.get("/events")
 def events() -> str:
-    query = read.Query.from_args(request.args)
-    page, cursor = read.find_events(_store(), query, _regions())
+    return _events(read.Query.from_args(request.args))
+
+
+def _events(query: read.Query, problem: str = "") -> str:
+    page, cursor = read.find_events(_store(), query) if not problem else ([], "")
     rows = [{**r, "masked": read.masked(r)} for r in page]
     config = ctx().config
-    return render_template("events.html", query=query, rows=rows, cursor=cursor,
-                           next_args={**request.args.to_dict(), "cursor": cursor},
+    search = session.get("search", {})
+    q = search.get("q", "") if query.contact and search.get("contact") == query.args().get(
+        "contact") else ""
+    return render_template("events.html", query=query, rows=rows, cursor=cursor, q=q,
+                           problem=problem, next_args={**query.args(), "cursor": cursor},
                            customers=sorted(config.customers), routes=sorted(config.routes),
                            sources=sorted({r.source for r in config.routes.values()}),
                            windows=read.WINDOWS)
+
+
+@bp.post("/search")
+def search() -> Any:
+    """A contact search: the email or phone comes in a POST body and leaves as index digests
+    in the events URL, so no URL (router logs, history) ever holds it."""
+    query = read.Query.from_args(request.form)
+    q = request.form.get("q", "").strip()
+    if q:
+        index = _store().index
+        query.contact = index.query_digests(q, _regions()) if index else []
+        if not query.contact:
+            return _events(query, f"“{q}” is not an email address or a phone number")
+        session["search"] = {"q": q, "contact": ".".join(query.contact)}
+    return redirect(url_for("console.events", **query.args()))
 
 
 @bp.get("/events/<event_id>")
