@@ -193,6 +193,9 @@ def _config_env(path: str, env: dict[str, str]) -> Config:
 def _print_welcome(config: Config, port: int, mega_url: str) -> None:
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nleadgate dev: intake {base}, MEGA {mega_url}")
+    if token := config.server["admin_token"]:      # the console; shown only for the demo's token
+        shown = token if config.source_path == str(DEV_CONFIG) else "server.admin_token"
+        click.echo(f"Console: {base}/console/  (sign in with the admin token: {shown})")
     for name, route in sorted(config.routes.items()):
         token = route.settings.get("url_token")
         click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))

@@ -56,9 +56,22 @@ class Index:
         keep_s = config.dedup_ttl_s + int(config.mega["max_age_hours"] * 3600)
         return cls(keys or Keys(), derive(secret, CONTACT_PURPOSE) if secret else None, keep_s)
 
-    def digest(self, kind: str, value: str) -> str:
+    @functools.cached_property
+    def _mac(self) -> Any:
         assert self.secret is not None
-        return hmac.new(self.secret, f"{kind}:{value}".encode(), "sha256").hexdigest()[:32]
+        return hmac.new(self.secret, digestmod="sha256")
+
+    @functools.cached_property
+    def ingest_arg(self) -> str:
+        """The extra INGEST argument: where events are listed by time, and for how long."""
+        return json.dumps({"events": self.keys.events, "keep_ms": self.keep_s * 1000,
+                           "ttl_s": self.keep_s})
+
+    def digest(self, kind: str, value: str) -> str:
+        """The HMAC of one normalized contact: all a key name ever holds of it."""
+        mac = self._mac.copy()
+        mac.update(f"{kind}:{value}".encode())
+        return mac.hexdigest()[:32]
 
     def contact_keys(self, lead: dict[str, Any]) -> list[str]:
         """The index keys of a normalized lead's email and phone."""
@@ -68,13 +81,12 @@ class Index:
                 for kind, field in (("email", "contact_email"), ("phone", "contact_phone"))
                 if lead.get(field)]
 
-    def tag(self, records: list[dict[str, Any]], now_ms: int) -> str:
+    def tag(self, records: list[dict[str, Any]]) -> str:
         """Mark each record with its contact keys; the extra INGEST argument."""
         for rec in records:
             if rec.get("lead"):
                 rec["_index"] = self.contact_keys(json.loads(rec["lead"]))
-        return json.dumps({"events": self.keys.events, "keep_ms": self.keep_s * 1000,
-                           "ttl_s": self.keep_s})
+        return self.ingest_arg
 
     def add_contacts(self, client: redis.Redis, events: Iterable[dict[str, str]],
                      now_ms: int) -> None:

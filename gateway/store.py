@@ -84,9 +84,8 @@ class Store:
         k = self.keys
         keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
                 *(k.event(r["id"]) for r in records)]
-        now = now_ms(self.clock)
-        extra = [self.index.tag(records, now)] if self.index else []
-        args = [customer.name, now, customer.wait_ms, customer.max_batch,
+        extra = [self.index.tag(records)] if self.index else []
+        args = [customer.name, now_ms(self.clock), customer.wait_ms, customer.max_batch,
                 ttl_s, *(json.dumps(r) for r in records), *extra]
         with translated():
             return [bool(flag) for flag in self._ingest(keys=keys, args=args)]
