@@ -245,8 +245,16 @@ def test_replay_all_matching_asks_first_then_queues_each_once(
     assert b"Replay 1 dead letter?" in asked.data and acme[0].encode() in asked.data
     assert f"lg-{acme[0][4:]}-r1".encode() in asked.data
     assert redis_client.zcard("leadgate:dead") == 2                 # nothing done yet
+    make_dead(console, megasim, drain, "Reject B")          # one more matches now
+    again = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme",
+                                                       "confirm": "yes", "expected": "1"})
+    assert b"changed since you asked" in again.data and b"Replay 2 dead letters?" in again.data
+    assert redis_client.zcard("leadgate:dead") == 3
+    purge_b = {"csrf": token, "id": [i for i in redis_client.zrange("leadgate:dead", 0, -1)
+                                     if i.decode() not in acme + globex][0].decode()}
+    console.post("/console/dead/purge", data={**purge_b, "confirm": "yes", "expected": "1"})
     done = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme",
-                                                      "confirm": "yes"})
+                                                      "confirm": "yes", "expected": "1"})
     assert b"Replayed 1 of 1" in done.data
     drain()
     assert [lead["contact_name"] for lead in megasim.leads()] == ["Reject A"]
@@ -261,7 +269,8 @@ def test_purge_asks_first_then_deletes(console: Any, megasim: Any, drain: Any,
     token = csrf(console.get("/console/dead").data)
     asked = console.post("/console/dead/purge", data={"csrf": token, "id": ids[0]})
     assert b"Purge 1 dead letter?" in asked.data and redis_client.zcard("leadgate:dead") == 2
-    console.post("/console/dead/purge", data={"csrf": token, "id": ids[0], "confirm": "yes"})
+    console.post("/console/dead/purge", data={"csrf": token, "id": ids[0], "confirm": "yes",
+                                              "expected": "1"})
     assert redis_client.zrange("leadgate:dead", 0, -1) == [ids[1].encode()]
     assert console.get(f"/console/events/{ids[0]}").status_code == 404
 

@@ -126,9 +126,11 @@ def dead_action(action: str) -> Any:
     if action not in ("replay", "purge"):
         abort(404)
     matching = _dead_matching(request.form)
-    if request.form.get("confirm") != "yes":
+    confirmed = request.form.get("confirm") == "yes"
+    if not confirmed or request.form.get("expected") != str(len(matching)):
+        changed = confirmed        # more (or fewer) match than the operator agreed to: ask again
         return render_template("confirm.html", action=action, rows=matching,
-                               form=request.form,
+                               form=request.form, changed=changed,
                                note=state.replay_note(matching[0]) if len(matching) == 1
                                else state.REPLAY_RULE)
     done = 0
