@@ -288,3 +288,16 @@ def test_dev_prints_the_console_url_and_how_to_sign_in(capsys: pytest.CaptureFix
     _print_welcome(type(own)(**{**own.__dict__, "source_path": "leadgate.toml"}), 8000, "x")
     out = capsys.readouterr().out
     assert "/console/" in out and "a-real-secret-token" not in out
+
+
+def test_the_index_expires_with_the_events(console: Any, clock: Clock,
+                                           redis_client: redis.Redis) -> None:
+    first = console.post(FORM_URL, json={"email": "kim@example.com"}).get_json()["events"][0]
+    contact = [k for k in redis_client.scan_iter("leadgate:contact:*")]
+    keep_s = 7 * 86_400 + 72 * 3600                    # dedup_ttl_days + max_age_hours
+    assert len(contact) == 1 and 0 < redis_client.ttl(contact[0]) <= keep_s
+    clock.now += keep_s + 1
+    second = console.post(FORM_URL, json={"email": "KIM@example.com"}).get_json()["events"][0]
+    assert redis_client.zrange("leadgate:events", 0, -1) == [second.encode()]
+    assert redis_client.zrange(contact[0], 0, -1) == [second.encode()]
+    assert first != second

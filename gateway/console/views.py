@@ -14,7 +14,8 @@ from gateway.store import Store, now_ms
 
 log = logging.getLogger("leadgate.console")
 DEAD_FILTERS = ("customer", "route", "dead_reason")
-BULK_LIMIT = 100_000
+BULK_LIMIT = 100_000               # dead letters a bulk replay or purge reads at most
+DEAD_PAGE = 500                    # dead letters listed on the page (oldest first)
 
 
 def _store() -> Store:
@@ -113,9 +114,14 @@ def _dead_matching(args: Any) -> list[dict[str, str]]:
 
 @bp.get("/dead")
 def dead() -> str:
-    rows = [{**r, "masked": read.masked(r)} for r in _dead_matching(request.args)]
+    if any(request.args.get(k) for k in DEAD_FILTERS):
+        matching = _dead_matching(request.args)
+        total = len(matching)
+    else:                          # no filter: one page, without reading every dead letter
+        matching, total = _store().dead_letters(limit=DEAD_PAGE), _store().dead_count()
+    rows = [{**r, "masked": read.masked(r)} for r in matching[:DEAD_PAGE]]
     config = ctx().config
-    return render_template("dead.html", rows=rows[:500], total=len(rows), args=request.args,
+    return render_template("dead.html", rows=rows, total=total, args=request.args,
                            customers=sorted(config.customers), routes=sorted(config.routes))
 
 
