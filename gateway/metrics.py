@@ -97,7 +97,6 @@ class Metrics:
                 for field, value in counts.items():
                     self._counts[field] += value
 
-
     def _windows(self, pipe: Any, counts: dict[str, float]) -> None:
         """The counters also go to this time window's hashes (the console's last hour/24 h)."""
         if self.window is None:

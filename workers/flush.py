@@ -174,12 +174,13 @@ class Flush:
                 except (NoUsableLead, LookupError) as exc:
                     gone.update(unavailable([event], str(exc)))
         parked = {eid for ids, _, _ in parking.values() for eid in ids}
-        stored = [e for group in needs.values() for e in group
-                  if e["id"] not in gone and e["id"] not in parked]
         self.store.set_events_each({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
-                                    for e in stored})
+                                    for group in needs.values() for e in group
+                                    if e["id"] not in gone and e["id"] not in parked})
         if self.store.index:        # the console's contact search: Meta's contact is known now
-            self.store.index.add_contacts(self.store.redis, stored, now_ms(self.ctx.clock))
+            self.store.index.add_contacts(self.store.redis, [
+                e for group in needs.values() for e in group
+                if e["id"] not in gone and e["id"] not in parked], now_ms(self.ctx.clock))
         if parked:
             batch.ids = [eid for eid in batch.ids if eid not in parked]
             self.store.park(self.name, parking, batch.ids)
