@@ -12,10 +12,11 @@ import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from gateway import admin, health, intake, openapi
+from gateway import admin, console, health, intake, openapi
 from gateway.config import Config, config_from_dict, load_config
 from gateway.contract import error_body
 from gateway.errors import InboundError
+from gateway.index import Index
 from gateway.redis_server import connect, ensure_embedded
 from gateway.store import Store
 
@@ -42,11 +43,13 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app = Flask("leadgate")
     app.config["MAX_CONTENT_LENGTH"] = config.server["max_body_kb"] * 1024
     client = connect(config.redis_url or ensure_embedded())
-    app.extensions["leadgate"] = Gateway(config, client, Store(client, clock=clock), clock)
+    store = Store(client, clock=clock, index=Index.from_config(config))
+    app.extensions["leadgate"] = Gateway(config, client, store, clock)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
+    console.init_app(app)
     app.register_error_handler(InboundError, _inbound_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -193,6 +193,9 @@ def _config_env(path: str, env: dict[str, str]) -> Config:
 def _print_welcome(config: Config, port: int, mega_url: str) -> None:
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nleadgate dev: intake {base}, MEGA {mega_url}")
+    if token := config.server["admin_token"]:      # the console; shown only for the demo's token
+        shown = token if config.source_path == str(DEV_CONFIG) else "server.admin_token"
+        click.echo(f"Console: {base}/console/  (sign in with the admin token: {shown})")
     for name, route in sorted(config.routes.items()):
         token = route.settings.get("url_token")
         click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))
@@ -234,10 +237,11 @@ def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> No
 
 
 def _store(config: Config) -> Any:
+    from gateway.index import Index
     from gateway.redis_server import connect, ensure_embedded
     from gateway.store import Store
 
-    return Store(connect(config.redis_url or ensure_embedded()))
+    return Store(connect(config.redis_url or ensure_embedded()), index=Index.from_config(config))
 
 
 @cli.command()

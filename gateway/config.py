@@ -26,6 +26,7 @@ class ServerSchema(Schema):
         unknown = RAISE
 
     admin_token = fields.String(load_default="")
+    secret_key = fields.String(load_default="")   # console sessions, contact index (index.py)
     max_body_kb = fields.Integer(load_default=defaults.MAX_BODY_KB,
                                  validate=validate.Range(1, 102_400))
     dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,

@@ -24,3 +24,13 @@ BACKOFF_CAP_S = 300.0                  # no retry waits longer than this
 CREDENTIALS_RETRY_S = 60.0             # a customer whose token MEGA refuses is retried this often
 
 REDIS_SOCKET_TIMEOUT_S = 2.0           # intake answers 503 rather than wait longer for Redis
+
+METRICS_WINDOWS = ((300, 3900), (3600, 90_000))  # (bucket, kept) seconds: last hour, last 24 h
+ATTEMPT_LOG_SIZE = 20                  # MEGA calls kept on an event's timeline
+
+CONSOLE_SESSION_S = 8 * 3600           # a console sign-in lasts this long, seconds
+CONSOLE_REFRESH_S = 5                  # the overview refreshes itself this often, seconds
+CONSOLE_PAGE_SIZE = 50                 # events per page
+CONSOLE_SCAN_LIMIT = 5000              # events examined per page at most when filtering
+SIGNIN_MAX_FAILURES = 10               # failed sign-ins per client address per window...
+SIGNIN_WINDOW_S = 900                  # ...of this many seconds, then 429 until it ends

@@ -12,6 +12,12 @@ Operators' scripts rely on these names; tests pin them.
     {p}:dead                zset   event id -> when it became a dead letter (ms)
     {p}:metrics             hash   Prometheus counters and histogram buckets of all processes
     {p}:parked:{customer}:{route}  list  event ids held while the route's credentials fail
+    {p}:events              zset   event id -> when it was received (ms): the console's list
+    {p}:contact:{digest}    zset   event id -> received (ms), per HMAC digest of a normalized
+                                   email or phone (never the contact itself): contact search
+    {p}:attempts:{event_id} list   the event's last MEGA calls (JSON), for its timeline
+    {p}:metrics:{size}s:{start}  hash  the counters of one time window (last hour / 24 h)
+    {p}:signin-failures:{digest}  string  failed console sign-ins of one client (hashed address)
 """
 
 from __future__ import annotations
@@ -60,6 +66,22 @@ class Keys:
     def metrics(self) -> str:
         return f"{self.prefix}:metrics"
 
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}:events"
+
+    def contact(self, digest: str) -> str:
+        return f"{self.prefix}:contact:{digest}"
+
+    def attempts(self, event_id: str) -> str:
+        return f"{self.prefix}:attempts:{event_id}"
+
+    def metrics_window(self, size_s: int, start: int) -> str:
+        return f"{self.prefix}:metrics:{size_s}s:{start}"
+
+    def signin_failures(self, digest: str) -> str:
+        return f"{self.prefix}:signin-failures:{digest}"
+
 
 # KEYS: buffer, due, leases, customer, event keys...   ARGV: customer, now, linger, max_batch,
 # ttl_s, then one JSON record per event key (flat string fields, 'id' and 'status' among them).
@@ -67,17 +89,31 @@ class Keys:
 # at once when a full batch waits, never later than already scheduled (a wake-up for held
 # leads does not delay new ones), and never inside a hold (429 pause, refused credentials).
 # Returns 1 per new event, 0 per duplicate.
+# The console's index (optional, gateway/index.py): one more ARGV after the records, JSON
+# {events: key, keep_ms, ttl_s}; a record's '_index' lists its contact keys (HMAC digests).
 INGEST = """
 local added, queued = {}, 0
 local now = tonumber(ARGV[2])
+local index = ARGV[#KEYS + 2] and cjson.decode(ARGV[#KEYS + 2])
 for i = 5, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     added[#added + 1] = 0
   else
     local rec = cjson.decode(ARGV[i + 1])
+    local contacts = rec['_index'] or {}
+    rec['_index'] = nil
     local flat = {}
     for k, v in pairs(rec) do flat[#flat + 1] = k; flat[#flat + 1] = v end
     redis.call('HSET', KEYS[i], unpack(flat))
+    if index then
+      local at = tonumber(rec['received_at'])
+      redis.call('ZADD', index['events'], at, rec['id'])
+      for _, key in ipairs(contacts) do
+        redis.call('ZADD', key, at, rec['id'])
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - index['keep_ms'])
+        redis.call('EXPIRE', key, index['ttl_s'])
+      end
+    end
     if rec['status'] == 'pending' then
       redis.call('RPUSH', KEYS[1], rec['id'])
       queued = queued + 1
@@ -87,6 +123,7 @@ for i = 5, #KEYS do
     added[#added + 1] = 1
   end
 end
+if index then redis.call('ZREMRANGEBYSCORE', index['events'], '-inf', now - index['keep_ms']) end
 if queued > 0 and not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
   local hold = tonumber(redis.call('HGET', KEYS[4], 'hold_until') or '0')
   if hold > now then

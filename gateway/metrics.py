@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -24,6 +24,8 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector, CollectorRegistry
+
+from gateway import defaults
 
 log = logging.getLogger("leadgate.metrics")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -47,8 +49,9 @@ FLUSH_INTERVAL_S = 1.0
 class Metrics:
     """In-process counts, added to Redis in the background."""
 
-    def __init__(self, client: redis.Redis, key: str):
-        self.redis, self.key = client, key
+    def __init__(self, client: redis.Redis, key: str, *,
+                 window: Callable[[int, int], str] | None = None):
+        self.redis, self.key, self.window = client, key, window
         self._counts: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -87,11 +90,43 @@ class Metrics:
             pipe = self.redis.pipeline(transaction=False)
             for field, value in counts.items():
                 pipe.hincrbyfloat(self.key, field, value)
+            self._windows(pipe, counts)
             pipe.execute()
         except redis.RedisError:            # keep the counts for the next try
             with self._lock:
                 for field, value in counts.items():
                     self._counts[field] += value
+
+    def _windows(self, pipe: Any, counts: dict[str, float]) -> None:
+        """The counters also go to this time window's hashes (the console's last hour/24 h)."""
+        if self.window is None:
+            return
+        now = int(time.time())
+        for size, kept in defaults.METRICS_WINDOWS:
+            key = self.window(size, now - now % size)
+            for field, value in counts.items():
+                if _is_counter(field):
+                    pipe.hincrbyfloat(key, field, value)
+            pipe.expire(key, kept)
+
+    def window_totals(self, size: int, span: int) -> list[tuple[str, dict[str, str], float]]:
+        """Counter totals over the last `span` seconds (the `size`-second windows that started
+        within it), as (metric, labels, total)."""
+        assert self.window is not None
+        now = int(time.time())
+        pipe = self.redis.pipeline(transaction=False)
+        for at in range(now - now % size, now - span, -size):
+            pipe.hgetall(self.window(size, at))
+        totals: dict[bytes, float] = defaultdict(float)
+        for raw in pipe.execute():
+            for field, value in raw.items():
+                totals[field] += float(value)
+        return [(*json.loads(field), value) for field, value in totals.items()]
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_counter(field: str) -> bool:
+    return json.loads(field)[0] in COUNTERS
 
 
 def _field(name: str, labels: dict[str, str], **extra: str) -> str:

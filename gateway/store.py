@@ -17,6 +17,7 @@ import redis
 
 from gateway.config import Customer
 from gateway.errors import StoreUnavailable
+from gateway.index import Index
 from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, REPLAY, SPLIT, TAKE, UNPARK, Keys
 from gateway.metrics import Metrics
 
@@ -64,9 +65,10 @@ def translated() -> Iterator[None]:
 
 class Store:
     def __init__(self, client: redis.Redis, *, keys: Keys | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, index: Index | None = None):
         self.redis, self.keys, self.clock = client, keys or Keys(), clock
-        self.metrics = Metrics(client, self.keys.metrics)
+        self.index = index          # the console's events and contact index, when set
+        self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
         self._ingest = client.register_script(INGEST)
         self._claim = client.register_script(CLAIM)
         self._renew = client.register_script(RENEW)
@@ -82,8 +84,9 @@ class Store:
         k = self.keys
         keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
                 *(k.event(r["id"]) for r in records)]
+        extra = [self.index.tag(records)] if self.index else []
         args = [customer.name, now_ms(self.clock), customer.wait_ms, customer.max_batch,
-                ttl_s, *(json.dumps(r) for r in records)]
+                ttl_s, *(json.dumps(r) for r in records), *extra]
         with translated():
             return [bool(flag) for flag in self._ingest(keys=keys, args=args)]
 

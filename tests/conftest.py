@@ -51,8 +51,9 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 def stored_keys(client: redis.Redis) -> list[bytes]:
-    """leadgate's keys, but the metrics hash (a rejected request is counted, not stored)."""
-    return sorted(k for k in client.scan_iter("leadgate:*") if k != b"leadgate:metrics")
+    """leadgate's keys, but the metrics hashes (a rejected request is counted, not stored)."""
+    return sorted(k for k in client.scan_iter("leadgate:*")
+                  if not k.startswith(b"leadgate:metrics"))
 
 
 class Sim:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import redis
 
 from gateway.config import Config, load_config
+from gateway.index import Index
 from gateway.redis_server import connect, ensure_embedded
 from gateway.store import Store
 from workers.graph import GraphClient
@@ -32,7 +33,8 @@ def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> 
     client = connect(config.redis_url or ensure_embedded(), socket_timeout=30)
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
     graph = GraphClient(timeout_s=config.mega["timeout_s"])
-    return WorkerContext(config, client, Store(client, clock=clock), mega, graph, clock)
+    store = Store(client, clock=clock, index=Index.from_config(config))
+    return WorkerContext(config, client, store, mega, graph, clock)
 
 
 _bound: WorkerContext | None = None

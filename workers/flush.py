@@ -94,6 +94,10 @@ class Flush:
             "customer": self.name, "endpoint": batch.endpoint, "rows": len(batch.ids),
             "key": batch.key, "status": code, "outcome": outcome, "error": error or None,
             "attempt": batch.attempts + 1, "duration_ms": round(seconds * 1000, 1)})
+        if self.store.index:        # each event's timeline in the console
+            self.store.index.attempt(self.store.redis, batch.ids, {
+                "at": now_ms(self.ctx.clock), "kind": "mega", "endpoint": batch.endpoint,
+                "key": batch.key, "status": code, "outcome": outcome, "error": error[:500]})
 
     def finish(self, result: Outcomes, events: list[dict[str, str]] | None = None, *,
                remaining: list[str] | None = None) -> None:
@@ -173,6 +177,10 @@ class Flush:
         self.store.set_events_each({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
                                     for group in needs.values() for e in group
                                     if e["id"] not in gone and e["id"] not in parked})
+        if self.store.index:        # the console's contact search: Meta's contact is known now
+            self.store.index.add_contacts(self.store.redis, [
+                e for group in needs.values() for e in group
+                if e["id"] not in gone and e["id"] not in parked], now_ms(self.ctx.clock))
         if parked:
             batch.ids = [eid for eid in batch.ids if eid not in parked]
             self.store.park(self.name, parking, batch.ids)

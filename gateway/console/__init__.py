@@ -1,0 +1,41 @@
+"""The ops console at /console: where every lead is, search by contact, timelines, replay.
+
+Server-rendered (Flask, Jinja) with vendored htmx for the self-refreshing overview; signed in
+with the admin token, off (404) while `server.admin_token` is empty.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask, request
+from flask.sessions import SecureCookieSessionInterface
+
+from gateway import defaults
+from gateway.index import SESSION_PURPOSE, derive, server_secret
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static")
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, Secure whenever the browser reached us over HTTPS (directly, or
+    through a router that says so: a spoofed header only makes the cookie stricter)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+
+
+def init_app(app: Flask) -> None:
+    """Register the console; sessions are signed with a key derived from the server secret."""
+    from gateway.console import auth, views  # noqa: F401  (their routes join bp)
+
+    server = app.extensions["leadgate"].config.server
+    secret = server_secret(server["secret_key"], server["admin_token"])
+    if secret:
+        app.secret_key = derive(secret, SESSION_PURPOSE)
+    app.session_interface = ConsoleSessions()
+    app.config.update(SESSION_COOKIE_NAME="leadgate_console", SESSION_COOKIE_PATH="/console",
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      PERMANENT_SESSION_LIFETIME=timedelta(seconds=defaults.CONSOLE_SESSION_S))
+    app.register_blueprint(bp)

@@ -1,0 +1,103 @@
+"""Console sign-in: the admin token for a signed, expiring session; CSRF on every POST."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Any
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from gateway import defaults
+from gateway.console import bp
+from gateway.index import hashed
+
+log = logging.getLogger("leadgate.console")
+OPEN = ("console.login", "console.static")
+
+
+def ctx() -> Any:
+    """What the web process keeps (config, store, clock)."""
+    return current_app.extensions["leadgate"]
+
+
+def signed_in() -> bool:
+    """A session from a sign-in that has not expired (by the app's clock)."""
+    return bool(session.get("sid")) and float(session.get("exp", 0)) > ctx().clock()
+
+
+def client() -> str:
+    """The client's address: the last hop Heroku's router (or any proxy) appended, else the
+    peer's."""
+    return request.access_route[-1] if request.access_route else (request.remote_addr or "")
+
+
+def check_csrf() -> None:
+    """A POST carries the session's token, as a form field or the X-CSRF-Token header."""
+    expected = session.get("csrf", "")
+    given = request.form.get("csrf") or request.headers.get("X-CSRF-Token", "")
+    if not expected or not hmac.compare_digest(str(given).encode(), str(expected).encode()):
+        abort(403, "missing or wrong CSRF token: reload the page")
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    """Off without an admin token; signed-in only; CSRF on whatever changes state."""
+    if not ctx().config.server["admin_token"]:
+        abort(404, "the console is disabled (set server.admin_token)")
+    if request.endpoint in OPEN:
+        if request.method == "POST":
+            check_csrf()
+        return None
+    if not signed_in():
+        session.clear()
+        if request.headers.get("HX-Request"):
+            return Response(status=401, headers={"HX-Redirect": url_for("console.login")})
+        if request.method != "GET":
+            abort(401, "sign in first")
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    if request.method == "POST":
+        check_csrf()
+    return None
+
+
+@bp.app_context_processor
+def _csrf() -> dict[str, Any]:
+    return {"csrf_token": session.get("csrf", ""), "refresh_s": defaults.CONSOLE_REFRESH_S}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        session.setdefault("csrf", secrets.token_urlsafe(32))
+        return render_template("login.html", error=None)
+    failures = ctx().redis
+    key = ctx().store.keys.signin_failures(hashed(client()))
+    if int(failures.get(key) or 0) >= defaults.SIGNIN_MAX_FAILURES:
+        log.warning("console sign-in refused: too many failures", extra={"client": hashed(
+            client())})
+        return render_template("login.html", error="Too many failed sign-ins: wait a few "
+                               "minutes."), 429
+    expected = ctx().config.server["admin_token"]
+    if not hmac.compare_digest(request.form.get("token", "").encode(), expected.encode()):
+        pipe = failures.pipeline(transaction=False)
+        pipe.set(key, 0, ex=defaults.SIGNIN_WINDOW_S, nx=True)
+        pipe.incr(key)
+        pipe.execute()
+        log.warning("console sign-in failed", extra={"client": hashed(client())})
+        return render_template("login.html", error="That is not the admin token."), 401
+    session.clear()
+    session.permanent = True
+    session.update(sid=secrets.token_hex(8), csrf=secrets.token_urlsafe(32),
+                   exp=ctx().clock() + defaults.CONSOLE_SESSION_S)
+    log.info("console sign-in", extra={"session": session["sid"], "client": hashed(client())})
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/console") else url_for("console.overview"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("console.login"))

@@ -1,0 +1,125 @@
+"""The overview (customers and routes, live) and one event's timeline."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from gateway.config import Config
+from gateway.console.read import REJECTED
+from gateway.logs import mask
+from gateway.store import Store, now_ms
+
+REPLAY_RULE = ("each gets a new idempotency key (its replay count is part of the key), so MEGA "
+               "treats it as a new request")
+KNOWN = {"pending", "in_flight", "held", "held_routes", "delivered", "dead", "state", "reason",
+         "last_error", "next_attempt_ms"}
+
+
+def customers(store: Store, config: Config) -> list[dict[str, Any]]:
+    """Per customer: state, queues, last 24 h, oldest pending lead, last error, rate limit."""
+    day = store.metrics.window_totals(3600, 86_400)
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    for name, labels, value in day:
+        if name in ("leadgate_leads_delivered", "leadgate_leads_dead"):
+            counts[(labels.get("customer", ""), name)] += value
+    now = now_ms(store.clock)
+    rows = []
+    for name in sorted(config.customers):
+        summary = store.customer_summary(name)
+        state = store.customer_state(name)
+        rows.append({
+            "name": name, **summary,
+            "delivered_24h": int(counts[(name, "leadgate_leads_delivered")]),
+            "dead_24h": int(counts[(name, "leadgate_leads_dead")]),
+            "oldest_pending_s": _oldest_pending_s(store, name, now),
+            "last_error": mask(summary.get("last_error") or ""),
+            "rate": _rate(state, now),
+            "extra": {k: v for k, v in summary.items() if k not in KNOWN},
+        })
+    return rows
+
+
+def _oldest_pending_s(store: Store, customer: str, now: int) -> float | None:
+    first = store.redis.lindex(store.keys.buffer(customer), 0)
+    if first is None:
+        return None
+    received = store.redis.hget(store.keys.event(first.decode()), "received_at")
+    return max(0.0, (now - int(received)) / 1000) if received else None
+
+
+def _rate(state: dict[str, str], now: int) -> list[str]:
+    """MEGA's rate limit as the last answers left it: calls remaining per endpoint."""
+    out = []
+    for endpoint in ("single", "bulk"):
+        remaining = state.get(f"rl:{endpoint}:remaining")
+        if remaining is None:
+            continue
+        reset_s = max(0, (int(state.get(f"rl:{endpoint}:reset_at", "0")) - now) // 1000)
+        out.append(f"{endpoint}: {remaining} left, resets in {reset_s} s")
+    return out
+
+
+def routes(store: Store, config: Config) -> list[dict[str, Any]]:
+    """Per route: webhooks accepted and rejected in the last hour, and its health if known."""
+    hour = store.metrics.window_totals(300, 3600)
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    for name, labels, value in hour:
+        if name == "leadgate_webhooks":
+            outcome = labels.get("outcome", "")
+            kind = "rejected" if outcome in REJECTED else outcome
+            counts[(labels.get("route", ""), kind)] += value
+    health = getattr(store, "route_state", None)     # reconciliation and source health
+    return [{"name": name, "customer": route.customer, "source": route.source,
+             **{kind: int(counts[(name, kind)])
+                for kind in ("accepted", "duplicate", "ignored", "rejected")},
+             "health": health(name) if callable(health) else {}}
+            for name, route in sorted(config.routes.items())]
+
+
+def timeline(record: dict[str, str], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Received; each MEGA call with its answer; replays; the outcome or the dead letter."""
+    items = [{"at": int(record.get("received_at") or 0), "what": "received",
+              "detail": f"{record.get('source', '')} via {record.get('route', '')}"}]
+    for entry in attempts:
+        if entry.get("kind") == "replay":
+            items.append({"at": entry["at"], "what": "replayed", "detail": entry.get("note", "")})
+            continue
+        detail = f"{entry.get('endpoint')} call, key {entry.get('key')}: MEGA {entry.get('status')}"
+        if entry.get("error"):
+            detail += f" ({mask(entry['error'])})"
+        items.append({"at": entry["at"], "what": "attempt", "detail": detail,
+                      "ok": entry.get("outcome") == "ok"})
+    items.append(_outcome(record))
+    return [item for item in items if item]
+
+
+def _outcome(record: dict[str, str]) -> dict[str, Any]:
+    at = int(record.get("finished_at") or 0)
+    status = record.get("status", "")
+    if status == "delivered":
+        detail = (f"{record.get('outcome', '')} as lead {record.get('lead_id') or '?'}"
+                  + (f", matched by {record['matched_by']}" if record.get("matched_by") else ""))
+        return {"at": at, "what": "delivered", "detail": detail, "ok": True}
+    if status == "dead":
+        detail = f"{record.get('dead_reason', '')}: {mask(record.get('error', ''))}"
+        if record.get("mega_status"):
+            detail += f" (MEGA {record['mega_status']})"
+        return {"at": at, "what": "dead letter", "detail": detail}
+    detail = mask(record.get("last_error", "")) if record.get("last_error") else ""
+    return {"at": 0, "what": status.replace("_", " "), "detail": detail}
+
+
+def replay_note(record: dict[str, str]) -> str:
+    """Under which idempotency key a replay goes, by the delivery core's replay rules."""
+    from workers.policy import idempotency_key
+
+    replays = int(record.get("replays") or 0) + 1
+    alone = idempotency_key("single", [{"id": record["id"], "replays": str(replays)}])
+    return (f"a new idempotency key (replay {replays}): {alone} if sent alone, a new bulk key "
+            "if sent with others")
+
+
+def decoded(record: dict[str, str], name: str) -> Any:
+    return json.loads(record.get(name) or "null")

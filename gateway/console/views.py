@@ -1,0 +1,176 @@
+"""The console's pages: overview, events (filters, contact search), an event, dead letters."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import abort, redirect, render_template, request, session, url_for
+
+from gateway.console import bp, read, state
+from gateway.console.auth import client, ctx
+from gateway.index import hashed
+from gateway.store import Store, now_ms
+
+log = logging.getLogger("leadgate.console")
+DEAD_FILTERS = ("customer", "route", "dead_reason")
+BULK_LIMIT = 100_000               # dead letters a bulk replay or purge reads at most
+DEAD_PAGE = 500                    # dead letters listed on the page (oldest first)
+
+
+def _store() -> Store:
+    return ctx().store  # type: ignore[no-any-return]
+
+
+def _regions() -> list[str]:
+    return sorted({r.settings.get("default_region", "US") for r in ctx().config.routes.values()})
+
+
+@bp.get("/")
+def overview() -> str:
+    return render_template("overview.html", **_overview())
+
+
+@bp.get("/overview")
+def overview_fragment() -> str:
+    """What the overview page polls (htmx) to refresh itself."""
+    return render_template("_overview.html", **_overview())
+
+
+def _overview() -> dict[str, Any]:
+    _store().metrics.flush()          # this process's latest counts first
+    config = ctx().config
+    return {"customers": state.customers(_store(), config),
+            "routes": state.routes(_store(), config), "dead_total": _store().dead_count()}
+
+
+@bp.get("/events")
+def events() -> str:
+    return _events(read.Query.from_args(request.args))
+
+
+def _events(query: read.Query, problem: str = "") -> str:
+    page, cursor = read.find_events(_store(), query) if not problem else ([], "")
+    rows = [{**r, "masked": read.masked(r)} for r in page]
+    config = ctx().config
+    search = session.get("search", {})
+    q = search.get("q", "") if query.contact and search.get("contact") == query.args().get(
+        "contact") else ""
+    return render_template("events.html", query=query, rows=rows, cursor=cursor, q=q,
+                           problem=problem, next_args={**query.args(), "cursor": cursor},
+                           customers=sorted(config.customers), routes=sorted(config.routes),
+                           sources=sorted({r.source for r in config.routes.values()}),
+                           windows=read.WINDOWS)
+
+
+@bp.post("/search")
+def search() -> Any:
+    """A contact search: the email or phone comes in a POST body and leaves as index digests
+    in the events URL, so no URL (router logs, history) ever holds it."""
+    query = read.Query.from_args(request.form)
+    q = request.form.get("q", "").strip()
+    if q:
+        index = _store().index
+        query.contact = index.query_digests(q, _regions()) if index else []
+        if not query.contact:
+            return _events(query, f"“{q}” is not an email address or a phone number")
+        session["search"] = {"q": q, "contact": ".".join(query.contact)}
+    return redirect(url_for("console.events", **query.args()))
+
+
+@bp.get("/events/<event_id>")
+def event(event_id: str) -> str:
+    record = _store().event(event_id)
+    if record is None:
+        abort(404, f"no event {event_id}")
+    index = _store().index
+    attempts = index.attempts(_store().redis, event_id) if index else []
+    return render_template("event.html", e=record, masked=read.masked(record),
+                           row=read.masked_row(record), timeline=state.timeline(record, attempts),
+                           warnings=read.masked_json(record.get("warnings")),
+                           unmapped=read.masked_json(record.get("unmapped")),
+                           replay_note=state.replay_note(record))
+
+
+@bp.post("/events/<event_id>/reveal")
+def reveal(event_id: str) -> str:
+    """The unmasked contact; every reveal is logged as an access (never the contact)."""
+    record = _store().event(event_id)
+    if record is None:
+        abort(404, f"no event {event_id}")
+    log.info("console contact revealed", extra={"event_id": event_id, "session": session["sid"],
+                                                "client": hashed(client())})
+    return render_template("_contact.html", contact=read.contacts(record), revealed=True,
+                           e=record)
+
+
+# -- dead letters ---------------------------------------------------------------------------
+def _dead_matching(args: Any) -> list[dict[str, str]]:
+    wanted = {k: args[k] for k in DEAD_FILTERS if args.get(k)}
+    ids = args.getlist("id")
+    return [r for r in _store().dead_letters(limit=BULK_LIMIT)
+            if all(r.get(k) == v for k, v in wanted.items()) and (not ids or r["id"] in ids)]
+
+
+@bp.get("/dead")
+def dead() -> str:
+    if any(request.args.get(k) for k in DEAD_FILTERS):
+        matching = _dead_matching(request.args)
+        total = len(matching)
+    else:                          # no filter: one page, without reading every dead letter
+        matching, total = _store().dead_letters(limit=DEAD_PAGE), _store().dead_count()
+    rows = [{**r, "masked": read.masked(r)} for r in matching[:DEAD_PAGE]]
+    config = ctx().config
+    return render_template("dead.html", rows=rows, total=total, args=request.args,
+                           customers=sorted(config.customers), routes=sorted(config.routes))
+
+
+@bp.post("/dead/<action>")
+def dead_action(action: str) -> Any:
+    """Replay or purge one dead letter or all matching a filter: first a confirmation that
+    says how many (and, for a replay, under which key), then the deed."""
+    if action not in ("replay", "purge"):
+        abort(404)
+    matching = _dead_matching(request.form)
+    confirmed = request.form.get("confirm") == "yes"
+    if not confirmed or request.form.get("expected") != str(len(matching)):
+        changed = confirmed        # more (or fewer) match than the operator agreed to: ask again
+        return render_template("confirm.html", action=action, rows=matching,
+                               form=request.form, changed=changed,
+                               note=state.replay_note(matching[0]) if len(matching) == 1
+                               else state.REPLAY_RULE)
+    done = 0
+    for record in matching:
+        if action == "purge":
+            done += _store().purge(record["id"])
+        elif _store().replay(record["id"]):
+            done += 1
+            _note_replay(record)
+    log.info(f"console {action}", extra={"events": [r["id"] for r in matching][:100],
+                                         "session": session["sid"]})
+    return render_template("done.html", action=action, done=done, total=len(matching),
+                           back=url_for("console.dead"))
+
+
+def _note_replay(record: dict[str, str]) -> None:
+    index = _store().index
+    if index:
+        index.attempt(_store().redis, [record["id"]], {
+            "at": now_ms(_store().clock), "kind": "replay",
+            "note": f"from the console, was {record.get('dead_reason', '')}"})
+
+
+
+@bp.app_template_filter("iso")
+def _iso(ms: int) -> str:
+    """Milliseconds since the epoch as a UTC time to the second."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(ms) / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@bp.app_template_filter("mask")
+def _mask(text: str | None) -> str:
+    from gateway.logs import mask
+
+    return mask(text or "")

@@ -1,0 +1,303 @@
+"""The console over HTTP: sign-in, CSRF, session expiry, off without a token, search, filters."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+import redis
+
+from gateway.app import create_app
+from tests.conftest import URL_TOKEN, build
+
+FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
+GLOBEX_URL = f"/hooks/globex-form/{URL_TOKEN}"
+
+
+class Clock:
+    def __init__(self, now: float = 1_777_636_800.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def csrf(page: bytes) -> str:
+    found = re.search(rb'name="csrf" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1).decode()
+
+
+def sign_in(client: Any, token: str = "admin-secret") -> Any:
+    form = client.get("/console/login")
+    return client.post("/console/login", data={"token": token, "csrf": csrf(form.data)})
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def console(config: Any, clock: Clock) -> Any:
+    client = create_app(config, clock=clock).test_client()
+    assert sign_in(client).status_code == 302
+    return client
+
+
+def test_sign_in_gives_a_strict_httponly_session_cookie(config: Any) -> None:
+    client = create_app(config).test_client()
+    assert client.get("/console/").status_code == 302          # to the sign-in page
+    response = sign_in(client)
+    assert response.status_code == 302 and response.location.endswith("/console/")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+    assert "Expires=" in cookie and "Secure" not in cookie
+    assert "admin-secret" not in cookie
+    assert client.get("/console/").status_code == 200
+
+
+def test_the_cookie_is_secure_behind_https(config: Any) -> None:
+    client = create_app(config).test_client()
+    form = client.get("/console/login")
+    response = client.post("/console/login", headers={"X-Forwarded-Proto": "https"},
+                           data={"token": "admin-secret", "csrf": csrf(form.data)})
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_a_wrong_token_is_refused_logged_without_it_and_rate_limited(
+        config: Any, caplog: pytest.LogCaptureFixture) -> None:
+    client = create_app(config).test_client()
+    for _ in range(10):
+        assert sign_in(client, "guess-123456").status_code == 401
+    assert sign_in(client, "admin-secret").status_code == 429   # even the right one, for now
+    assert "guess-123456" not in caplog.text and "sign-in failed" in caplog.text
+    assert client.get("/console/").status_code == 302
+
+
+def test_a_post_without_the_csrf_token_is_refused(console: Any, redis_client: redis.Redis
+                                                  ) -> None:
+    eid = console.post(FORM_URL, json={"name": "Ada", "email": "ada@example.com"}
+                       ).get_json()["events"][0]
+    assert console.post(f"/console/events/{eid}/reveal").status_code == 403
+    assert console.post(f"/console/events/{eid}/reveal",
+                        headers={"X-CSRF-Token": "forged"}).status_code == 403
+    token = csrf(console.get("/console/events").data)
+    answer = console.post(f"/console/events/{eid}/reveal", headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200 and b"ada@example.com" in answer.data
+
+
+def test_the_sign_in_form_itself_needs_the_csrf_token(config: Any) -> None:
+    client = create_app(config).test_client()
+    client.get("/console/login")
+    assert client.post("/console/login", data={"token": "admin-secret"}).status_code == 403
+
+
+def test_the_session_expires(console: Any, clock: Clock) -> None:
+    assert console.get("/console/events").status_code == 200
+    clock.now += 8 * 3600 + 1
+    assert console.get("/console/events").status_code == 302
+    poll = console.get("/console/overview", headers={"HX-Request": "true"})
+    assert poll.status_code == 401 and poll.headers["HX-Redirect"] == "/console/login"
+
+
+def test_the_console_is_off_without_an_admin_token(config_dict: dict[str, Any],
+                                                   redis_server: Any) -> None:
+    config_dict["server"]["admin_token"] = ""
+    client = create_app(build(config_dict, redis_server.url)).test_client()
+    for path in ("/console/", "/console/login", "/console/events"):
+        assert client.get(path).status_code == 404
+    assert client.post("/console/login", data={"token": ""}).status_code == 404
+
+
+def test_contacts_are_masked_until_revealed_and_each_reveal_is_logged(
+        console: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "leadgate.console")
+    eid = console.post(FORM_URL, json={"name": "Jane Roe", "email": "jane@example.com",
+                                       "phone": "(206) 555-0100"}).get_json()["events"][0]
+    page = console.get(f"/console/events/{eid}").data
+    assert b"j***@example.com" in page and b"+1 ***-***-0100" in page
+    assert b"jane@example.com" not in page and b"2065550100" not in page
+    console.post(f"/console/events/{eid}/reveal", headers={"X-CSRF-Token": csrf(page)})
+    lines = [r for r in caplog.records if r.getMessage() == "console contact revealed"]
+    assert lines and lines[0].event_id == eid and lines[0].session   # type: ignore[attr-defined]
+    assert "jane@example.com" not in caplog.text
+
+
+def listed(page: bytes) -> list[str]:
+    return re.findall(r'href="/console/events/(evt_[0-9a-f]+)"', page.decode())
+
+
+def search(client: Any, q: str, **filters: str) -> bytes:
+    """Search as the form does: q in a POST, then the events page at the URL it redirects to."""
+    token = csrf(client.get("/console/events").data)
+    answer = client.post("/console/search", data={"csrf": token, "q": q, **filters})
+    if answer.status_code != 302:
+        return answer.data                  # 200: q is neither an email nor a phone
+    digits = re.sub(r"\D", "", q)[-7:]
+    assert "@" not in answer.location and "%40" not in answer.location
+    assert not digits or digits not in answer.location
+    return client.get(answer.location).data  # type: ignore[no-any-return]
+
+
+def test_events_filters_and_cursor_paging(console: Any, clock: Clock) -> None:
+    acme = []
+    for i in range(3):
+        clock.now += 1
+        acme += console.post(FORM_URL, json={"name": f"A {i}"}).get_json()["events"]
+    clock.now += 2 * 86_400
+    globex = console.post(GLOBEX_URL, json={"name": "G"}).get_json()["events"][0]
+    sign_in(console)                        # two days on, the session has expired
+    assert listed(console.get("/console/events").data) == [globex, *reversed(acme)]
+    assert listed(console.get("/console/events?customer=globex").data) == [globex]
+    assert listed(console.get("/console/events?route=acme-form").data) == acme[::-1]
+    assert listed(console.get("/console/events?window=24h").data) == [globex]
+    assert listed(console.get("/console/events?status=delivered").data) == []
+    assert len(listed(console.get("/console/events?status=pending&source=generic").data)) == 4
+    from gateway.console import read
+    store = console.application.extensions["leadgate"].store
+    seen, cursor = [], ""
+    while True:
+        page, cursor = read.find_events(store, read.Query(cursor=cursor), limit=3)
+        seen += [r["id"] for r in page]
+        if not cursor:
+            break
+    assert seen == [globex, *reversed(acme)]
+
+
+def test_overview_counts_routes_and_customers(config_dict: dict[str, Any], redis_server: Any,
+                                              redis_client: redis.Redis,
+                                              drain_factory: Any) -> None:
+    config_dict["customers"]["ops"] = {**config_dict["customers"]["acme"]}
+    config_dict["routes"]["ops-form"] = {"customer": "ops", "source": "generic",
+                                         "url_token": URL_TOKEN}   # counted by this test alone
+    config = build(config_dict, redis_server.url)
+    console = create_app(config).test_client()
+    sign_in(console)
+    console.post(f"/hooks/ops-form/{URL_TOKEN}", json={"name": "Ada"})
+    console.post("/hooks/ops-form/wrong-token-000000000", json={"name": "X"})
+    console.post(f"/hooks/ops-form/{URL_TOKEN}", json={"name": "Bob"})
+    drainer = drain_factory(config)
+    drainer()
+    drainer.ctx.store.metrics.flush()       # the worker's counts, now rather than in a second
+    page = console.get("/console/overview").data.decode()
+    row = re.search(r"ops-form</a></td>(.*?)</tr>", page, re.S).group(1)  # type: ignore
+    assert re.findall(r'class="num[^"]*">(\d+)', row) == ["2", "0", "0", "1"]
+    customer = re.search(r">ops</a></td>(.*?)</tr>", page, re.S).group(1)  # type: ignore
+    assert re.findall(r'class="num">(\d+)', customer) == ["0", "0", "0", "2", "0"]
+
+
+# -- contact search across providers, and no contact in any key name --------------------------
+def test_search_by_contact_finds_every_providers_lead_in_any_spelling(
+        provider_app: tuple[Any, Any], redis_client: redis.Redis) -> None:
+    from tests.samples import SAMPLES, hook, signed
+
+    client, drain = provider_app
+    posted = set()
+    for source in SAMPLES:
+        body, headers = signed(source)
+        response = client.post(hook(source), data=body, headers=headers)
+        assert response.status_code in (200, 202), (source, response.get_json())
+        posted.update(response.get_json()["events"])
+    sign_in(client)
+    meta = {e for e in posted if redis_client.hget(f"leadgate:event:{e}", "enrich")}
+    assert len(meta) == 1
+    before = set(listed(search(client, "ANA@Example.COM")))
+    assert before == posted - meta               # Meta's contact comes with the Graph fetch
+    drain()
+    for q in ("ANA@Example.COM", " ana@example.com ", "+1 (415) 555-0123", "415.555.0123",
+              "+14155550123"):
+        found = set(listed(search(client, q)))
+        with_phone = {e for e in posted if b"contact_phone" in (
+            redis_client.hget(f"leadgate:event:{e}", "lead") or b"")}
+        assert found == (posted if "@" in q else with_phone), q
+        assert meta <= found
+    assert listed(search(client, "ana@example.org")) == []
+    assert listed(search(client, "4155550124")) == []
+    assert b"not an email address or a phone number" in search(client, "ana")
+    assert listed(search(client, "ana@example.com", source="typeform")) == [
+        e for e in posted if b"typeform" in redis_client.hget(f"leadgate:event:{e}", "source")]
+    names = b" ".join(redis_client.scan_iter("*")).lower()
+    digits = re.sub(rb"[^0-9 ]", b"", names)
+    for spelling in (b"ana@", b"example", b"rivera", b"%40"):
+        assert spelling not in names
+    assert b"5550123" not in digits and b"4155550" not in digits
+
+
+# -- dead letters: replay and purge after a confirmation ---------------------------------------
+def make_dead(console: Any, megasim: Any, drain: Any, *names: str, url: str = FORM_URL
+              ) -> list[str]:
+    megasim.faults(reject_containing="Reject")
+    ids = [console.post(url, json={"name": n}).get_json()["events"][0] for n in names]
+    drain()
+    megasim.faults(reject_containing="")
+    return ids
+
+
+def test_replay_all_matching_asks_first_then_queues_each_once(
+        console: Any, megasim: Any, drain: Any, redis_client: redis.Redis) -> None:
+    acme = make_dead(console, megasim, drain, "Reject A")
+    globex = make_dead(console, megasim, drain, "Reject G", url=GLOBEX_URL)
+    token = csrf(console.get("/console/dead").data)
+    asked = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme"})
+    assert b"Replay 1 dead letter?" in asked.data and acme[0].encode() in asked.data
+    assert f"lg-{acme[0][4:]}-r1".encode() in asked.data
+    assert redis_client.zcard("leadgate:dead") == 2                 # nothing done yet
+    make_dead(console, megasim, drain, "Reject B")          # one more matches now
+    again = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme",
+                                                       "confirm": "yes", "expected": "1"})
+    assert b"changed since you asked" in again.data and b"Replay 2 dead letters?" in again.data
+    assert redis_client.zcard("leadgate:dead") == 3
+    purge_b = {"csrf": token, "id": [i for i in redis_client.zrange("leadgate:dead", 0, -1)
+                                     if i.decode() not in acme + globex][0].decode()}
+    console.post("/console/dead/purge", data={**purge_b, "confirm": "yes", "expected": "1"})
+    done = console.post("/console/dead/replay", data={"csrf": token, "customer": "acme",
+                                                      "confirm": "yes", "expected": "1"})
+    assert b"Replayed 1 of 1" in done.data
+    drain()
+    assert [lead["contact_name"] for lead in megasim.leads()] == ["Reject A"]
+    assert redis_client.zrange("leadgate:dead", 0, -1) == [globex[0].encode()]
+    timeline = console.get(f"/console/events/{acme[0]}").data.decode()
+    assert "replayed" in timeline and "delivered" in timeline and "MEGA 400" in timeline
+
+
+def test_purge_asks_first_then_deletes(console: Any, megasim: Any, drain: Any,
+                                       redis_client: redis.Redis) -> None:
+    ids = make_dead(console, megasim, drain, "Reject A", "Reject B")
+    token = csrf(console.get("/console/dead").data)
+    asked = console.post("/console/dead/purge", data={"csrf": token, "id": ids[0]})
+    assert b"Purge 1 dead letter?" in asked.data and redis_client.zcard("leadgate:dead") == 2
+    console.post("/console/dead/purge", data={"csrf": token, "id": ids[0], "confirm": "yes",
+                                              "expected": "1"})
+    assert redis_client.zrange("leadgate:dead", 0, -1) == [ids[1].encode()]
+    assert console.get(f"/console/events/{ids[0]}").status_code == 404
+
+
+def test_dev_prints_the_console_url_and_how_to_sign_in(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    from gateway.cli import DEV_CONFIG, _print_welcome
+    from gateway.config import load_config
+
+    demo = load_config(DEV_CONFIG, env={})
+    _print_welcome(demo, 8000, "http://127.0.0.1:8090")
+    assert "Console: http://127.0.0.1:8000/console/  (sign in with the admin token: " \
+           "dev-admin-token)" in capsys.readouterr().out
+    own = load_config(DEV_CONFIG, env={"LEADGATE_ADMIN_TOKEN": "a-real-secret-token"})
+    _print_welcome(type(own)(**{**own.__dict__, "source_path": "leadgate.toml"}), 8000, "x")
+    out = capsys.readouterr().out
+    assert "/console/" in out and "a-real-secret-token" not in out
+
+
+def test_the_index_expires_with_the_events(console: Any, clock: Clock,
+                                           redis_client: redis.Redis) -> None:
+    first = console.post(FORM_URL, json={"email": "kim@example.com"}).get_json()["events"][0]
+    contact = [k for k in redis_client.scan_iter("leadgate:contact:*")]
+    keep_s = 7 * 86_400 + 72 * 3600                    # dedup_ttl_days + max_age_hours
+    assert len(contact) == 1 and 0 < redis_client.ttl(contact[0]) <= keep_s
+    clock.now += keep_s + 1
+    second = console.post(FORM_URL, json={"email": "KIM@example.com"}).get_json()["events"][0]
+    assert redis_client.zrange("leadgate:events", 0, -1) == [second.encode()]
+    assert redis_client.zrange(contact[0], 0, -1) == [second.encode()]
+    assert first != second
