@@ -3,27 +3,62 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
 
+from gateway import defaults, local_run
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
 
 DEV_CONFIG = Path(__file__).with_name("dev.toml")
+LOCAL_URL = "http://127.0.0.1:8000"     # send-sample's gateway when no dev instance runs
 
 
-def _config(path: str | None) -> Config:
+# Every command gets its config through _config(path) and its Redis through _store(config):
+# that is how a command run beside `make run` finds the dev instance (.leadgate/dev.json).
+# New commands must use these two helpers, not load_config or connect.
+
+
+def _config(path: str | None, *, dev_instance: bool = True) -> Config:
+    """The config: path, else LEADGATE_CONFIG_TOML, else the running dev instance's, else
+    ./leadgate.toml."""
+    if path is None and not os.environ.get("LEADGATE_CONFIG_TOML", "").strip():
+        dev = _dev() if dev_instance else None
+        if dev is not None:
+            env = {**os.environ, **dev.env, **_own_redis()}
+            redis_note = " with REDIS_URL" if os.environ.get("REDIS_URL") else ""
+            click.echo(f"leadgate: using the dev instance at {dev.web_url} (pid {dev.pid}, "
+                       f"config {dev.config}){redis_note}", err=True)
+            return _config_env(dev.config, env)
+        if dev_instance and not Path("leadgate.toml").exists():
+            raise click.ClickException("no leadgate.toml here and no leadgate instance running: "
+                                       "start one with `make run`, or set LEADGATE_CONFIG")
     try:
         return load_config(path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _own_redis() -> dict[str, str]:
+    return {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
+
+
+def _dev() -> local_run.DevInstance | None:
+    """The live `leadgate dev` of this directory, if any (looked up once per command)."""
+    meta = click.get_current_context().meta
+    if "leadgate.dev" not in meta:
+        meta["leadgate.dev"] = local_run.find()
+    return meta["leadgate.dev"]  # type: ignore[no-any-return]
 
 
 @click.group()
@@ -97,7 +132,7 @@ def web(config_path: str | None, port: int) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
     from gateway.server import serve
 
-    _config(config_path)  # fail fast, with one clear line, before gunicorn starts
+    _config(config_path, dev_instance=False)  # fail fast, with one clear line, before gunicorn
     serve(config_path, port=port)
 
 
@@ -108,7 +143,7 @@ def worker(config_path: str | None, burst: bool) -> None:
     """Deliver queued leads to MEGA (RQ worker plus dispatcher)."""
     from workers.runtime import run_worker
 
-    run_worker(_config(config_path), burst=burst)
+    run_worker(_config(config_path, dev_instance=False), burst=burst)
 
 
 @cli.command()
@@ -119,30 +154,80 @@ def dev(config_path: str | None, port: int, megasim_port: int) -> None:
     """Everything locally: embedded Redis, megasim, web and worker; Ctrl-C stops it all."""
     from gateway.redis_server import DATA_DIR, RedisServer
 
+    _refuse_over_another()
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
     env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
            "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", f"http://127.0.0.1:{megasim_port}")}
     config = _config_env(path, env)
-    redis_server = None
-    if not os.environ.get("REDIS_URL"):
-        redis_server = RedisServer(DATA_DIR)
-        env["REDIS_URL"] = redis_server.start()
+    stop = _stop_on_signals()
+    redis_server = RedisServer(DATA_DIR) if not os.environ.get("REDIS_URL") else None
+    children: list[subprocess.Popen[bytes]] = []
+    up = False
+    try:
+        if redis_server is not None:
+            env["REDIS_URL"] = redis_server.start()
+        instance = _dev_instance(config, path, env, port, megasim_port)
+        children = [subprocess.Popen(cmd, env=env) for cmd in _dev_commands(instance, port)]
+        instance = replace(instance, children=tuple(child.pid for child in children))
+        up = _wait_up(children, instance, stop)
+        if up:
+            local_run.write(instance)
+            _print_welcome(config, instance)
+            _wait(children, stop)
+    finally:
+        local_run.remove(os.getpid())
+        _stop_all(children, redis_server)
+    if not up and not stop.is_set():
+        raise click.ClickException("a process exited or did not answer in "
+                                   f"{defaults.DEV_READY_TIMEOUT_S:.0f} s (see its output above)")
+
+
+def _refuse_over_another() -> None:
+    """Refuse to start while another dev instance, or what a killed one left, runs here."""
+    if (running := local_run.find()) is not None:
+        raise click.ClickException(f"leadgate dev already runs here (pid {running.pid}, "
+                                   f"{running.web_url}): stop it first")
+    stale = local_run.read()
+    if stale is not None and (pids := local_run.leftovers(stale)):
+        raise click.ClickException(f"a killed leadgate dev (pid {stale.pid}) left processes "
+                                   f"running: stop them with `kill {' '.join(map(str, pids))}`")
+
+
+def _dev_instance(config: Config, path: str, env: dict[str, str], port: int,
+                  megasim_port: int) -> local_run.DevInstance:
+    """What this `leadgate dev` will serve; megasim only when MEGA's URL is local."""
+    import redis
+
+    mega_url = urlsplit(config.mega["base_url"])
+    megasim_url = None
+    if mega_url.hostname in ("127.0.0.1", "localhost"):
+        megasim_url = f"http://127.0.0.1:{mega_url.port or megasim_port}"
+    try:
+        run_id = local_run.redis_run_id(env["REDIS_URL"])
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis does not answer (REDIS_URL): {type(exc).__name__}"
+                                   ) from None
+    return local_run.DevInstance(
+        pid=os.getpid(), config=str(Path(path).resolve()), web_url=f"http://127.0.0.1:{port}",
+        megasim_url=megasim_url, mega_base_url=env["MEGA_BASE_URL"], redis_url=env["REDIS_URL"],
+        redis_run_id=run_id, admin_token_source=local_run.admin_token_source(path, env))
+
+
+def _dev_commands(dev: local_run.DevInstance, port: int) -> list[list[str]]:
+    """The child processes: megasim (if local), web and worker."""
     exe = [sys.executable, "-m", "gateway.cli"]
     commands = [exe + ["web", "--port", str(port)], exe + ["worker"]]
-    mega_url = urlsplit(config.mega["base_url"])
-    if mega_url.hostname in ("127.0.0.1", "localhost"):
-        commands.insert(0, exe + ["megasim", "--port", str(mega_url.port or megasim_port)])
-    children = [subprocess.Popen(cmd, env=env) for cmd in commands]
-    _print_welcome(config, port, mega_url.geturl())
-    _supervise(children, redis_server)
+    if dev.megasim_url:
+        commands.insert(0, exe + ["megasim", "--port", str(urlsplit(dev.megasim_url).port)])
+    return commands
 
 
 @cli.command("send-sample")
 @click.argument("route")
 @config_option
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
-              help="The gateway's base URL.")
-def send_sample(route: str, config_path: str | None, url: str) -> None:
+@click.option("--url", help="The gateway's base URL (default: the dev instance's, else "
+                             f"{LOCAL_URL}).")
+def send_sample(route: str, config_path: str | None, url: str | None) -> None:
     """Post a realistic, correctly authenticated delivery of ROUTE's provider to a gateway."""
     import secrets
 
@@ -150,15 +235,11 @@ def send_sample(route: str, config_path: str | None, url: str) -> None:
 
     from gateway.sources import SOURCES
 
-    if config_path is None and os.environ.get("LEADGATE_CONFIG_TOML", "").strip():
-        path, config = "LEADGATE_CONFIG_TOML", _config(None)
-    else:
-        path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists()
-                               else str(DEV_CONFIG))
-        config = _config(path)
+    config = _config(config_path)
+    url = url or ((dev := _dev()) and dev.web_url) or LOCAL_URL
     spec = config.routes.get(route)
     if spec is None:
-        raise click.ClickException(f"no route named '{route}' in {path} "
+        raise click.ClickException(f"no route named '{route}' in {config.source_path} "
                                    f"(routes: {', '.join(sorted(config.routes))})")
     source = SOURCES[spec.source]
     hook = f"{url.rstrip('/')}/hooks/{route}"
@@ -190,12 +271,15 @@ def _config_env(path: str, env: dict[str, str]) -> Config:
         raise click.ClickException(str(exc)) from None
 
 
-def _print_welcome(config: Config, port: int, mega_url: str) -> None:
-    base = f"http://127.0.0.1:{port}"
-    click.echo(f"\nleadgate dev: intake {base}, MEGA {mega_url}")
+def _print_welcome(config: Config, dev: local_run.DevInstance) -> None:
+    """The hook URLs, the admin token and what to try first."""
+    base, me = dev.web_url, _self_command()
+    click.echo(f"\nleadgate dev: intake {base}, MEGA {dev.mega_base_url}")
     for name, route in sorted(config.routes.items()):
         token = route.settings.get("url_token")
         click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))
+    _print_admin(config, dev)
+    # Further local web pages (the console) are listed here, beside the admin API.
     generic = next((r for r in config.routes.values()
                     if r.source == "generic" and r.settings.get("url_token")), None)
     if generic:
@@ -204,22 +288,70 @@ def _print_welcome(config: Config, port: int, mega_url: str) -> None:
                    "    -H 'Content-Type: application/json' \\\n"
                    "    -d '{\"name\": \"Ada Lovelace\", \"email\": \"ada@example.com\", "
                    "\"phone\": \"(206) 555-0100\"}'")
-        click.echo(f"Then see it in MEGA:\n  curl {mega_url}/_megasim/leads")
-    click.echo("Or post a realistic delivery of any provider:\n"
-               f"  leadgate send-sample <route> --url {base}\n")
+        if dev.megasim_url:
+            click.echo(f"Then see it in MEGA:\n  curl {dev.megasim_url}/_megasim/leads")
+    click.echo("\nIn another terminal, from this directory, every leadgate command uses this "
+               f"instance:\n  {me} send-sample <route>    # a realistic delivery of any provider"
+               f"\n  {me} status\n  {me} dlq list\n")
 
 
-def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> None:
-    """Wait until Ctrl-C/SIGTERM or a child dies, then stop everything."""
-    stop = {"now": False}
+def _print_admin(config: Config, dev: local_run.DevInstance) -> None:
+    """The admin token and one curl each for the admin API and the metrics."""
+    token = config.server.get("admin_token", "")
+    if not token:
+        click.echo("\nAdmin API and /metrics: off (server.admin_token is empty)")
+        return
+    auth = "-H " + shlex.quote(f"Authorization: Bearer {token}")
+    click.echo(f"\nAdmin token: {token}  ({dev.admin_token_source})\n"
+               f"  curl {auth} {dev.web_url}/v1/customers\n"
+               f"  curl {auth} {dev.web_url}/metrics")
 
-    def on_signal(signum: int, frame: Any) -> None:
-        stop["now"] = True
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stop["now"] and all(child.poll() is None for child in children):
-        time.sleep(0.2)
+def _self_command() -> str:
+    """How to run leadgate from here: `.venv/bin/leadgate` under `make run`."""
+    exe = Path(sys.argv[0])
+    if exe.name == "leadgate" and exe.is_file():
+        relative = os.path.relpath(exe.absolute())
+        return relative if not relative.startswith("..") else str(exe.absolute())
+    return "leadgate"
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C, SIGTERM or SIGHUP (a closed terminal)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _wait_up(children: list[subprocess.Popen[bytes]], dev: local_run.DevInstance,
+             stop: threading.Event) -> bool:
+    """Whether web (and megasim) answer before a stop, a child's exit or the timeout."""
+    import httpx
+
+    urls = [f"{dev.web_url}/readyz"] + ([f"{dev.megasim_url}/_megasim/stats"]
+                                        if dev.megasim_url else [])
+    deadline = time.monotonic() + defaults.DEV_READY_TIMEOUT_S
+    while time.monotonic() < deadline and not stop.is_set():
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            if all(httpx.get(url, timeout=1).status_code == 200 for url in urls):
+                return True
+        except httpx.TransportError:
+            pass
+        stop.wait(0.1)
+    return False
+
+
+def _wait(children: list[subprocess.Popen[bytes]], stop: threading.Event) -> None:
+    """Until a stop signal or a child's exit."""
+    while not stop.is_set() and all(child.poll() is None for child in children):
+        stop.wait(0.2)
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]], redis_server: Any) -> None:
+    """Stop the children (SIGTERM, then SIGKILL after 20 s), then the embedded Redis."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -234,10 +366,25 @@ def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> No
 
 
 def _store(config: Config) -> Any:
-    from gateway.redis_server import connect, ensure_embedded
+    """The store on the config's Redis (REDIS_URL), else the running dev instance's."""
+    import redis
+
+    from gateway.redis_server import connect
     from gateway.store import Store
 
-    return Store(connect(config.redis_url or ensure_embedded()))
+    url = config.redis_url
+    if not url and (dev := _dev()) is not None:
+        click.echo(f"leadgate: using the dev instance's Redis (pid {dev.pid})", err=True)
+        url = dev.redis_url
+    if not url:
+        raise click.ClickException(local_run.NO_INSTANCE)
+    client = connect(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis does not answer: {type(exc).__name__} "
+                                   f"(is the instance running? check REDIS_URL)") from None
+    return Store(client)
 
 
 @cli.command()

@@ -24,3 +24,5 @@ BACKOFF_CAP_S = 300.0                  # no retry waits longer than this
 CREDENTIALS_RETRY_S = 60.0             # a customer whose token MEGA refuses is retried this often
 
 REDIS_SOCKET_TIMEOUT_S = 2.0           # intake answers 503 rather than wait longer for Redis
+
+DEV_READY_TIMEOUT_S = 60.0             # `leadgate dev` gives up if web or megasim is not up by then
