@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -46,7 +47,15 @@ class DevInstance:
 
 def redis_run_id(url: str) -> str:
     """The run id of the Redis server at url (new each time a server starts)."""
-    return str(connect(url, socket_timeout=1).info("server")["run_id"])
+    return str(_server_info(url)["run_id"])
+
+
+def _server_info(url: str) -> dict[str, Any]:
+    client = connect(url, socket_timeout=1)
+    try:
+        return client.info("server")  # type: ignore[no-any-return]
+    finally:
+        client.close()
 
 
 def write(instance: DevInstance, path: Path = STATE_FILE) -> None:
@@ -91,7 +100,7 @@ def leftovers(instance: DevInstance) -> list[int]:
     """Processes a killed instance left running: its Redis (if it still answers) and children."""
     pids = [pid for pid in instance.children if _runs_leadgate(pid)]
     try:
-        info = connect(instance.redis_url, socket_timeout=1).info("server")
+        info = _server_info(instance.redis_url)
         if info["run_id"] == instance.redis_run_id:
             pids.insert(0, int(info["process_id"]))
     except redis.RedisError:
