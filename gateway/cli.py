@@ -38,11 +38,10 @@ def _config(path: str | None, *, dev_instance: bool = True) -> Config:
             env = {**os.environ, **dev.env, **_own_redis()}
             redis_note = " with REDIS_URL" if os.environ.get("REDIS_URL") else ""
             click.echo(f"leadgate: using the dev instance at {dev.web_url} (pid {dev.pid}, "
-                       f"config {dev.config}){redis_note}", err=True)
+                       f"config {_shown(dev.config)}){redis_note}", err=True)
             return _config_env(dev.config, env)
         if dev_instance and not Path("leadgate.toml").exists():
-            raise click.ClickException("no leadgate.toml here and no leadgate instance running: "
-                                       "start one with `make run`, or set LEADGATE_CONFIG")
+            raise click.ClickException(local_run.NO_CONFIG)
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -210,7 +209,7 @@ def _dev_instance(config: Config, path: str, env: dict[str, str], port: int,
     return local_run.DevInstance(
         pid=os.getpid(), config=str(Path(path).resolve()), web_url=f"http://127.0.0.1:{port}",
         megasim_url=megasim_url, mega_base_url=env["MEGA_BASE_URL"], redis_url=env["REDIS_URL"],
-        redis_run_id=run_id, admin_token_source=local_run.admin_token_source(path, env))
+        redis_run_id=run_id, admin_token_source=local_run.admin_token_source(_shown(path), env))
 
 
 def _dev_commands(dev: local_run.DevInstance, port: int) -> list[list[str]]:
@@ -307,13 +306,16 @@ def _print_admin(config: Config, dev: local_run.DevInstance) -> None:
                f"  curl {auth} {dev.web_url}/metrics")
 
 
+def _shown(path: str) -> str:
+    """path relative to here when it is below here (gateway/dev.toml in a checkout)."""
+    relative = os.path.relpath(Path(path).absolute())
+    return path if relative.startswith("..") else relative
+
+
 def _self_command() -> str:
     """How to run leadgate from here: `.venv/bin/leadgate` under `make run`."""
     exe = Path(sys.argv[0])
-    if exe.name == "leadgate" and exe.is_file():
-        relative = os.path.relpath(exe.absolute())
-        return relative if not relative.startswith("..") else str(exe.absolute())
-    return "leadgate"
+    return _shown(str(exe)) if exe.name == "leadgate" and exe.is_file() else "leadgate"
 
 
 def _stop_on_signals() -> threading.Event:

@@ -23,6 +23,8 @@ from gateway.redis_server import connect
 
 STATE_FILE = Path(".leadgate") / "dev.json"
 NO_INSTANCE = "no leadgate instance found: start one with `make run` (or set REDIS_URL)"
+NO_CONFIG = ("no leadgate instance found and no ./leadgate.toml: start one with `make run` "
+             "(or set LEADGATE_CONFIG)")
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def test_commands_needing_an_instance_say_how_to_start_one(here: Path, args: lis
 def test_without_a_config_or_an_instance_one_line_says_how_to_start_one(here: Path) -> None:
     result = CliRunner().invoke(cli, ["status"], env=NO_ENV)
     assert result.exit_code == 1
-    assert result.output.count("\n") == 1 and "start one with `make run`" in result.output
+    assert result.output == f"Error: {local_run.NO_CONFIG}\n"
 
 
 def test_a_killed_dev_instance_is_not_used(here: Path, redis_server: RedisServer) -> None:
