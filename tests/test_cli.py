@@ -229,3 +229,12 @@ def test_an_instance_whose_redis_was_replaced_is_not_used(here: Path,
          "redis_run_id": "another-server"}))
     assert local_run.find() is None
     assert local_run.read() is not None
+
+
+def test_a_redis_url_that_does_not_answer_is_one_line(here: Path) -> None:
+    (here / "leadgate.toml").write_text((ROOT / "gateway" / "dev.toml").read_text())
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = CliRunner().invoke(cli, ["dlq", "list"], env={**NO_ENV, "REDIS_URL": url})
+    assert result.exit_code == 1
+    assert result.output == ("Error: Redis does not answer: ConnectionError (is the instance "
+                             "running? check REDIS_URL)\n")
