@@ -3,27 +3,55 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
+from gateway import dev_run, local_run
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
 
 DEV_CONFIG = Path(__file__).with_name("dev.toml")
+LOCAL_URL = "http://127.0.0.1:8000"     # send-sample's gateway when no dev instance runs
 
 
-def _config(path: str | None) -> Config:
+# Every command gets its config through _config(path) and its Redis through _store(config):
+# that is how a command run beside `make run` finds the dev instance (.leadgate/dev.json).
+# New commands must use these two helpers, not load_config or connect.
+
+
+def _config(path: str | None, *, dev_instance: bool = True) -> Config:
+    """The config: path, else LEADGATE_CONFIG_TOML, else the running dev instance's, else
+    ./leadgate.toml."""
+    if path is None and not os.environ.get("LEADGATE_CONFIG_TOML", "").strip():
+        dev = _dev() if dev_instance else None
+        if dev is not None:
+            env = {**os.environ, **dev.env, **_own_redis()}
+            redis_note = " with REDIS_URL" if os.environ.get("REDIS_URL") else ""
+            click.echo(f"leadgate: using the dev instance at {dev.web_url} (pid {dev.pid}, "
+                       f"config {dev_run.shown(dev.config)}){redis_note}", err=True)
+            return _config_env(dev.config, env)
+        if dev_instance and not Path("leadgate.toml").exists():
+            raise click.ClickException(local_run.NO_CONFIG)
     try:
         return load_config(path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _own_redis() -> dict[str, str]:
+    return {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
+
+
+def _dev() -> local_run.DevInstance | None:
+    """The live `leadgate dev` of this directory, if any (looked up once per command)."""
+    meta = click.get_current_context().meta
+    if "leadgate.dev" not in meta:
+        meta["leadgate.dev"] = local_run.find()
+    return meta["leadgate.dev"]  # type: ignore[no-any-return]
 
 
 @click.group()
@@ -97,7 +125,7 @@ def web(config_path: str | None, port: int) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
     from gateway.server import serve
 
-    _config(config_path)  # fail fast, with one clear line, before gunicorn starts
+    _config(config_path, dev_instance=False)  # fail fast, with one clear line, before gunicorn
     serve(config_path, port=port)
 
 
@@ -108,7 +136,7 @@ def worker(config_path: str | None, burst: bool) -> None:
     """Deliver queued leads to MEGA (RQ worker plus dispatcher)."""
     from workers.runtime import run_worker
 
-    run_worker(_config(config_path), burst=burst)
+    run_worker(_config(config_path, dev_instance=False), burst=burst)
 
 
 @cli.command()
@@ -117,32 +145,19 @@ def worker(config_path: str | None, burst: bool) -> None:
 @click.option("--megasim-port", default=8090, show_default=True, type=int)
 def dev(config_path: str | None, port: int, megasim_port: int) -> None:
     """Everything locally: embedded Redis, megasim, web and worker; Ctrl-C stops it all."""
-    from gateway.redis_server import DATA_DIR, RedisServer
-
+    dev_run.refuse_over_another()
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
     env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
            "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", f"http://127.0.0.1:{megasim_port}")}
-    config = _config_env(path, env)
-    redis_server = None
-    if not os.environ.get("REDIS_URL"):
-        redis_server = RedisServer(DATA_DIR)
-        env["REDIS_URL"] = redis_server.start()
-    exe = [sys.executable, "-m", "gateway.cli"]
-    commands = [exe + ["web", "--port", str(port)], exe + ["worker"]]
-    mega_url = urlsplit(config.mega["base_url"])
-    if mega_url.hostname in ("127.0.0.1", "localhost"):
-        commands.insert(0, exe + ["megasim", "--port", str(mega_url.port or megasim_port)])
-    children = [subprocess.Popen(cmd, env=env) for cmd in commands]
-    _print_welcome(config, port, mega_url.geturl())
-    _supervise(children, redis_server)
+    dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port)
 
 
 @cli.command("send-sample")
 @click.argument("route")
 @config_option
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
-              help="The gateway's base URL.")
-def send_sample(route: str, config_path: str | None, url: str) -> None:
+@click.option("--url", help="The gateway's base URL (default: the dev instance's, else "
+                             f"{LOCAL_URL}).")
+def send_sample(route: str, config_path: str | None, url: str | None) -> None:
     """Post a realistic, correctly authenticated delivery of ROUTE's provider to a gateway."""
     import secrets
 
@@ -150,15 +165,11 @@ def send_sample(route: str, config_path: str | None, url: str) -> None:
 
     from gateway.sources import SOURCES
 
-    if config_path is None and os.environ.get("LEADGATE_CONFIG_TOML", "").strip():
-        path, config = "LEADGATE_CONFIG_TOML", _config(None)
-    else:
-        path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists()
-                               else str(DEV_CONFIG))
-        config = _config(path)
+    config = _config(config_path)
+    url = url or ((dev := _dev()) and dev.web_url) or LOCAL_URL
     spec = config.routes.get(route)
     if spec is None:
-        raise click.ClickException(f"no route named '{route}' in {path} "
+        raise click.ClickException(f"no route named '{route}' in {config.source_path} "
                                    f"(routes: {', '.join(sorted(config.routes))})")
     source = SOURCES[spec.source]
     hook = f"{url.rstrip('/')}/hooks/{route}"
@@ -190,58 +201,28 @@ def _config_env(path: str, env: dict[str, str]) -> Config:
         raise click.ClickException(str(exc)) from None
 
 
-def _print_welcome(config: Config, port: int, mega_url: str) -> None:
-    base = f"http://127.0.0.1:{port}"
-    click.echo(f"\nleadgate dev: intake {base}, MEGA {mega_url}")
-    if token := config.server["admin_token"]:      # the console; shown only for the demo's token
-        shown = token if config.source_path == str(DEV_CONFIG) else "server.admin_token"
-        click.echo(f"Console: {base}/console/  (sign in with the admin token: {shown})")
-    for name, route in sorted(config.routes.items()):
-        token = route.settings.get("url_token")
-        click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))
-    generic = next((r for r in config.routes.values()
-                    if r.source == "generic" and r.settings.get("url_token")), None)
-    if generic:
-        click.echo("\nSend a lead:\n  curl -X POST "
-                   f"{base}/hooks/{generic.name}/{generic.settings['url_token']} \\\n"
-                   "    -H 'Content-Type: application/json' \\\n"
-                   "    -d '{\"name\": \"Ada Lovelace\", \"email\": \"ada@example.com\", "
-                   "\"phone\": \"(206) 555-0100\"}'")
-        click.echo(f"Then see it in MEGA:\n  curl {mega_url}/_megasim/leads")
-    click.echo("Or post a realistic delivery of any provider:\n"
-               f"  leadgate send-sample <route> --url {base}\n")
-
-
-def _supervise(children: list[subprocess.Popen[bytes]], redis_server: Any) -> None:
-    """Wait until Ctrl-C/SIGTERM or a child dies, then stop everything."""
-    stop = {"now": False}
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stop["now"] and all(child.poll() is None for child in children):
-        time.sleep(0.2)
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    if redis_server is not None:
-        redis_server.stop()
-    click.echo("leadgate dev stopped")
-
 
 def _store(config: Config) -> Any:
+    """The store on the config's Redis (REDIS_URL), else the running dev instance's."""
+    import redis
+
     from gateway.index import Index
-    from gateway.redis_server import connect, ensure_embedded
+    from gateway.redis_server import connect
     from gateway.store import Store
 
-    return Store(connect(config.redis_url or ensure_embedded()), index=Index.from_config(config))
+    url = config.redis_url
+    if not url and (dev := _dev()) is not None:
+        click.echo(f"leadgate: using the dev instance's Redis (pid {dev.pid})", err=True)
+        url = dev.redis_url
+    if not url:
+        raise click.ClickException(local_run.NO_INSTANCE)
+    client = connect(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis does not answer: {type(exc).__name__} "
+                                   f"(is the instance running? check REDIS_URL)") from None
+    return Store(client, index=Index.from_config(config))
 
 
 @cli.command()

@@ -34,3 +34,4 @@ CONSOLE_PAGE_SIZE = 50                 # events per page
 CONSOLE_SCAN_LIMIT = 5000              # events examined per page at most when filtering
 SIGNIN_MAX_FAILURES = 10               # failed sign-ins per client address per window...
 SIGNIN_WINDOW_S = 900                  # ...of this many seconds, then 429 until it ends
+DEV_READY_TIMEOUT_S = 60.0             # `leadgate dev` gives up if web or megasim is not up by then

@@ -70,6 +70,12 @@ class RedisServer:
 
     def _wait_ready(self, timeout_s: float) -> None:
         client = connect(self.url, socket_timeout=1)
+        try:
+            self._ping_until_ready(client, timeout_s)
+        finally:
+            client.close()
+
+    def _ping_until_ready(self, client: redis.Redis, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.process is not None

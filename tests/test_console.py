@@ -275,21 +275,6 @@ def test_purge_asks_first_then_deletes(console: Any, megasim: Any, drain: Any,
     assert console.get(f"/console/events/{ids[0]}").status_code == 404
 
 
-def test_dev_prints_the_console_url_and_how_to_sign_in(capsys: pytest.CaptureFixture[str]
-                                                       ) -> None:
-    from gateway.cli import DEV_CONFIG, _print_welcome
-    from gateway.config import load_config
-
-    demo = load_config(DEV_CONFIG, env={})
-    _print_welcome(demo, 8000, "http://127.0.0.1:8090")
-    assert "Console: http://127.0.0.1:8000/console/  (sign in with the admin token: " \
-           "dev-admin-token)" in capsys.readouterr().out
-    own = load_config(DEV_CONFIG, env={"LEADGATE_ADMIN_TOKEN": "a-real-secret-token"})
-    _print_welcome(type(own)(**{**own.__dict__, "source_path": "leadgate.toml"}), 8000, "x")
-    out = capsys.readouterr().out
-    assert "/console/" in out and "a-real-secret-token" not in out
-
-
 def test_the_index_expires_with_the_events(console: Any, clock: Clock,
                                            redis_client: redis.Redis) -> None:
     first = console.post(FORM_URL, json={"email": "kim@example.com"}).get_json()["events"][0]
