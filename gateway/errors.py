@@ -7,9 +7,11 @@
     │   ├── PayloadTooLarge 413   ├── UnsupportedMediaType 415
     │   ├── NoUsableLead 422   └── StoreUnavailable 503
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
+    ├── LeaseLost                        a flush's lease moved to another flush: stop writing
     └── DeliveryError (request context)  a MEGA call failed
         ├── RetryableDeliveryError        retry the same bytes with the same key
-        │   ├── MegaUnavailable            transport error, timeout, 5xx
+        │   ├── MegaUnavailable            transport error, timeout, 5xx, 2xx not MEGA's JSON,
+        │   │                              409 while the key's first request is in progress
         │   └── MegaRateLimited            429: wait for the reset, not an attempt
         └── PermanentDeliveryError        resending the same bytes will not help
             ├── MegaCredentialsError       401/403/404: the customer's setup is wrong: hold
@@ -66,6 +68,10 @@ class StoreUnavailable(InboundError):
 
 class Ignored(LeadgateError):
     """A delivery the provider expects a 2xx for, that carries no lead (ping, partial...)."""
+
+
+class LeaseLost(LeadgateError):
+    """The customer's lease belongs to another flush now; this one writes nothing more."""
 
 
 class DeliveryError(LeadgateError):

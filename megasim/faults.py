@@ -6,6 +6,9 @@ Fault names:
   drop              the connection is closed before anything is written, no answer
   drop_after_commit the write happens, then the connection is closed
   slow              the write happens, then the answer waits `slow_ms` (a client timeout)
+  trickle           the write happens, then the answer trickles in over `slow_ms`, a byte at
+                    a time (per-phase timeouts never trip); the key stays in progress
+  html_after_commit the write happens, the answer is a 200 with an HTML body
   400 401 403 409 429 500 503   that status, with MEGA's error shape, nothing written
   ok                no fault
 """
@@ -18,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_NAMES = frozenset({
-    "error", "commit_then_fail", "drop", "drop_after_commit", "slow", "ok",
+    "error", "commit_then_fail", "drop", "drop_after_commit", "slow", "ok", "trickle",
+    "html_after_commit",
     "400", "401", "403", "409", "429", "500", "503",
 })
 RATE_FIELDS = ("error_rate", "commit_then_fail_rate", "drop_rate", "slow_rate")

@@ -21,7 +21,7 @@ def test_backoff_is_full_jitter_under_an_exponential_ceiling(attempt: int,
 
 
 def test_lease_outlasts_a_mega_call() -> None:
-    assert policy.lease_s(15) == 35 and policy.lease_s(2) == 30
+    assert policy.lease_s(15) == 41 and policy.lease_s(2) == 12      # 1 + connect + 2 t + 5
 
 
 def test_auto_picks_single_for_one_lead() -> None:
