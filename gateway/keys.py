@@ -205,7 +205,7 @@ return redis.call('HGETALL', KEYS[3])
 # A flush's writes, all or none, while its lease holds: [[command, key index, args...], ...].
 # Returns each command's answer.
 WRITE = FENCE + """
-local allowed = {HSET=1, HSETNX=1, HDEL=1, HINCRBY=1, ZADD=1, ZREM=1, EXPIRE=1, PEXPIRE=1, DEL=1,
+local allowed = {HSET=1, HDEL=1, HINCRBY=1, ZADD=1, ZREM=1, EXPIRE=1, PEXPIRE=1, DEL=1,
                  RPUSH=1, LPUSH=1}
 local out = {}
 for i, op in ipairs(cjson.decode(ARGV[3])) do

@@ -100,13 +100,13 @@ class Lease:
 
     def count_attempt(self, batch: Batch, error: str) -> int:
         """One more failed attempt of the batch (and of each of its events)."""
-        w = Writes()
-        w("HINCRBY", self.keys.batch(self.customer), "attempts", 1)
-        w("HSETNX", self.keys.batch(self.customer), "created", batch.created)
+        w, attempts = Writes(), batch.attempts + 1     # one writer: the lease's holder
+        w.hset(self.keys.batch(self.customer), {"attempts": attempts, "created": batch.created})
         for eid in batch.ids:
             w("HINCRBY", self.keys.event(eid), "attempts", 1)
             w.hset(self.keys.event(eid), {"last_error": error})
-        return int(self.apply(w)[0])
+        self.apply(w)
+        return attempts
 
     def split(self, batch: Batch) -> None:
         """Keep the first half in flight (to be frozen anew); put the rest back in front."""

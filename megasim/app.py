@@ -110,18 +110,18 @@ def _after_commit(endpoint: str, fault: str, status: int, body: dict[str, Any],
         return Response(HTML_ANSWER, status=status, headers=headers, mimetype="text/html")
     if fault == "trickle":
         data = json.dumps(body).encode()
-        return Response(_trickle(data, slow, running), status=status, headers=headers,
-                        mimetype="application/json")
+        return Response(_trickle(data, slow, _state(), running), status=status,
+                        headers=headers, mimetype="application/json")
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers)
     return response
 
 
-def _trickle(data: bytes, seconds: float, running: Scope | None) -> Iterator[bytes]:
+def _trickle(data: bytes, seconds: float, state: SimState,
+             running: Scope | None) -> Iterator[bytes]:
     """The answer a space at a time for `seconds`, then the JSON; the key's request stays
     in progress until the last byte is out or the client has gone."""
-    state = _state()
     try:
         for _ in range(int(seconds / TRICKLE_STEP_S)):
             yield b" "
