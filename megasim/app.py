@@ -151,16 +151,17 @@ def _answer(endpoint: str, raw: bytes, key: str, fault: str
     data = _json_body(raw, headers)
     dry_run = endpoint == "bulk" and isinstance(data, dict) and data.get("dry_run") is True
     scope = (tenant.customer_id, endpoint, key)
+    running = scope if key and not dry_run else None
     with _state().lock:
-        hit = _state().cached(scope) if key and not dry_run else None
+        if running and not _state().begin(scope):
+            raise MegaError(409, "a request with this Idempotency-Key is still in progress",
+                            headers)
+        hit = _state().cached(scope) if running else None
         if hit is not None:
+            _state().end(scope)
             if hit[0] != fingerprint(data):
                 raise MegaError(409, "Idempotency-Key reused with a different body", headers)
             return hit[1], hit[2], headers, None
-        if key and not dry_run and not _state().begin(scope):
-            raise MegaError(409, "a request with this Idempotency-Key is still in progress",
-                            headers)
-    running = scope if key and not dry_run else None
     try:
         with _state().lock:
             status, body = (_single if endpoint == "single" else _bulk)(tenant, data, headers)
