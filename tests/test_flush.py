@@ -41,7 +41,7 @@ def test_an_answer_trickling_in_past_the_lease_is_abandoned_not_raced(
     config_dict["mega"]["timeout_s"] = 1
     config = build(config_dict, redis_server.url)
     lease_s = policy.lease_s(1)
-    megasim.faults(script=["trickle"], slow_ms=int((lease_s + 1) * 1000))
+    megasim.faults(script=["trickle"], trickle_ms=int((lease_s + 1) * 1000))
     client = create_app(config).test_client()
     stop = threading.Event()
     contexts = [build_context(config) for _ in range(2)]

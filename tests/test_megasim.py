@@ -340,7 +340,7 @@ def test_thread_safe_under_concurrency(http: httpx.Client, megasim: Sim) -> None
 
 def test_a_key_whose_request_is_in_progress_gets_409_then_the_stored_answer(
         megasim: Sim, http: httpx.Client) -> None:
-    megasim.faults(script=["trickle"], slow_ms=1500)
+    megasim.faults(script=["trickle"], trickle_ms=1500)
     headers = auth(key="k-busy")
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(http.post, SINGLE, json=SEED_SINGLE, headers=headers)
