@@ -140,3 +140,20 @@ def test_a_batch_record_without_ids_is_dropped_at_max_age_and_the_buffer_goes_on
         now[0] += 3600
     assert [lead["contact_name"] for lead in megasim.leads(ACME_ID)] == ["Behind"]
     assert drainer.idle()
+
+
+def test_a_frozen_batch_is_never_resent_past_key_retention(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        megasim: Sim, drain_factory: Any) -> None:
+    config_dict["mega"]["key_retention_hours"] = 48
+    drainer, now = clocked(config_dict, redis_server, drain_factory, hours=24)
+    client = create_app(build(config_dict, redis_server.url)).test_client()
+    megasim.faults(script=["503"])
+    eid = post(client, "Late")
+    drainer.skip_waits()
+    drainer.step()                                    # frozen and sent once: a 503
+    now[0] += 49 * 3600                               # held (say, credentials) past retention
+    drainer(skip_waits=True)
+    record = client.get(f"/v1/events/{eid}", headers=ADMIN).get_json()
+    assert record["status"] == "dead" and record["dead_reason"] == "key_expired"
+    assert [r["status"] for r in megasim.requests()] == ["503"]
