@@ -1,24 +1,20 @@
-"""Enrichment before a batch is frozen: Meta's webhooks name leads by id only.
+"""Enrichment before a batch is frozen: the step a source declares (Meta: Graph lookups).
 
-A route whose Graph access fails as a whole (token invalid or expired, permission revoked,
-a 404 for the whole call) is held on its own: its events are set aside and retried every
-CREDENTIALS_RETRY_S while the customer's other leads go on. Only a lead Meta says does not
-exist becomes a dead letter.
+A route whose access fails as a whole (token invalid or expired, permission revoked, a 404
+for the whole call) is held on its own: its events are set aside and retried every
+CREDENTIALS_RETRY_S while the customer's other leads go on. Only a lead the source says does
+not exist becomes a dead letter.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gateway import defaults
 from gateway.config import Route
-from gateway.errors import NoUsableLead
-from gateway.leads import lead_record
 from gateway.records import Batch, now_ms
 from gateway.sources import SOURCES
-from gateway.sources.meta import lead_draft
 from workers.graph import GraphError
 from workers.outcomes import Outcomes, unavailable
 
@@ -32,35 +28,41 @@ Parking = dict[str, tuple[list[str], int, str]]
 
 
 def enrich(flush: Flush, batch: Batch, events: Events) -> tuple[int, Events]:
-    """Fetch the lead data of events that need it: (hold-until ms, events left)."""
+    """Run the sources' steps for events that need one: (hold-until ms, events left)."""
     needs: dict[str, Events] = {}
     for event in events:
         if event.get("enrich") and not event.get("lead"):
             needs.setdefault(event["route"], []).append(event)
     if not needs:
         return 0, events
+    found: dict[str, dict[str, str]] = {}
     gone: Outcomes = {}
     parking: Parking = {}
     held = flush.store.parked_routes(flush.name)
     for route_name, group in needs.items():
         route = flush.ctx.config.routes.get(route_name)
-        if route is None or route.source != "meta_lead_ads":
+        step = SOURCES[route.source].enrichment if route and route.source in SOURCES else None
+        if route is None or step is None:
             gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
-        elif route_name in held:          # still held: do not ask Meta again yet
+        elif route_name in held:          # still held: do not ask again yet
             parking[route_name] = ([e["id"] for e in group], *held[route_name])
         else:
-            fetch_route(flush, route, group, gone, parking)
-    return settle(flush, batch, events, needs, gone, parking)
+            run_step(flush, route, group, found, gone, parking)
+    return settle(flush, batch, events, found, gone, parking)
 
 
-def fetch_route(flush: Flush, route: Route, group: Events, gone: Outcomes,
-                parking: Parking) -> None:
-    """One route's leads from Graph; a route-wide failure parks the route."""
+def run_step(flush: Flush, route: Route, group: Events, found: dict[str, dict[str, str]],
+             gone: Outcomes, parking: Parking) -> None:
+    """One route's step; a failure of the whole route parks the route."""
+    step = SOURCES[route.source].enrichment
+    assert step is not None
+
+    def fetch(base_url: str, token: str, ids: list[str]) -> object:
+        return flush.ctx.graph.fetch(base_url, token, ids,
+                                     before_call=lambda: flush.lease.renew(lease_s=flush.lease_s))
+
     try:
-        fetched = flush.ctx.graph.fetch(
-            route.settings["graph_api_url"], route.settings["page_access_token"],
-            [e["provider_id"] for e in group],
-            before_call=lambda: flush.lease.renew(lease_s=flush.lease_s))
+        enriched = step.run(route, group, fetch)
     except GraphError as exc:
         if exc.kind not in HOLD_KINDS:
             raise                          # throttled, unavailable: the batch retries
@@ -69,36 +71,21 @@ def fetch_route(flush: Flush, route: Route, group: Events, gone: Outcomes,
         log.warning("leads of route %s held: %s", route.name, reason)
         parking[route.name] = ([e["id"] for e in group], until, reason)
         return
-    for event in group:
-        lead_id = event["provider_id"]
-        if lead_id in fetched.gone:
-            gone.update(unavailable([event], fetched.gone[lead_id]))
-            continue
-        try:
-            event.update(enriched(route, event, fetched.leads.get(lead_id)))
-        except (NoUsableLead, LookupError) as exc:
-            gone.update(unavailable([event], str(exc)))
+    found.update(enriched.records)
+    gone.update({eid: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
+                 for eid, why in enriched.gone.items()})
 
 
-def settle(flush: Flush, batch: Batch, events: Events, needs: dict[str, Events],
+def settle(flush: Flush, batch: Batch, events: Events, found: dict[str, dict[str, str]],
            gone: Outcomes, parking: Parking) -> tuple[int, Events]:
-    """Store the fetched leads, park held routes, dead-letter gone leads: the events left."""
+    """Store the leads found, park held routes, dead-letter gone leads: the events left."""
     parked = {eid for ids, _, _ in parking.values() for eid in ids}
-    flush.lease.set_events({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
-                            for group in needs.values() for e in group
-                            if e["id"] not in gone and e["id"] not in parked})
+    flush.lease.set_events(found)
     if parked:
         batch.ids = [eid for eid in batch.ids if eid not in parked]
         flush.lease.park(parking, batch.ids)
     if gone:
         batch.ids = [eid for eid in batch.ids if eid not in gone]
         flush.finish(gone, remaining=batch.ids)
-    return 0, [e for e in events if e["id"] not in gone and e["id"] not in parked]
-
-
-def enriched(route: Route, event: dict[str, str], lead: dict[str, Any] | None) -> dict[str, str]:
-    """The stored lead of a Meta event, from its webhook fields and the Graph lead object."""
-    if lead is None:
-        raise LookupError("the Graph API returned no lead for this id")
-    draft = lead_draft(event["provider_id"], json.loads(event.get("fields") or "{}"), lead)
-    return lead_record(route, SOURCES[route.source].lead_defaults, draft)
+    left = [{**e, **found.get(e["id"], {})} for e in events]
+    return 0, [e for e in left if e["id"] not in gone and e["id"] not in parked]
