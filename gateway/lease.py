@@ -17,7 +17,7 @@ import redis
 from gateway.config import Customer
 from gateway.errors import LeaseLost
 from gateway.keys import RELEASE, RENEW, TAKE, UNPARK, WRITE, Keys
-from gateway.records import Batch, now_ms
+from gateway.records import Batch, now_ms, state_field
 
 Outcomes = dict[str, dict[str, str]]
 
@@ -154,10 +154,10 @@ class Lease:
     def set_state(self, **fields: Any) -> None:
         """Customer state fields; None clears one."""
         w, key = Writes(), self.keys.customer(self.customer)
-        keep = {name: value for name, value in fields.items() if value is not None}
+        keep = {state_field(name): value for name, value in fields.items() if value is not None}
         if keep:
             w.hset(key, keep)
-        if clear := [name for name, value in fields.items() if value is None]:
+        if clear := [state_field(name) for name, value in fields.items() if value is None]:
             w("HDEL", key, *clear)
         self.apply(w)
 

@@ -1,14 +1,98 @@
 """leadgate's records as types, beside the key names in gateway/keys.py.
 
+    EventRecord    {p}:event:{id}          one accepted event (flat strings)
+    CustomerState  {p}:customer:{name}     holds, pauses, rate-limit budget, counters
     Batch          {p}:batch:{customer}    a customer's in-flight batch (frozen once sent)
-    Request        {p}:request:{key}       a sent request kept for replays under its key
+    SentRequest    {p}:request:{key}       a sent request kept for replays under its key
+    Replay         (the answer of a replay: which events go out again, under which key, why)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+EVENT_STATUSES = ("pending", "in_flight", "held", "delivered", "dead", "test")
+DEAD_REASONS = ("rejected", "conflict", "expired", "key_expired", "lead_unavailable")
+
+
+class EventRecord(TypedDict, total=False):
+    """{p}:event:{id}: every value a string. Open: intake may add other string fields."""
+
+    id: str
+    customer: str
+    route: str
+    source: str
+    provider_id: str
+    status: str                 # EVENT_STATUSES
+    received_at: str            # ms
+    lead: str                   # the MEGA lead row, JSON (absent until enriched)
+    warnings: str               # JSON list
+    unmapped: str               # JSON object
+    fields: str                 # the webhook's own fields, JSON (sources that enrich)
+    enrich: str                 # non-empty: a source's enrichment step runs first
+    attempts: str               # failed attempts of its current batch
+    last_error: str
+    replays: str                # times replayed; part of a new idempotency key
+    replay_key: str             # the key its last replay went out under
+    replay_reason: str          # why that key
+    request_key: str            # the key of the request it died in (request:<key>)
+    outcome: str                # created, updated, skipped
+    endpoint: str               # single, bulk
+    lead_id: str
+    matched_by: str
+    ignored_custom_fields: str  # JSON list
+    delivery_warning: str
+    mega_status: str
+    mega_body: str
+    dead_reason: str            # DEAD_REASONS
+    error: str
+    finished_at: str            # ms
+
+
+STATE_FIELDS = ("hold_until", "hold_reason", "blocked", "last_error", "last_success_at",
+                "delivered", "dead")
+STATE_PREFIXES = ("parked:", "parked_reason:", "rl:")
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """{p}:customer:{name}: why it waits, its held routes, MEGA's rate budget, counters."""
+
+    hold_until: int = 0                    # ms; no flush before (429, backoff)
+    hold_reason: str = ""                  # rate_limited, retrying, credentials, meta_...
+    blocked: str = ""                      # the customer's credentials fail: why
+    last_error: str = ""
+    last_success_at: int = 0               # ms
+    delivered: int = 0
+    dead: int = 0
+    parked: dict[str, tuple[int, str]] = field(default_factory=dict)  # route: (retry ms, why)
+    rate: dict[str, tuple[str, int]] = field(default_factory=dict)    # endpoint: (left, reset)
+
+    @classmethod
+    def from_hash(cls, raw: dict[str, str]) -> CustomerState:
+        """The state from its hash (field names: STATE_FIELDS and STATE_PREFIXES)."""
+        def number(name: str) -> int:
+            return int(raw.get(name) or 0)
+
+        parked = {name[7:]: (int(value), raw.get(f"parked_reason:{name[7:]}", ""))
+                  for name, value in raw.items() if name.startswith("parked:")}
+        rate = {name.split(":")[1]: (value, int(raw.get(f"rl:{name.split(':')[1]}:reset_at",
+                                                        "0")))
+                for name, value in raw.items()
+                if name.startswith("rl:") and name.endswith(":remaining")}
+        return cls(number("hold_until"), raw.get("hold_reason", ""), raw.get("blocked", ""),
+                   raw.get("last_error", ""), number("last_success_at"), number("delivered"),
+                   number("dead"), parked, rate)
+
+
+def state_field(name: str) -> str:
+    """A customer-state field name, checked: no field is made up on the spot."""
+    if name not in STATE_FIELDS and not name.startswith(STATE_PREFIXES):
+        raise ValueError(f"not a customer-state field: {name}")
+    return name
 
 
 def now_ms(clock: Callable[[], float] = time.time) -> int:

@@ -85,19 +85,25 @@ class Flush:
             return 0, True
         if waiting := rate_wait(self, batch.endpoint):
             return waiting, False
+        response, failure = self.send(batch)
+        return self.apply(batch, events, response, failure)
+
+    def send(self, batch: Batch) -> tuple[MegaResponse | None, DeliveryError | None]:
+        """Renew the lease, then one MEGA call within its deadline: the answer or the error."""
         self.lease.renew(lease_s=self.lease_s)
         started = time.perf_counter()
+        response: MegaResponse | None = None
+        failure: DeliveryError | None = None
         try:
-            response: MegaResponse | None = self.ctx.mega.send(
-                self.customer, batch.endpoint, batch.body, batch.key)
-            failure: DeliveryError | None = None
+            response = self.ctx.mega.send(self.customer, batch.endpoint, batch.body, batch.key)
         except DeliveryError as exc:
-            response, failure = None, exc
-        self.mega_call(batch, response.status if response else failure and failure.status,
-                       started, type(failure).__name__ if failure else "ok",
-                       str(failure or ""))
-        note_rate(self, batch.endpoint, response.rate if response else failure and failure.rate)
-        return self.apply(batch, events, response, failure)
+            failure = exc
+        answer = response or failure
+        assert answer is not None
+        self.mega_call(batch, answer.status, started, type(failure).__name__ if failure
+                       else "ok", str(failure or ""))
+        note_rate(self, batch.endpoint, answer.rate)
+        return response, failure
 
     def prepare(self, batch: Batch, events: Events) -> tuple[int, Events]:
         """Enrich what a source asks for, then freeze the exact bytes and key."""

@@ -13,9 +13,7 @@ if TYPE_CHECKING:
 
 def rate_wait(flush: Flush, endpoint: str) -> int:
     """When MEGA said no calls remain in this window: the reset time, else 0."""
-    state = flush.store.customer_state(flush.name)
-    remaining = state.get(f"rl:{endpoint}:remaining")
-    reset_at = int(state.get(f"rl:{endpoint}:reset_at", "0"))
+    remaining, reset_at = flush.store.state(flush.name).rate.get(endpoint, ("", 0))
     if remaining == "0" and reset_at > now_ms(flush.ctx.clock):
         flush.lease.set_state(hold_reason="rate_limited")
         return reset_at
