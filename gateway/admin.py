@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from gateway.errors import BadRequest, InboundError, RouteNotFound, Unauthorized
-from gateway.openapi import DeadLetterQuery
+from gateway.openapi import DeadLetterQuery, ReplayOptions
 from gateway.store import Store
 
 bp = Blueprint("admin", __name__, url_prefix="/v1")
@@ -90,10 +90,12 @@ def dead_letters() -> Response:
 
 @bp.post("/dead-letters/<event_id>/replay")
 def replay(event_id: str) -> tuple[Response, int]:
-    """Queue a dead letter again; `{"new_key": true}` (or ?new_key=true) forces a new key."""
-    body = request.get_json(silent=True) if request.content_length else {}
-    asked = (body or {}).get("new_key") if isinstance(body, dict) else None
-    new_key = asked is True or request.args.get("new_key", "").lower() in ("1", "true")
+    """Queue a dead letter again; `{"new_key": true}` forces a new key."""
+    body = request.get_json(silent=True) if request.get_data() else {}
+    try:
+        new_key = ReplayOptions().load(body if isinstance(body, dict) else {"_": body})["new_key"]
+    except ValidationError as exc:
+        raise BadRequest(f"bad body: {exc.messages}") from None
     record = _store().event(event_id)
     customers = current_app.extensions["leadgate"].config.customers
     customer = customers.get(record.get("customer", "")) if record else None

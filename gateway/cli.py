@@ -316,8 +316,9 @@ def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: 
                    f"{plan.key or 'a new key'}: {plan.reason}")
         if plan.warning:
             click.echo(f"warning: {plan.warning}", err=True)
-    click.echo(f"replayed {len(done)} of {len(ids)}")
-    if len(done) < len(ids):
+    replayed = len(done & set(ids))
+    click.echo(f"replayed {replayed} of {len(ids)}")
+    if replayed < len(ids):
         sys.exit(1)
 
 

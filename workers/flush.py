@@ -42,7 +42,10 @@ class Flush:
             return
         except Exception as exc:   # a bug, Redis trouble, a malformed batch: a counted attempt
             log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
-            hold = self.failed_flush(exc)
+            try:
+                hold = self.failed_flush(exc)
+            except LeaseLost:
+                return
         try:
             self.lease.release(self.customer, hold_until_ms=hold, wake_at_ms=self.next_unpark())
         except LeaseLost:
@@ -174,6 +177,9 @@ class Flush:
         if self.batch is None:
             return fallback
         try:
+            if isinstance(exc, MalformedBatch) and not exc.ids:
+                self.lease.finish({}, self.ctx.config.dedup_ttl_s)   # nothing in it to send
+                return now
             hold, _ = self.settle(self.batch, self.decide(self.batch, exc), exc, now)
         except LeaseLost:
             raise
