@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -75,3 +76,50 @@ def test_renew_fails_once_the_lease_moved(redis_client: redis.Redis) -> None:
     store.lease("acme", "new").renew(lease_s=5)
     with pytest.raises(LeaseLost):
         store.lease("acme", "stale").renew(lease_s=5)
+
+
+def owned(r: redis.Redis, clock_ms: int = 1_000_000) -> Lease:
+    r.hset("leadgate:lease-owners", "acme", "me")
+    r.zadd("leadgate:leases", {"acme": clock_ms + 10_000})
+    return Store(r, clock=lambda: clock_ms / 1000).lease("acme", "me")
+
+
+def test_take_resumes_the_batch_in_flight_then_a_replay_then_the_buffer(
+        redis_client: redis.Redis) -> None:
+    lease = owned(redis_client)
+    redis_client.rpush("leadgate:buffer:acme", "evt_3", "evt_4")
+    redis_client.rpush("leadgate:replays:acme", json.dumps({
+        "ids": "evt_1,evt_2", "endpoint": "bulk", "key": "k-orig", "body": "[1]",
+        "key_since": "5", "key_reason": "body unchanged"}))
+    first = lease.take(10)
+    assert first is not None and (first.ids, first.key, first.key_since) == (
+        ["evt_1", "evt_2"], "k-orig", 5)
+    assert lease.take(10) == first                        # still in flight: the same
+    lease.finish({"evt_1": {"status": "delivered"}, "evt_2": {"status": "delivered"}}, 60)
+    second = lease.take(10)
+    assert second is not None and second.ids == ["evt_3", "evt_4"] and not second.body
+    assert redis_client.hget("leadgate:event:evt_3", "status") == b"in_flight"
+
+
+@pytest.mark.parametrize(("setup", "hold", "due_in_ms"), [
+    ("nothing", 0, None),
+    ("buffer", 0, 500),                      # the linger: a batch may still fill
+    ("full", 0, 0),                          # max_batch waiting: at once
+    ("frozen", 0, 0),                        # a batch in flight: at once
+    ("replay", 0, 0),                        # a replayed batch: at once
+    ("frozen", 1_060_000, 60_000),           # never inside a hold
+])
+def test_release_schedules_the_next_flush(redis_client: redis.Redis, setup: str, hold: int,
+                                          due_in_ms: int | None) -> None:
+    lease = owned(redis_client)
+    if setup in ("buffer", "full"):
+        redis_client.rpush("leadgate:buffer:acme", *(["e"] * (2 if setup == "full" else 1)))
+    elif setup == "frozen":
+        redis_client.hset("leadgate:batch:acme", mapping={"ids": "e", "created": 1})
+    elif setup == "replay":
+        redis_client.rpush("leadgate:replays:acme", "{}")
+    lease.release(Customer("acme", ACME_ID, ACME_TOKEN, linger_ms=500, max_batch=2),
+                  hold_until_ms=hold)
+    due = redis_client.zscore("leadgate:due", "acme")
+    assert (None if due is None else int(due) - 1_000_000) == due_in_ms
+    assert redis_client.hget("leadgate:lease-owners", "acme") is None
