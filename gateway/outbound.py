@@ -72,4 +72,7 @@ def replay_plan(customer: Customer, events: list[dict[str, str]], sent: SentRequ
     if sent is None:
         return Replay(ids, key, "the original request is past key retention: a new key",
                       MAY_DUPLICATE, endpoint, body)
+    if sorted(ids) != sorted(sent.ids):
+        return Replay(ids, key, "the rest of its request was delivered: a new key for the "
+                                "dead letters alone", "", endpoint, body)
     return Replay(ids, key, "body changed since the first send: a new key", "", endpoint, body)
