@@ -51,8 +51,14 @@ class Result:
     mega: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def in_progress(self) -> int:
+        """Requests that met their key's first request still unanswered (megasim's 409)."""
+        return int(self.mega.get("409", 0))
+
+    @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.dead or self.not_terminal)
+        return not (self.lost or self.duplicated or self.dead or self.not_terminal
+                    or self.in_progress)
 
     def table(self) -> str:
         rows = [
@@ -66,6 +72,7 @@ class Result:
             ("MEGA answers", ", ".join(f"{k}: {v}" for k, v in sorted(self.mega.items()))),
             ("leads in megasim", f"{self.leads:,}"),
             ("lost", str(self.lost)), ("duplicated", str(self.duplicated)),
+            ("key in progress", f"{self.in_progress} (409: a resend while MEGA still answered)"),
             ("dead letters", str(self.dead)), ("not terminal", str(self.not_terminal)),
             ("time", f"posting {self.post_s:.1f} s, quiescent after {self.quiescent_s:.1f} s"),
         ]
