@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from gateway.errors import BadRequest, InboundError, RouteNotFound, Unauthorized
-from gateway.openapi import DeadLetterQuery
+from gateway.openapi import DeadLetterQuery, ReplayOptions
 from gateway.store import Store
 
 bp = Blueprint("admin", __name__, url_prefix="/v1")
@@ -90,9 +90,20 @@ def dead_letters() -> Response:
 
 @bp.post("/dead-letters/<event_id>/replay")
 def replay(event_id: str) -> tuple[Response, int]:
-    if not _store().replay(event_id):
-        raise RouteNotFound(f"no dead letter {event_id}")
-    return jsonify({"replayed": event_id}), 202
+    """Queue a dead letter again; `{"new_key": true}` forces a new key."""
+    body = request.get_json(silent=True) if request.get_data() else {}
+    try:
+        new_key = ReplayOptions().load(body if isinstance(body, dict) else {"_": body})["new_key"]
+    except ValidationError as exc:
+        raise BadRequest(f"bad body: {exc.messages}") from None
+    record = _store().event(event_id)
+    customers = current_app.extensions["leadgate"].config.customers
+    customer = customers.get(record.get("customer", "")) if record else None
+    plan = _store().replay(event_id, customer, new_key=new_key) if customer else None
+    if plan is None:
+        raise RouteNotFound(f"no dead letter {event_id} of a configured customer")
+    return jsonify({"replayed": event_id, "events": plan.ids, "key": plan.key or None,
+                    "key_reason": plan.reason, "warning": plan.warning or None}), 202
 
 
 @bp.delete("/dead-letters/<event_id>")

@@ -17,8 +17,8 @@ from gateway.config import Config, config_from_dict, load_config
 from gateway.contract import error_body
 from gateway.errors import InboundError
 from gateway.index import Index
-from gateway.redis_server import connect, ensure_embedded
-from gateway.store import Store
+from gateway.redis_server import connect
+from gateway.store import Store, require_redis_url
 
 log = logging.getLogger("leadgate.web")
 
@@ -42,7 +42,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
         config = config_from_dict(config)
     app = Flask("leadgate")
     app.config["MAX_CONTENT_LENGTH"] = config.server["max_body_kb"] * 1024
-    client = connect(config.redis_url or ensure_embedded())
+    client = connect(require_redis_url(config, "web"))
     store = Store(client, clock=clock, index=Index.from_config(config))
     app.extensions["leadgate"] = Gateway(config, client, store, clock)
     app.register_blueprint(intake.bp)

@@ -125,7 +125,7 @@ def web(config_path: str | None, port: int) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
     from gateway.server import serve
 
-    _config(config_path, dev_instance=False)  # fail fast, with one clear line, before gunicorn
+    _require_redis(_config(config_path, dev_instance=False), "web")  # fail fast, before gunicorn
     serve(config_path, port=port)
 
 
@@ -136,7 +136,7 @@ def worker(config_path: str | None, burst: bool) -> None:
     """Deliver queued leads to MEGA (RQ worker plus dispatcher)."""
     from workers.runtime import run_worker
 
-    run_worker(_config(config_path, dev_instance=False), burst=burst)
+    run_worker(_require_redis(_config(config_path, dev_instance=False), "worker"), burst=burst)
 
 
 @cli.command()
@@ -276,13 +276,34 @@ def dlq_show(config_path: str | None, event_id: str) -> None:
 @config_option
 @click.argument("event_ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
-def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: bool) -> None:
-    """Queue dead letters again (with new idempotency keys), e.g. after a config fix."""
-    store = _store(_config(config_path))
+@click.option("--new-key", is_flag=True,
+              help="Send under a new idempotency key even if the body is unchanged "
+                   "(may create a second lead if MEGA committed the first request).")
+def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: bool,
+               new_key: bool) -> None:
+    """Queue dead letters again: an unchanged body reuses its original key, a changed one
+    (after a config fix) gets a new key."""
+    config = _config(config_path)
+    store = _store(config)
     ids = [r["id"] for r in store.dead_letters(limit=100_000)] if replay_all else event_ids
-    done = sum(store.replay(eid) for eid in ids)
-    click.echo(f"replayed {done} of {len(ids)}")
-    if done < len(ids):
+    done: set[str] = set()
+    for eid in ids:
+        if eid in done:
+            continue                      # replayed with the batch it went out in
+        record = store.event(eid) or {}
+        customer = config.customers.get(record.get("customer", ""))
+        plan = store.replay(eid, customer, new_key=new_key) if customer else None
+        if plan is None:
+            click.echo(f"{eid}: not a dead letter of a configured customer", err=True)
+            continue
+        done.update(plan.ids)
+        click.echo(f"{eid}: replayed {len(plan.ids)} event(s) under "
+                   f"{plan.key or 'a new key'}: {plan.reason}")
+        if plan.warning:
+            click.echo(f"warning: {plan.warning}", err=True)
+    replayed = len(done & set(ids))
+    click.echo(f"replayed {replayed} of {len(ids)}")
+    if replayed < len(ids):
         sys.exit(1)
 
 
@@ -302,6 +323,17 @@ def new_token() -> None:
     import secrets
 
     click.echo(secrets.token_urlsafe(32))
+
+
+def _require_redis(config: Config, command: str) -> Config:
+    """The config, if REDIS_URL is set; else exit non-zero with one line naming it."""
+    from gateway.store import require_redis_url
+
+    try:
+        require_redis_url(config, command)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return config
 
 
 if __name__ == "__main__":

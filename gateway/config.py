@@ -43,6 +43,16 @@ class MegaSchema(Schema):
                              validate=validate.Range(0.1, 300))
     max_age_hours = fields.Float(load_default=defaults.MAX_AGE_HOURS,
                                  validate=validate.Range(0, 24 * 365, min_inclusive=False))
+    key_retention_hours = fields.Float(load_default=defaults.KEY_RETENTION_HOURS,
+                                       validate=validate.Range(0, 24 * 365, min_inclusive=False))
+
+    @validates_schema
+    def _within_key_retention(self, data: dict[str, Any], **_: Any) -> None:
+        if data["max_age_hours"] > data["key_retention_hours"]:
+            raise ValidationError(
+                f"max_age_hours ({data['max_age_hours']:g}) may not exceed key_retention_hours "
+                f"({data['key_retention_hours']:g}): a batch is never resent under a key MEGA "
+                "may have forgotten", field_name="max_age_hours")
 
 
 class CustomerSchema(Schema):

@@ -8,13 +8,17 @@ DEDUP_TTL_DAYS = 7                     # how long an event key (and its record) 
 DEFAULT_REGION = "US"                  # phones without a country code are read in this region
 
 MEGA_BASE_URL = "https://app.gomega.ai"
-MEGA_TIMEOUT_S = 15.0                  # connect/read/write timeout of one MEGA call, seconds
-MAX_AGE_HOURS = 72.0                   # a lead failing transiently for longer becomes a dead letter
+MEGA_TIMEOUT_S = 15.0                  # overall deadline of one MEGA or Graph call, seconds
+CONNECT_TIMEOUT_S = 5.0                # longest wait for a connection to MEGA or Graph, seconds
+POOL_TIMEOUT_S = 1.0                   # longest wait for a free pooled connection, seconds
+MAX_AGE_HOURS = 24.0                   # a lead failing transiently for longer becomes a dead letter
+KEY_RETENTION_HOURS = 24.0             # how long MEGA is assumed to remember an idempotency key
 
 MAX_BATCH = 500                        # leads per bulk call (MEGA's cap)
 LINGER_MS = 500                        # how long a flush waits for a batch to fill, milliseconds
 
-LEASE_S = 30.0                         # a flush owns its customer this long between renewals
+LEASE_MARGIN_S = 5.0                   # a lease outlasts the longest outside call by this much
+RETRY_AFTER_NO_ANSWER_S = 1.0          # the least wait before resending a request left unanswered
 FLUSH_BUDGET_S = 20.0                  # a flush job hands its customer back after this long
 DISPATCH_INTERVAL_S = 0.05             # how often each worker looks for due customers
 DISPATCH_CLAIM_LIMIT = 20              # customers claimed per look

@@ -4,12 +4,14 @@
     ├── ConfigError                      the config file is wrong: stop and say where
     ├── InboundError (status_code)       answer the provider with this 4xx/5xx
     │   ├── BadRequest 400   ├── Unauthorized 401   ├── RouteNotFound 404
-    │   ├── PayloadTooLarge 413   ├── UnsupportedMediaType 415
+    │   ├── UnsupportedMediaType 415      (413 is Flask's, from server.max_body_kb)
     │   ├── NoUsableLead 422   └── StoreUnavailable 503
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
+    ├── LeaseLost                        a flush's lease moved to another flush: stop writing
     └── DeliveryError (request context)  a MEGA call failed
         ├── RetryableDeliveryError        retry the same bytes with the same key
-        │   ├── MegaUnavailable            transport error, timeout, 5xx
+        │   ├── MegaUnavailable            transport error, timeout, 5xx, 2xx not MEGA's JSON,
+        │   │                              409 while the key's first request is in progress
         │   └── MegaRateLimited            429: wait for the reset, not an attempt
         └── PermanentDeliveryError        resending the same bytes will not help
             ├── MegaCredentialsError       401/403/404: the customer's setup is wrong: hold
@@ -48,10 +50,6 @@ class RouteNotFound(InboundError):
     status_code = 404
 
 
-class PayloadTooLarge(InboundError):
-    status_code = 413
-
-
 class UnsupportedMediaType(InboundError):
     status_code = 415
 
@@ -66,6 +64,10 @@ class StoreUnavailable(InboundError):
 
 class Ignored(LeadgateError):
     """A delivery the provider expects a 2xx for, that carries no lead (ping, partial...)."""
+
+
+class LeaseLost(LeadgateError):
+    """The customer's lease belongs to another flush now; this one writes nothing more."""
 
 
 class DeliveryError(LeadgateError):

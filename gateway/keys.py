@@ -1,6 +1,7 @@
 """Every Redis key leadgate uses, and every Lua script. One prefix, one style: prefix:kind[:name].
 
-Operators' scripts rely on these names; tests pin them.
+Operators' scripts rely on these names; tests pin them. The records' fields, typed:
+gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
 
     {p}:event:{event_id}    hash   one accepted event: status, lead, outcome...
     {p}:buffer:{customer}   list   event ids waiting for a flush, in arrival order
@@ -18,6 +19,9 @@ Operators' scripts rely on these names; tests pin them.
     {p}:attempts:{event_id} list   the event's last MEGA calls (JSON), for its timeline
     {p}:metrics:{size}s:{start}  hash  the counters of one time window (last hour / 24 h)
     {p}:signin-failures:{digest}  string  failed console sign-ins of one client (hashed address)
+    {p}:replays:{customer}  list   replayed dead letters, each a JSON batch (frozen, or ids)
+    {p}:request:{key}       hash   a sent request that ended in dead letters (endpoint, body,
+                                   ids, key_since), kept while MEGA keeps its key, for replays
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ class Keys:
 
     def parked(self, customer: str, route: str) -> str:
         return f"{self.prefix}:parked:{customer}:{route}"
+
+    def replays(self, customer: str) -> str:
+        return f"{self.prefix}:replays:{customer}"
+
+    def request(self, key: str) -> str:
+        return f"{self.prefix}:request:{key}"
 
     @property
     def metrics(self) -> str:
@@ -162,74 +172,106 @@ redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[3]), ARGV[1])
 return 1
 """
 
-# KEYS: due, leases, owners, buffer, batch, customer
+# The fence every flush write starts with. KEYS[1] is lease-owners, ARGV[1] the customer,
+# ARGV[2] the flush's token: a flush whose lease has moved to another token writes nothing
+# (the script answers -1) and stops.
+FENCE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return -1 end
+"""
+
+# KEYS: owners, due, leases, buffer, batch, customer, replays
 # ARGV: customer, token, now, linger_ms, max_batch, hold_until, wake_at
 # Hands the customer back and schedules its next flush if anything waits (or, with nothing
 # waiting, at wake_at when held leads are to be retried then).
-RELEASE = """
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
+RELEASE = FENCE + """
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
 local now, hold = tonumber(ARGV[3]), tonumber(ARGV[6])
 redis.call('HSET', KEYS[6], 'hold_until', ARGV[6])
 local waiting = redis.call('LLEN', KEYS[4])
 local frozen = redis.call('EXISTS', KEYS[5])
+if redis.call('LLEN', KEYS[7]) > 0 then frozen = 1 end
 if waiting > 0 or frozen == 1 then
   local at = now + tonumber(ARGV[4])
   if frozen == 1 or waiting >= tonumber(ARGV[5]) then at = now end
   if hold > at then at = hold end
-  redis.call('ZADD', KEYS[1], at, ARGV[1])
+  redis.call('ZADD', KEYS[2], at, ARGV[1])
 elseif tonumber(ARGV[7]) > 0 then
-  redis.call('ZADD', KEYS[1], math.max(tonumber(ARGV[7]), hold), ARGV[1])
+  redis.call('ZADD', KEYS[2], math.max(tonumber(ARGV[7]), hold), ARGV[1])
 end
 return 1
 """
 
-# KEYS: parked, buffer   ARGV: event key prefix
+# KEYS: owners, parked, buffer, customer   ARGV: customer, token, event key prefix, route
 # A held route's events back to the front of the buffer, in their order, pending again.
-UNPARK = """
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+UNPARK = FENCE + """
+local ids = redis.call('LRANGE', KEYS[2], 0, -1)
 for i = #ids, 1, -1 do
-  redis.call('LPUSH', KEYS[2], ids[i])
-  redis.call('HSET', ARGV[1] .. ids[i], 'status', 'pending')
+  redis.call('LPUSH', KEYS[3], ids[i])
+  redis.call('HSET', ARGV[3] .. ids[i], 'status', 'pending')
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[4], 'parked:' .. ARGV[4], 'parked_reason:' .. ARGV[4])
 return #ids
 """
 
-# KEYS: buffer, batch   ARGV: n, now, event key prefix
-# The frozen batch if one exists (a resumed flush), else up to n ids from the buffer, frozen.
-TAKE = """
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
-  if not ids then return {} end
-  redis.call('HSET', KEYS[2], 'ids', table.concat(ids, ','), 'created', ARGV[2], 'attempts', '0')
-  for _, id in ipairs(ids) do redis.call('HSET', ARGV[3] .. id, 'status', 'in_flight') end
+# KEYS: owners, buffer, batch, replays   ARGV: customer, token, n, now, event key prefix
+# The batch in flight if one exists (a resumed flush), else the next replayed batch, else up
+# to n ids from the buffer.
+TAKE = FENCE + """
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local ids = {}
+  local entry = redis.call('LPOP', KEYS[4])
+  if entry then
+    local e = cjson.decode(entry)
+    for id in string.gmatch(e['ids'], '[^,]+') do ids[#ids + 1] = id end
+    redis.call('HSET', KEYS[3], 'ids', e['ids'], 'created', ARGV[4], 'attempts', '0',
+               'endpoint', e['endpoint'], 'key', e['key'], 'body', e['body'],
+               'key_since', e['key_since'], 'key_reason', e['key_reason'])
+  else
+    ids = redis.call('LPOP', KEYS[2], tonumber(ARGV[3]))
+    if not ids then return {} end
+    redis.call('HSET', KEYS[3], 'ids', table.concat(ids, ','), 'created', ARGV[4],
+               'attempts', '0')
+  end
+  for _, id in ipairs(ids) do redis.call('HSET', ARGV[5] .. id, 'status', 'in_flight') end
 end
-return redis.call('HGETALL', KEYS[2])
+return redis.call('HGETALL', KEYS[3])
 """
 
-# KEYS: buffer, batch   ARGV: ids of the half to put back, in order
-# A bulk 400: the batch keeps its first half (unfrozen, so it gets a new key), the rest goes
-# back to the front of the buffer.
-SPLIT = """
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'ids', ARGV[1], 'created', ARGV[2], 'attempts', '0')
-for i = #ARGV, 3, -1 do redis.call('LPUSH', KEYS[1], ARGV[i]) end
-return 1
+# KEYS: owners, then the keys the writes touch   ARGV: customer, token, writes as JSON
+# A flush's writes, all or none, while its lease holds: [[command, key index, args...], ...].
+# Returns each command's answer.
+WRITE = FENCE + """
+local allowed = {HSET=1, HDEL=1, HINCRBY=1, ZADD=1, ZREM=1, EXPIRE=1, PEXPIRE=1, DEL=1,
+                 RPUSH=1, LPUSH=1}
+local out = {}
+for i, op in ipairs(cjson.decode(ARGV[3])) do
+  if not allowed[op[1]] then return redis.error_reply('not a flush write: ' .. op[1]) end
+  out[i] = redis.call(op[1], KEYS[op[2]], unpack(op, 3))
+end
+return out
 """
 
-# KEYS: event, buffer, due, leases, dead   ARGV: event id, customer, now
-# A dead letter back in the queue: replays+1 (so its idempotency key is new), status pending.
+# KEYS: replays, buffer, due, leases, dead, event keys...
+# ARGV: customer, now, batch JSON ('' sends the ids through the buffer), key, why, event ids...
+# Dead letters back in the queue, all or none: replays+1, status pending, the key and why.
 REPLAY = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'dead' then return 0 end
-redis.call('HINCRBY', KEYS[1], 'replays', 1)
-redis.call('HSET', KEYS[1], 'status', 'pending', 'attempts', '0')
-redis.call('HDEL', KEYS[1], 'dead_reason', 'error', 'mega_status', 'mega_body', 'finished_at')
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('RPUSH', KEYS[2], ARGV[1])
-if not redis.call('ZSCORE', KEYS[4], ARGV[2]) then
-  redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[3]), ARGV[2])
+for i = 6, #KEYS do
+  if redis.call('HGET', KEYS[i], 'status') ~= 'dead' then return 0 end
 end
-return 1
+for i = 6, #KEYS do
+  local id = ARGV[i]
+  redis.call('HINCRBY', KEYS[i], 'replays', 1)
+  redis.call('HSET', KEYS[i], 'status', 'pending', 'attempts', '0', 'replay_key', ARGV[4],
+             'replay_reason', ARGV[5])
+  redis.call('HDEL', KEYS[i], 'dead_reason', 'error', 'mega_status', 'mega_body', 'finished_at')
+  redis.call('ZREM', KEYS[5], id)
+  if ARGV[3] == '' then redis.call('RPUSH', KEYS[2], id) end
+end
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[1], ARGV[3]) end
+if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
+  redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[2]), ARGV[1])
+end
+return #KEYS - 5
 """

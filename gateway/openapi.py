@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import Schema, fields, validate
 
 from gateway.contract import ERROR_TYPES
+from gateway.records import DEAD_REASONS
 
 bp = Blueprint("openapi", __name__)
 VERSION = "0.1.0"
@@ -49,8 +50,10 @@ class Event(Schema):
     warnings = fields.List(fields.String())
     lead_id = fields.String()
     outcome = fields.String()
-    dead_reason = fields.String()
+    dead_reason = fields.String(metadata={"description": ", ".join(DEAD_REASONS) + "..."})
     error = fields.String()
+    replay_key = fields.String(metadata={"description": "the key its last replay went out under"})
+    replay_reason = fields.String(metadata={"description": "why that key"})
 
 
 class HeldRoute(Schema):
@@ -94,8 +97,21 @@ class DeadLetterQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class ReplayOptions(Schema):
+    new_key = fields.Boolean(load_default=False, metadata={
+        "description": "send under a new idempotency key even if the body is unchanged "
+                       "(MEGA may create a second lead if it committed the first request)"})
+
+
 class Replayed(Schema):
     replayed = fields.String(required=True)
+    events = fields.List(fields.String(), required=True, metadata={
+        "description": "the dead letters of its request, replayed together"})
+    key = fields.String(allow_none=True, required=True, metadata={
+        "description": "the idempotency key (null: the worker freezes a new one)"})
+    key_reason = fields.String(required=True, metadata={
+        "description": "why this key: the body is unchanged, changed, or a new key was asked"})
+    warning = fields.String(allow_none=True, required=True)
 
 
 class Purged(Schema):
@@ -162,9 +178,13 @@ def build_spec() -> dict[str, Any]:
         "responses": {**_ok(200, "DeadLetters", "a page of dead letters"), **denied,
                       **_errors(400, 503)}}})
     spec.path(path="/v1/dead-letters/{event_id}/replay", parameters=[event_id], operations={
-        "post": {"summary": "queue a dead letter again, with a new idempotency key",
+        "post": {"summary": "queue a dead letter again: its original idempotency key while the "
+                            "body is unchanged, else a new one",
                  "tags": ["admin"], "security": admin,
-                 "responses": {**_ok(202, "Replayed", "queued"), **denied, **_errors(503)}}})
+                 "requestBody": {"required": False, "content": {
+                     "application/json": {"schema": ReplayOptions}}},
+                 "responses": {**_ok(202, "Replayed", "queued"), **denied,
+                               **_errors(400, 503)}}})
     spec.path(path="/v1/dead-letters/{event_id}", parameters=[event_id], operations={
         "delete": {"summary": "delete a dead letter for good", "tags": ["admin"],
                    "security": admin,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -15,11 +16,13 @@ from megasim.config import ApiKey, SimConfig, Tenant, demo_config
 from megasim.faults import Faults, FaultSettings
 from megasim.graph import GraphState, graph
 from megasim.schemas import BulkImportSchema, SingleLeadSchema, flatten_messages
-from megasim.state import SimState, fingerprint, stage_object
+from megasim.state import Scope, SimState, fingerprint, stage_object
 
 api = Blueprint("megasim_api", __name__)
 inspect = Blueprint("megasim_inspect", __name__, url_prefix="/_megasim")
 UUID_LEN = 36
+TRICKLE_STEP_S = 0.05          # a trickled answer sends a byte this often
+HTML_ANSWER = "<html><body><h1>OK</h1></body></html>"
 
 
 class MegaError(Exception):
@@ -80,10 +83,21 @@ def _handle(endpoint: str) -> Response:
     if fault == "drop":
         return _drop(endpoint, log)
     try:
-        status, body, headers = _answer(endpoint, raw, key, fault)
+        status, body, headers, running = _answer(endpoint, raw, key, fault)
     except MegaError as exc:
         _state().record(endpoint, str(exc.status), log)
         raise
+    try:
+        return _after_commit(endpoint, fault, status, body, headers, slow, running, log)
+    finally:
+        if running is not None and fault != "trickle":
+            _state().end(running)
+
+
+def _after_commit(endpoint: str, fault: str, status: int, body: dict[str, Any],
+                  headers: dict[str, str], slow: float, running: Scope | None,
+                  log: dict[str, Any]) -> Response:
+    """The answer, as the fault has it: dropped, late, trickled, a 503 or HTML."""
     if fault == "drop_after_commit":
         return _drop(endpoint, log)
     if fault == "slow":
@@ -92,14 +106,35 @@ def _handle(endpoint: str) -> Response:
         _state().record(endpoint, "503", log)
         raise MegaError(503, "upstream failure after commit", headers)
     _state().record(endpoint, str(status), log)
+    if fault == "html_after_commit":
+        return Response(HTML_ANSWER, status=status, headers=headers, mimetype="text/html")
+    if fault == "trickle":
+        data = json.dumps(body).encode()
+        return Response(_trickle(data, slow, _state(), running), status=status,
+                        headers=headers, mimetype="application/json")
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers)
     return response
 
 
+def _trickle(data: bytes, seconds: float, state: SimState,
+             running: Scope | None) -> Iterator[bytes]:
+    """The answer a space at a time for `seconds`, then the JSON; the key's request stays
+    in progress until the last byte is out or the client has gone."""
+    try:
+        for _ in range(int(seconds / TRICKLE_STEP_S)):
+            yield b" "
+            time.sleep(TRICKLE_STEP_S)
+        yield data
+    finally:
+        if running is not None:
+            state.end(running)
+
+
 def _answer(endpoint: str, raw: bytes, key: str, fault: str
-            ) -> tuple[int, dict[str, Any], dict[str, str]]:
+            ) -> tuple[int, dict[str, Any], dict[str, str], Scope | None]:
+    """Status, body and headers; and the key's scope while this request is in progress."""
     if fault in ("401", "403"):
         raise MegaError(int(fault), "injected fault")
     tenant = _authenticate()
@@ -116,16 +151,27 @@ def _answer(endpoint: str, raw: bytes, key: str, fault: str
     data = _json_body(raw, headers)
     dry_run = endpoint == "bulk" and isinstance(data, dict) and data.get("dry_run") is True
     scope = (tenant.customer_id, endpoint, key)
-    with _state().lock:  # one request at a time per key: a replay never races its original
-        hit = _state().cached(scope) if key and not dry_run else None
+    running = scope if key and not dry_run else None
+    with _state().lock:
+        if running and not _state().begin(scope):
+            raise MegaError(409, "a request with this Idempotency-Key is still in progress",
+                            headers)
+        hit = _state().cached(scope) if running else None
         if hit is not None:
+            _state().end(scope)
             if hit[0] != fingerprint(data):
                 raise MegaError(409, "Idempotency-Key reused with a different body", headers)
-            return hit[1], hit[2], headers
-        status, body = (_single if endpoint == "single" else _bulk)(tenant, data, headers)
-        if key and not dry_run:
-            _state().remember(scope, fingerprint(data), status, body)
-    return status, body, headers
+            return hit[1], hit[2], headers, None
+    try:
+        with _state().lock:
+            status, body = (_single if endpoint == "single" else _bulk)(tenant, data, headers)
+            if running:
+                _state().remember(scope, fingerprint(data), status, body)
+    except Exception:
+        if running:
+            _state().end(running)
+        raise
+    return status, body, headers, running
 
 
 def _authenticate() -> Tenant:

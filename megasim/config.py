@@ -10,7 +10,7 @@ from typing import Any
 from gateway.contract import WRITE_SCOPE
 
 DEMO_CUSTOMER_ID = "5f0c6a3e-9d1b-4c2a-8e7f-0a1b2c3d4e5f"
-DEMO_TOKEN = "mega_" + "d3m0" * 16
+DEMO_TOKEN = "mega_" + "d3e0" * 16                # MEGA's form: mega_ + 64 hex digits
 DEMO_TEAM = (
     {"id": "0b8d2f7e-1c3a-4d5b-9e6f-7a8b9c0d1e2f", "name": "Dana Broker", "role_name": "Agent"},
     {"id": "1c9e3a8f-2d4b-4e6c-8f7a-8b9c0d1e2f3a", "name": "Lee Manager", "role_name": "Admin"},
@@ -55,6 +55,7 @@ class Tenant:
 class SimConfig:
     tenants: dict[str, Tenant]
     keys: dict[str, ApiKey]
+    key_retention_hours: float = 24.0     # idempotency keys are forgotten after this long
 
 
 def demo_config(limits: Limits | None = None) -> SimConfig:
@@ -82,7 +83,7 @@ def config_from_dict(data: dict[str, Any]) -> SimConfig:
         for key in entry.get("keys", []):
             keys[key["token"]] = ApiKey(key["token"], cid,
                                         tuple(key.get("scopes", [WRITE_SCOPE])))
-    return SimConfig(tenants, keys)
+    return SimConfig(tenants, keys, float(data.get("key_retention_hours", 24.0)))
 
 
 def load_config(path: str | Path) -> SimConfig:

@@ -6,6 +6,9 @@ Fault names:
   drop              the connection is closed before anything is written, no answer
   drop_after_commit the write happens, then the connection is closed
   slow              the write happens, then the answer waits `slow_ms` (a client timeout)
+  trickle           the write happens, then the answer trickles in over `trickle_ms`, a byte
+                    at a time (per-phase timeouts never trip); the key stays in progress
+  html_after_commit the write happens, the answer is a 200 with an HTML body
   400 401 403 409 429 500 503   that status, with MEGA's error shape, nothing written
   ok                no fault
 """
@@ -18,12 +21,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_NAMES = frozenset({
-    "error", "commit_then_fail", "drop", "drop_after_commit", "slow", "ok",
+    "error", "commit_then_fail", "drop", "drop_after_commit", "slow", "ok", "trickle",
+    "html_after_commit",
     "400", "401", "403", "409", "429", "500", "503",
 })
-RATE_FIELDS = ("error_rate", "commit_then_fail_rate", "drop_rate", "slow_rate")
+RATE_FIELDS = ("error_rate", "commit_then_fail_rate", "drop_rate", "slow_rate", "trickle_rate")
 RATE_FAULTS = {"error_rate": "error", "commit_then_fail_rate": "commit_then_fail",
-               "drop_rate": "drop", "slow_rate": "slow"}
+               "drop_rate": "drop", "slow_rate": "slow", "trickle_rate": "trickle"}
 
 
 @dataclass
@@ -32,7 +36,9 @@ class FaultSettings:
     commit_then_fail_rate: float = 0.0
     drop_rate: float = 0.0
     slow_rate: float = 0.0
+    trickle_rate: float = 0.0
     slow_ms: int = 3000
+    trickle_ms: int = 3000
     latency_ms: int = 0
     reject_containing: str = ""        # any request whose body holds this string gets a 400
     script: list[str] = field(default_factory=list)
@@ -42,8 +48,8 @@ class FaultSettings:
         for name in RATE_FIELDS:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if self.slow_ms < 0 or self.latency_ms < 0:
-            raise ValueError("slow_ms and latency_ms must be >= 0")
+        if min(self.slow_ms, self.trickle_ms, self.latency_ms) < 0:
+            raise ValueError("slow_ms, trickle_ms and latency_ms must be >= 0")
         unknown = [s for s in self.script if s not in FAULT_NAMES]
         if unknown:
             raise ValueError(f"unknown fault(s) in script: {', '.join(unknown)}")
@@ -81,7 +87,8 @@ class Faults:
             fault = s.script.pop(0) if s.script else self._draw_rate(s)
             if fault == "ok" and s.reject_containing and s.reject_containing.encode() in body:
                 fault = "400"
-            return fault, s.latency_ms / 1000, s.slow_ms / 1000
+            slow = s.trickle_ms if fault == "trickle" else s.slow_ms
+            return fault, s.latency_ms / 1000, slow / 1000
 
     def _draw_rate(self, s: FaultSettings) -> str:
         roll = self._random.random()

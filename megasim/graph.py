@@ -23,6 +23,7 @@ class GraphState:
     deleted: set[str] = field(default_factory=set)
     throttle_next: int = 0
     fail_next: int = 0
+    denied: bool = False               # the app lost leads_retrieval: every call gets code 200
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -69,6 +70,9 @@ def read(version: str, object_id: str | None) -> Any:
             state.throttle_next -= 1
             return _error(400, 80005, "There have been too many leadgen api calls to this "
                                       "Page. Wait a bit and try again.")
+        if state.denied:
+            return _error(400, 200, "(#200) Requires leads_retrieval permission to manage "
+                                    "the object")
         if token not in state.tokens:
             return _error(400, 190, "Error validating access token: Session has expired.",
                           subcode=463)
@@ -92,7 +96,7 @@ def read(version: str, object_id: str | None) -> Any:
 @graph.route("/_graph", methods=["GET", "PATCH"])
 def control() -> Response:
     """PATCH {"tokens": [...], "answers": {id: field_data}, "deleted": [...],
-    "throttle_next": n, "fail_next": n}; GET shows the counters."""
+    "throttle_next": n, "fail_next": n, "denied": bool}; GET shows the counters."""
     state = _state()
     with state.lock:
         if request.method == "PATCH":
@@ -103,5 +107,6 @@ def control() -> Response:
             state.deleted.update(change.get("deleted", []))
             state.throttle_next = int(change.get("throttle_next", state.throttle_next))
             state.fail_next = int(change.get("fail_next", state.fail_next))
+            state.denied = bool(change.get("denied", state.denied))
         return jsonify({"requests": state.requests, "throttle_next": state.throttle_next,
                         "fail_next": state.fail_next, "deleted": sorted(state.deleted)})

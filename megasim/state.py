@@ -18,6 +18,7 @@ from typing import Any
 from megasim.config import ApiKey, SimConfig, Tenant
 
 NON_DIGITS = re.compile(r"\D")
+Scope = tuple[str, str, str]          # customer id, endpoint, Idempotency-Key
 REQUEST_LOG_SIZE = 20_000
 
 
@@ -71,7 +72,8 @@ class SimState:
             self.leads: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in self.config.tenants}
             self._by_email: dict[str, dict[str, str]] = {c: {} for c in self.config.tenants}
             self._by_phone: dict[str, dict[str, str]] = {c: {} for c in self.config.tenants}
-            self.idempotency: dict[tuple[str, str, str], tuple[str, int, dict[str, Any]]] = {}
+            self.idempotency: dict[Scope, tuple[str, int, dict[str, Any], float]] = {}
+            self.in_progress: set[Scope] = set()
             self._windows: dict[tuple[str, str], Window] = {}
             self.counts: Counter[tuple[str, str]] = Counter()
             self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
@@ -93,14 +95,34 @@ class SimState:
             return RateStatus(limit, limit - window.count, reset_s, allowed=True)
 
     # -- idempotency ---------------------------------------------------------------------
-    def cached(self, scope: tuple[str, str, str]) -> tuple[str, int, dict[str, Any]] | None:
+    def cached(self, scope: Scope) -> tuple[str, int, dict[str, Any]] | None:
+        """The stored answer of a key, until it is older than key_retention_hours."""
         with self.lock:
-            return self.idempotency.get(scope)
+            hit = self.idempotency.get(scope)
+            if hit is None:
+                return None
+            if self._clock() - hit[3] > self.config.key_retention_hours * 3600:
+                del self.idempotency[scope]
+                return None
+            return hit[:3]
 
-    def remember(self, scope: tuple[str, str, str], fingerprint: str, status: int,
+    def remember(self, scope: Scope, fingerprint: str, status: int,
                  body: dict[str, Any]) -> None:
         with self.lock:
-            self.idempotency.setdefault(scope, (fingerprint, status, body))
+            self.idempotency.setdefault(scope, (fingerprint, status, body, self._clock()))
+
+    def begin(self, scope: Scope) -> bool:
+        """Mark a key's request as in progress; False if one already is."""
+        with self.lock:
+            if scope in self.in_progress:
+                return False
+            self.in_progress.add(scope)
+            return True
+
+    def end(self, scope: Scope) -> None:
+        """The key's request has been answered (or its client went away)."""
+        with self.lock:
+            self.in_progress.discard(scope)
 
     # -- leads ---------------------------------------------------------------------------
     def match(self, cid: str, row: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

@@ -175,7 +175,8 @@ class Drainer:
         r, k = self.ctx.redis, self.ctx.store.keys
         busy = r.zcard(k.due) or r.zcard(k.leases) or any(
             r.scan_iter(match=f"{k.prefix}:buffer:*")) or any(
-            r.scan_iter(match=f"{k.prefix}:batch:*"))
+            r.scan_iter(match=f"{k.prefix}:batch:*")) or any(
+            r.scan_iter(match=f"{k.prefix}:replays:*"))
         return not busy
 
     def step(self) -> int:

@@ -99,3 +99,24 @@ def test_check_config_command(tmp_path: Path) -> None:
 
 def test_test_config_builds() -> None:
     assert config_from_dict(base_config("redis://x", "http://127.0.0.1:1"), env={}).routes
+
+
+def test_max_age_may_not_exceed_key_retention() -> None:
+    config = base_config("redis://x", "http://mega.test")
+    config["mega"].update(max_age_hours=30, key_retention_hours=24)
+    with pytest.raises(ConfigError, match="may not exceed key_retention_hours"):
+        config_from_dict(config, env={})
+    config["mega"]["key_retention_hours"] = 48
+    assert config_from_dict(config, env={}).mega["max_age_hours"] == 30
+
+
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_web_and_worker_refuse_to_start_without_redis_url(command: str) -> None:
+    from gateway.cli import DEV_CONFIG
+
+    result = CliRunner().invoke(cli, [command, "--config", str(DEV_CONFIG)],
+                                env={"REDIS_URL": None})
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: REDIS_URL is not set: `leadgate {command}` needs a Redis "
+        "(only `leadgate dev` and the tests start an embedded one)"]

@@ -154,20 +154,23 @@ def test_transient_failures_past_max_age_expire_into_dead_letters(
     assert int(rec["attempts"]) >= 1 and "MEGA 500" in rec["error"]
 
 
-def test_replay_after_a_fix_uses_a_new_key(client: Any, drain: Any, megasim: Sim,
-                                           redis_client: redis.Redis) -> None:
+def test_replay_of_an_unchanged_body_reuses_its_key(client: Any, drain: Any, megasim: Sim,
+                                                    redis_client: redis.Redis) -> None:
     megasim.faults(script=["409"])
     (eid,) = post(client)
     drain()
     dead_key = megasim.requests()[0]["idempotency_key"]
     listing = client.get("/v1/dead-letters", headers=ADMIN).get_json()
     assert listing["total"] == 1 and listing["dead_letters"][0]["id"] == eid
-    assert client.post(f"/v1/dead-letters/{eid}/replay", headers=ADMIN).status_code == 202
+    answer = client.post(f"/v1/dead-letters/{eid}/replay", headers=ADMIN)
+    assert answer.status_code == 202 and answer.get_json()["key"] == dead_key
+    assert answer.get_json()["key_reason"].startswith("body unchanged")
     drain()
     last = megasim.requests()[-1]
-    assert last["status"] == "201" and last["idempotency_key"] != dead_key
+    assert last["status"] == "201" and last["idempotency_key"] == dead_key
     event = client.get(f"/v1/events/{eid}", headers=ADMIN).get_json()
     assert event["status"] == "delivered" and event["replays"] == 1
+    assert event["replay_key"] == dead_key and "unchanged" in event["replay_reason"]
     assert client.get("/v1/dead-letters", headers=ADMIN).get_json()["total"] == 0
 
 
@@ -209,7 +212,8 @@ def test_status_and_dlq_commands(client: Any, drain: Any, megasim: Sim, redis_se
     shown = runner.invoke(cli, ["dlq", "show", eid, "--config", str(path)], env=env)
     assert '"dead_reason": "conflict"' in shown.output
     replayed = runner.invoke(cli, ["dlq", "replay", "--all", "--config", str(path)], env=env)
-    assert replayed.output.strip() == "replayed 1 of 1"
+    assert replayed.output.strip().splitlines()[-1] == "replayed 1 of 1"
+    assert "body unchanged" in replayed.output
     drain()
     assert len(megasim.leads(ACME_ID)) == 1
 

@@ -34,6 +34,7 @@ def client_raising(exc: Exception) -> MegaClient:
     httpx.WriteTimeout("slow"), httpx.PoolTimeout("full"), httpx.ReadError("reset"),
     httpx.WriteError("reset"), httpx.RemoteProtocolError("closed"),
     httpx.LocalProtocolError("bad"), httpx.ProxyError("proxy"), httpx.UnsupportedProtocol("x"),
+    httpx.DecodingError("bad gzip"), httpx.TooManyRedirects("loop"),
 ])
 def test_every_transport_error_is_retryable(exc: Exception) -> None:
     with pytest.raises(MegaUnavailable):
@@ -81,3 +82,23 @@ def test_429_carries_the_wait_and_requests_carry_the_seed_headers(megasim: Sim) 
     (last,) = [r for r in megasim.requests() if r["status"] == "201"]
     assert last["idempotency_key"] == "key-9"
     client.close()
+
+
+@pytest.mark.parametrize(("endpoint", "answer"), [
+    ("single", b"<html>OK</html>"), ("single", b'{"id": "x"}'), ("bulk", b'{"results": 3}'),
+    ("bulk", b"[]"), ("bulk", b'{"results": ["x"]}'),
+])
+def test_a_2xx_that_is_not_megas_json_is_retryable(endpoint: str, answer: bytes) -> None:
+    client = MegaClient(base_url="http://mega.test", timeout_s=1, transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=answer)))
+    with pytest.raises(MegaUnavailable) as info:
+        client.send(CUSTOMER, endpoint, b"{}", "k")
+    assert info.value.status == 200
+
+
+def test_409_for_a_key_in_progress_is_retryable_not_a_conflict() -> None:
+    body = {"error": {"message": "a request with this Idempotency-Key is still in progress"}}
+    client = MegaClient(base_url="http://mega.test", timeout_s=1, transport=httpx.MockTransport(
+        lambda request: httpx.Response(409, json=body)))
+    with pytest.raises(MegaUnavailable):
+        client.send(CUSTOMER, "single", b"{}", "k")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,6 +16,7 @@ from werkzeug.serving import make_server
 from megasim.app import create_app
 from megasim.config import DEMO_CUSTOMER_ID, DEMO_TOKEN
 from megasim.config import config_from_dict as sim_config
+from megasim.state import SimState
 from tests.conftest import ACME_ID, ACME_TOKEN, GLOBEX_ID, OWNER_ID, READONLY_TOKEN, Sim
 
 SINGLE = "/api/agents/crm/leads"
@@ -333,3 +336,41 @@ def test_thread_safe_under_concurrency(http: httpx.Client, megasim: Sim) -> None
         statuses = list(pool.map(post, range(48)))
     assert statuses == [402] * 48
     assert len(megasim.leads()) == 49
+
+
+def test_a_key_whose_request_is_in_progress_gets_409_then_the_stored_answer(
+        megasim: Sim, http: httpx.Client) -> None:
+    megasim.faults(script=["trickle"], trickle_ms=1500)
+    headers = auth(key="k-busy")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(http.post, SINGLE, json=SEED_SINGLE, headers=headers)
+        time.sleep(0.4)
+        busy = http.post(SINGLE, json=SEED_SINGLE, headers=headers)
+        assert first.result().status_code == 201
+    assert busy.status_code == 409 and "in progress" in busy.json()["error"]["message"]
+    again = http.post(SINGLE, json=SEED_SINGLE, headers=headers)
+    assert again.status_code == 201 and again.json() == first.result().json()
+    assert len(megasim.leads(ACME_ID)) == 1
+
+
+def test_keys_are_forgotten_after_key_retention_hours() -> None:
+    now = [1000.0]
+    config = sim_config({"key_retention_hours": 1, "customers": [
+        {"id": ACME_ID, "keys": [{"token": ACME_TOKEN}]}]})
+    state = SimState(config, clock=lambda: now[0])
+    scope = (ACME_ID, "single", "k")
+    state.remember(scope, "fp", 201, {"lead": {}})
+    now[0] += 3599
+    assert state.cached(scope) == ("fp", 201, {"lead": {}})
+    now[0] += 2
+    assert state.cached(scope) is None
+
+
+def test_html_after_commit_and_the_demo_token_has_megas_form(megasim: Sim,
+                                                              http: httpx.Client) -> None:
+    assert re.fullmatch(r"mega_[0-9a-f]{64}", DEMO_TOKEN)
+    megasim.faults(script=["html_after_commit"])
+    html = http.post(SINGLE, json=SEED_SINGLE, headers=auth(key="k-html"))
+    assert html.status_code == 201 and html.headers["content-type"].startswith("text/html")
+    again = http.post(SINGLE, json=SEED_SINGLE, headers=auth(key="k-html"))
+    assert again.status_code == 201 and len(megasim.leads(ACME_ID)) == 1

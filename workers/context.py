@@ -11,8 +11,8 @@ import redis
 
 from gateway.config import Config, load_config
 from gateway.index import Index
-from gateway.redis_server import connect, ensure_embedded
-from gateway.store import Store
+from gateway.redis_server import connect
+from gateway.store import Store, require_redis_url
 from workers.graph import GraphClient
 from workers.mega import MegaClient
 
@@ -30,7 +30,7 @@ class WorkerContext:
 
 def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> WorkerContext:
     """Long-lived clients for a worker: Redis (no socket timeout: jobs block) and MEGA."""
-    client = connect(config.redis_url or ensure_embedded(), socket_timeout=30)
+    client = connect(require_redis_url(config, "worker"), socket_timeout=30)
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
     graph = GraphClient(timeout_s=config.mega["timeout_s"])
     store = Store(client, clock=clock, index=Index.from_config(config))

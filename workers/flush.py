@@ -1,88 +1,192 @@
-"""One flush: own a customer's lease, deliver its batches, record outcomes, hand it back."""
+"""One flush: own a customer's lease; take -> prepare -> send -> apply; hand it back.
+
+Every write goes through the flush's Lease (gateway/lease.py), fenced by its token: once
+another flush owns the customer, this one writes nothing more and stops.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from typing import Any
 
 from gateway import defaults
-from gateway.config import Customer, Route
-from gateway.errors import (
-    DeliveryError,
-    MegaBadRequest,
-    MegaConflict,
-    MegaCredentialsError,
-    MegaRateLimited,
-    MegaUnavailable,
-    NoUsableLead,
-)
-from gateway.leads import lead_record
-from gateway.sources import SOURCES
-from gateway.sources.meta import lead_draft
-from gateway.store import Batch, now_ms
+from gateway.config import Customer
+from gateway.errors import DeliveryError, LeaseLost
+from gateway.records import Batch, MalformedBatch, now_ms
 from workers import policy
 from workers.context import WorkerContext
+from workers.enrich import enrich
 from workers.graph import GraphError
-from workers.mega import MegaResponse, RateInfo
+from workers.mega import MegaResponse
+from workers.outcomes import Outcomes, dead, outcomes
+from workers.rates import note_rate, rate_wait
 
 log = logging.getLogger("leadgate.worker")
-Outcomes = dict[str, dict[str, str]]
+Events = list[dict[str, str]]
 
 
 class Flush:
     def __init__(self, ctx: WorkerContext, customer: Customer, token: str):
         self.ctx, self.customer, self.token = ctx, customer, token
         self.store, self.name = ctx.store, customer.name
+        self.lease = ctx.store.lease(customer.name, token)
+        self.lease_s = policy.lease_s(ctx.config.mega["timeout_s"])
+        self.batch: Batch | None = None
 
     def run(self) -> None:
         """Deliver until the buffer is empty, a hold is needed, or the time budget is spent."""
-        deadline = self.ctx.clock() + defaults.FLUSH_BUDGET_S
-        hold = 0
         try:
-            self.unpark_due()
-            lease_s = policy.lease_s(self.ctx.config.mega["timeout_s"])
-            while self.store.renew(self.name, self.token, lease_s=lease_s):
-                batch = self.store.take(self.name, policy.take_size(self.customer))
-                if batch is None:
-                    break
-                hold, more = self.deliver(batch)
-                if hold or not more or self.ctx.clock() > deadline or self.ctx.stopping.is_set():
-                    break
-            else:
-                return  # the lease was lost: whoever holds it now carries on
-        except Exception as exc:  # a bug or Redis trouble: back off, the batch stays frozen
+            hold = self.deliver_all()
+        except LeaseLost:
+            log.warning("flush of %s stopped: its lease moved to another flush", self.name)
+            return
+        except Exception as exc:   # a bug, Redis trouble, a malformed batch: a counted attempt
             log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
-            hold = now_ms(self.ctx.clock) + int(policy.backoff_s(3) * 1000)
-        self.store.release(self.customer, self.token, hold_until_ms=hold,
-                           wake_at_ms=self.next_unpark())
+            try:
+                hold = self.failed_flush(exc)
+            except LeaseLost:
+                return
+        try:
+            self.lease.release(self.customer, hold_until_ms=hold, wake_at_ms=self.next_unpark())
+        except LeaseLost:
+            pass
+
+    def deliver_all(self) -> int:
+        """Batch after batch: (hold-until ms or 0)."""
+        deadline = self.ctx.clock() + defaults.FLUSH_BUDGET_S
+        self.unpark_due()
+        while True:
+            self.lease.renew(lease_s=self.lease_s)
+            self.batch = self.take()
+            if self.batch is None:
+                return 0
+            hold, more = self.deliver(self.batch)
+            self.batch = None
+            if hold or not more or self.ctx.clock() > deadline or self.ctx.stopping.is_set():
+                return hold
+
+    def take(self) -> Batch | None:
+        """The batch in flight, the next replay, or new events; a malformed record raises."""
+        try:
+            return self.lease.take(policy.take_size(self.customer))
+        except MalformedBatch as exc:
+            self.batch = Batch(exc.ids, exc.created or now_ms(self.ctx.clock))
+            raise
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
-        """Send one batch: (hold-until ms or 0, whether to go on with the next batch)."""
+        """take -> prepare -> send -> apply: (hold-until ms or 0, whether to go on)."""
         events = self.store.events(batch.ids)
         if not batch.body:
-            hold, events = self.enrich(batch, events)
-            if hold:
-                return hold, False
-            if not events:
-                return 0, True
-            self.freeze(batch, events)
-        if waiting := self.rate_wait(batch.endpoint):
+            try:
+                hold, events = self.prepare(batch, events)
+            except GraphError as exc:   # Graph throttling or trouble: as for MEGA's 5xx
+                return self.settle(batch, self.decide(batch, exc), exc, now_ms(self.ctx.clock))
+            if hold or not events:
+                return hold, not hold
+        elif self.key_expired(batch):
+            self.finish(dead(batch.ids, "key_expired", None), sent=batch)
+            return 0, True
+        if waiting := rate_wait(self, batch.endpoint):
             return waiting, False
+        response, failure = self.send(batch)
+        return self.apply(batch, events, response, failure)
+
+    def send(self, batch: Batch) -> tuple[MegaResponse | None, DeliveryError | None]:
+        """Renew the lease, then one MEGA call within its deadline: the answer or the error."""
+        self.lease.renew(lease_s=self.lease_s)
         started = time.perf_counter()
+        response: MegaResponse | None = None
+        failure: DeliveryError | None = None
         try:
             response = self.ctx.mega.send(self.customer, batch.endpoint, batch.body, batch.key)
         except DeliveryError as exc:
-            self.mega_call(batch, exc.status, started, type(exc).__name__, str(exc))
-            self.note_rate(exc.endpoint, exc.rate)
-            return self.failed(batch, events, exc)
-        self.mega_call(batch, response.status, started, "ok")
-        self.note_rate(batch.endpoint, response.rate)
-        self.finish(outcomes(batch, events, response), events)
-        self.store.set_customer_state(self.name, blocked=None, last_error=None,
-                                      hold_reason=None, last_success_at=now_ms(self.ctx.clock))
-        return 0, len(batch.ids) >= policy.take_size(self.customer)
+            failure = exc
+        answer = response or failure
+        assert answer is not None
+        self.mega_call(batch, answer.status, started, type(failure).__name__ if failure
+                       else "ok", str(failure or ""))
+        note_rate(self, batch.endpoint, answer.rate)
+        return response, failure
+
+    def prepare(self, batch: Batch, events: Events) -> tuple[int, Events]:
+        """Enrich what a source asks for, then freeze the exact bytes and key."""
+        hold, events = enrich(self, batch, events)
+        if not hold and events:
+            self.freeze(batch, events)
+        return hold, events
+
+    def freeze(self, batch: Batch, events: Events) -> None:
+        """Fix the exact bytes and key before the first send; retries reuse them."""
+        batch.endpoint = policy.endpoint_for(self.customer, len(events))
+        batch.key = policy.idempotency_key(batch.endpoint, events)
+        batch.body = policy.request_body(self.customer, batch.endpoint, events)
+        batch.key_since = now_ms(self.ctx.clock)
+        self.lease.freeze(batch)
+
+    def apply(self, batch: Batch, events: Events, response: MegaResponse | None,
+              failure: Exception | None) -> tuple[int, bool]:
+        """The policy's decision on MEGA's answer, written: (hold-until ms or 0, go on)."""
+        decision = self.decide(batch, failure)
+        now = now_ms(self.ctx.clock)
+        if decision.action == "deliver" and response is not None:
+            self.finish(outcomes(batch, events, response), events, sent=batch)
+            self.lease.set_state(blocked=None, last_error=None, hold_reason=None,
+                                 last_success_at=now)
+            return 0, len(batch.ids) >= policy.take_size(self.customer)
+        return self.settle(batch, decision, failure, now)
+
+    def key_expired(self, batch: Batch) -> bool:
+        """A frozen batch is never resent once MEGA may have forgotten its key."""
+        retention_ms = self.ctx.config.mega["key_retention_hours"] * 3_600_000
+        return bool(batch.key_since) and now_ms(self.ctx.clock) - batch.key_since > retention_ms
+
+    def decide(self, batch: Batch, failure: Exception | None) -> policy.Decision:
+        now = now_ms(self.ctx.clock)
+        mega = self.ctx.config.mega
+        limits = policy.Limits(int(mega["max_age_hours"] * 3_600_000),
+                               int(mega["key_retention_hours"] * 3_600_000))
+        key_age = now - batch.key_since if batch.key_since else 0
+        return policy.decide(failure, rows=len(batch.ids), attempts=batch.attempts + 1,
+                             age_ms=now - batch.created, key_age_ms=key_age, limits=limits)
+
+    def settle(self, batch: Batch, decision: policy.Decision, failure: Exception | None,
+               now: int) -> tuple[int, bool]:
+        """Every decision but deliver: wait, hold, split, dead letter, retry later."""
+        error = str(failure) if failure else ""
+        if decision.attempt:
+            self.lease.count_attempt(batch, error)
+        if decision.action == "dead":
+            self.finish(dead(batch.ids, decision.reason, failure), sent=batch)
+            return 0, True
+        if decision.action == "split":
+            self.lease.split(batch)
+            return 0, True
+        if decision.action == "hold":
+            self.lease.set_state(blocked=f"credentials: {error}", hold_reason=decision.reason,
+                                 last_error=error)
+        elif decision.action == "retry":
+            self.lease.set_state(hold_reason=decision.reason, last_error=error)
+        else:
+            self.lease.set_state(hold_reason=decision.reason)
+        return now + decision.wait_ms, False
+
+    def failed_flush(self, exc: Exception) -> int:
+        """An exception inside the flush: an attempt of the batch in hand, as for a 5xx."""
+        now = now_ms(self.ctx.clock)
+        fallback = now + int(policy.backoff_s(3) * 1000)
+        if self.batch is None:
+            return fallback
+        try:
+            if isinstance(exc, MalformedBatch) and not exc.ids:
+                self.lease.finish({}, self.ctx.config.dedup_ttl_s)   # nothing in it to send
+                return now
+            hold, _ = self.settle(self.batch, self.decide(self.batch, exc), exc, now)
+        except LeaseLost:
+            raise
+        except Exception:        # Redis is down too: the batch stays as it is, try later
+            log.exception("flush of %s could not record its failure", self.name)
+            return fallback
+        return hold or now
 
     def mega_call(self, batch: Batch, status: int | None, started: float, outcome: str,
                   error: str = "") -> None:
@@ -99,10 +203,13 @@ class Flush:
                 "at": now_ms(self.ctx.clock), "kind": "mega", "endpoint": batch.endpoint,
                 "key": batch.key, "status": code, "outcome": outcome, "error": error[:500]})
 
-    def finish(self, result: Outcomes, events: list[dict[str, str]] | None = None, *,
-               remaining: list[str] | None = None) -> None:
+    def finish(self, result: Outcomes, events: Events | None = None, *,
+               remaining: list[str] | None = None, sent: Batch | None = None) -> None:
         """Record terminal outcomes (and count them)."""
-        self.store.finish(self.name, result, self.ctx.config.dedup_ttl_s, remaining=remaining)
+        retention_ms = int(self.ctx.config.mega["key_retention_hours"] * 3_600_000)
+        self.lease.finish(result, self.ctx.config.dedup_ttl_s, remaining=remaining,
+                          sent=sent if sent is not None and sent.body else None,
+                          retention_ms=retention_ms)
         received = {e["id"]: int(e.get("received_at") or 0) for e in events or []}
         now = now_ms(self.ctx.clock)
         metrics = self.store.metrics
@@ -122,182 +229,9 @@ class Flush:
         now = now_ms(self.ctx.clock)
         for route, (until, _) in self.store.parked_routes(self.name).items():
             if until <= now:
-                self.store.unpark(self.name, route)
+                self.lease.unpark(route)
 
     def next_unpark(self) -> int:
         """When the earliest held route is to be tried again (0: none is held)."""
         return min((until for until, _ in self.store.parked_routes(self.name).values()),
                    default=0)
-
-    def enrich(self, batch: Batch, events: list[dict[str, str]]
-               ) -> tuple[int, list[dict[str, str]]]:
-        """Fetch the lead data of Meta events (only ids arrived): (hold-until ms, events left).
-
-        A route whose page token Meta refuses is held on its own: its events are set aside
-        and retried every CREDENTIALS_RETRY_S, while the customer's other leads go on."""
-        needs: dict[str, list[dict[str, str]]] = {}
-        for event in events:
-            if event.get("enrich") and not event.get("lead"):
-                needs.setdefault(event["route"], []).append(event)
-        if not needs:
-            return 0, events
-        gone: Outcomes = {}
-        parking: dict[str, tuple[list[str], int, str]] = {}
-        held = self.store.parked_routes(self.name)
-        for route_name, group in needs.items():
-            route = self.ctx.config.routes.get(route_name)
-            if route is None or route.source != "meta_lead_ads":
-                gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
-                continue
-            if route_name in held:          # still held: do not ask Meta again yet
-                parking[route_name] = ([e["id"] for e in group], *held[route_name])
-                continue
-            try:
-                fetched = self.ctx.graph.fetch(route.settings["graph_api_url"],
-                                               route.settings["page_access_token"],
-                                               [e["provider_id"] for e in group])
-            except GraphError as exc:
-                if exc.kind != "token":
-                    return self.graph_failed(batch, exc, route_name), events
-                until = now_ms(self.ctx.clock) + int(defaults.CREDENTIALS_RETRY_S * 1000)
-                reason = f"meta token of route {route_name}: {exc}"
-                log.warning("leads of route %s held: %s", route_name, reason)
-                parking[route_name] = ([e["id"] for e in group], until, reason)
-                continue
-            for event in group:
-                lead_id = event["provider_id"]
-                if lead_id in fetched.gone:
-                    gone.update(unavailable([event], fetched.gone[lead_id]))
-                    continue
-                try:
-                    event.update(enriched(route, event, fetched.leads.get(lead_id)))
-                except (NoUsableLead, LookupError) as exc:
-                    gone.update(unavailable([event], str(exc)))
-        parked = {eid for ids, _, _ in parking.values() for eid in ids}
-        self.store.set_events_each({e["id"]: {k: e[k] for k in ("lead", "warnings", "unmapped")}
-                                    for group in needs.values() for e in group
-                                    if e["id"] not in gone and e["id"] not in parked})
-        if self.store.index:        # the console's contact search: Meta's contact is known now
-            self.store.index.add_contacts(self.store.redis, [
-                e for group in needs.values() for e in group
-                if e["id"] not in gone and e["id"] not in parked], now_ms(self.ctx.clock))
-        if parked:
-            batch.ids = [eid for eid in batch.ids if eid not in parked]
-            self.store.park(self.name, parking, batch.ids)
-        if gone:
-            batch.ids = [eid for eid in batch.ids if eid not in gone]
-            self.finish(gone, remaining=batch.ids)
-        return 0, [e for e in events if e["id"] not in gone and e["id"] not in parked]
-
-    def graph_failed(self, batch: Batch, exc: GraphError, route: str) -> int:
-        """Graph throttling or trouble: the batch waits with backoff, as for MEGA's 5xx."""
-        now = now_ms(self.ctx.clock)
-        hold, _ = self.retry_later(batch, exc, now, hold_reason=f"meta_{exc.kind}")
-        return hold or now     # expired events are dead letters now: go on at once
-
-    def freeze(self, batch: Batch, events: list[dict[str, str]]) -> None:
-        """Fix the exact bytes and key before the first send; retries reuse them."""
-        batch.endpoint = policy.endpoint_for(self.customer, len(events))
-        batch.key = policy.idempotency_key(batch.endpoint, events)
-        batch.body = policy.request_body(self.customer, batch.endpoint, events)
-        self.store.freeze(self.name, batch)
-
-    def failed(self, batch: Batch, events: list[dict[str, str]],
-               exc: DeliveryError) -> tuple[int, bool]:
-        now = now_ms(self.ctx.clock)
-        if isinstance(exc, MegaRateLimited):
-            self.store.set_customer_state(self.name, hold_reason="rate_limited")
-            return now + int(exc.retry_after_s * 1000), False
-        if isinstance(exc, MegaCredentialsError):
-            self.store.set_customer_state(self.name, blocked=f"credentials: {exc}",
-                                          hold_reason="credentials", last_error=str(exc))
-            return now + int(defaults.CREDENTIALS_RETRY_S * 1000), False
-        if isinstance(exc, MegaBadRequest) and len(batch.ids) > 1:
-            self.store.split(self.name, batch)
-            return 0, True
-        if isinstance(exc, MegaBadRequest | MegaConflict):
-            reason = "conflict" if isinstance(exc, MegaConflict) else "rejected"
-            self.finish(dead(batch.ids, reason, exc))
-            return 0, True
-        assert isinstance(exc, MegaUnavailable)
-        return self.retry_later(batch, exc, now)
-
-    def retry_later(self, batch: Batch, exc: Exception, now: int, *,
-                    hold_reason: str = "retrying") -> tuple[int, bool]:
-        """5xx, timeout, connection error: same bytes and key later, or expire past max age."""
-        attempts = self.store.count_attempt(self.name, batch, str(exc))
-        max_age_ms = self.ctx.config.mega["max_age_hours"] * 3_600_000
-        if now - batch.created > max_age_ms:
-            self.finish(dead(batch.ids, "expired", exc))
-            return 0, True
-        self.store.set_customer_state(self.name, hold_reason=hold_reason, last_error=str(exc))
-        return now + int(policy.backoff_s(attempts) * 1000), False
-
-    def rate_wait(self, endpoint: str) -> int:
-        """When MEGA said no calls remain in this window: the reset time, else 0."""
-        state = self.store.customer_state(self.name)
-        remaining = state.get(f"rl:{endpoint}:remaining")
-        reset_at = int(state.get(f"rl:{endpoint}:reset_at", "0"))
-        if remaining == "0" and reset_at > now_ms(self.ctx.clock):
-            self.store.set_customer_state(self.name, hold_reason="rate_limited")
-            return reset_at
-        return 0
-
-    def note_rate(self, endpoint: str, rate: Any) -> None:
-        if not isinstance(rate, RateInfo) or rate.remaining is None or not endpoint:
-            return
-        reset_at = now_ms(self.ctx.clock) + int((rate.reset_s or 0) * 1000)
-        self.store.set_customer_state(self.name, **{f"rl:{endpoint}:remaining": rate.remaining,
-                                                    f"rl:{endpoint}:reset_at": reset_at})
-
-
-def outcomes(batch: Batch, events: list[dict[str, str]], response: MegaResponse) -> Outcomes:
-    """Each event's terminal record from MEGA's answer."""
-    if batch.endpoint == "single":
-        (event,) = events
-        lead = response.body.get("lead") or {}
-        outcome = {"status": "delivered", "outcome": "created", "endpoint": "single",
-                   "lead_id": str(lead.get("id", "")), "mega_status": str(response.status)}
-        if dropped := policy.single_drops(event.get("lead", "{}")):
-            outcome["delivery_warning"] = f"not sent by a single create: {', '.join(dropped)}"
-        return {event["id"]: outcome}
-    rows = {r.get("row_ref"): r for r in response.body.get("results", [])}
-    result: Outcomes = {}
-    for eid in batch.ids:
-        row = rows.get(eid)
-        if row is None:
-            result[eid] = {"status": "dead", "dead_reason": "rejected", "endpoint": "bulk",
-                           "error": "MEGA's answer has no result for this row"}
-        elif row.get("status") == "failed":
-            result[eid] = {"status": "dead", "dead_reason": "rejected", "endpoint": "bulk",
-                           "error": "; ".join(row.get("errors") or ["failed"]),
-                           "mega_status": str(response.status)}
-        else:
-            result[eid] = {"status": "delivered", "outcome": str(row.get("status")),
-                           "endpoint": "bulk", "lead_id": str(row.get("lead_id") or ""),
-                           "matched_by": str(row.get("matched_by") or ""),
-                           "ignored_custom_fields": json.dumps(
-                               row.get("ignored_custom_fields") or []),
-                           "mega_status": str(response.status)}
-    return result
-
-
-def dead(ids: list[str], reason: str, exc: Exception) -> Outcomes:
-    status, body = getattr(exc, "status", None), getattr(exc, "body", None)
-    text = json.dumps(body)[:2000] if body is not None else ""
-    return {eid: {"status": "dead", "dead_reason": reason, "error": str(exc),
-                  "mega_status": str(status or ""), "mega_body": text} for eid in ids}
-
-
-def unavailable(events: list[dict[str, str]], why: str) -> Outcomes:
-    """Meta leads that cannot be read (deleted, no permission): dead letters with Meta's word."""
-    return {e["id"]: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
-            for e in events}
-
-
-def enriched(route: Route, event: dict[str, str], lead: dict[str, Any] | None) -> dict[str, str]:
-    """The stored lead of a Meta event, from its webhook fields and the Graph lead object."""
-    if lead is None:
-        raise LookupError("the Graph API returned no lead for this id")
-    draft = lead_draft(event["provider_id"], json.loads(event.get("fields") or "{}"), lead)
-    return lead_record(route, SOURCES[route.source].lead_defaults, draft)

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from workers.deadline import client_timeout, request_within
+
 LEAD_FIELDS = "id,created_time,ad_id,ad_name,adset_name,campaign_name,form_id,platform," \
               "is_organic,field_data"
 MAX_IDS = 50                       # Graph's limit on ids per multi-id lookup
+MAX_SINGLE_LOOKUPS = 10            # one-id calls per fetch when Graph names no missing id
 TOKEN_CODES = {102, 190}           # invalid, expired or revoked access token
 THROTTLE_CODES = {4, 17, 32, 613, 80005}
-GONE_CODES = {10, 100}             # the lead does not exist, or the token may not read it
+PERMISSION_CODES = {10} | set(range(200, 300))   # leads_retrieval revoked, app removed...
+MISSING = re.compile(r"do(?:es)? not exist:?\s*([\d,\s]+)")
+OBJECT = re.compile(r"Object with ID '(\d+)' does not exist")
 
 
 class GraphError(Exception):
-    def __init__(self, message: str, *, kind: str, code: int | None = None):
+    """kind: token and permission hold the route; throttled and unavailable retry the batch;
+    gone names the leads Meta says do not exist (`ids`)."""
+
+    def __init__(self, message: str, *, kind: str, code: int | None = None,
+                 ids: tuple[str, ...] = ()):
         super().__init__(message)
-        self.kind, self.code = kind, code       # kind: token, throttled, gone, unavailable
+        self.kind, self.code, self.ids = kind, code, ids
 
 
 @dataclass
@@ -28,63 +41,104 @@ class Fetched:
 
 
 class GraphClient:
-    """One pooled client per worker; the token goes in a header, never in a URL."""
+    """One pooled client per worker; the token goes in a header, never in a URL.
+    Each call has one overall deadline, `timeout_s` (workers/deadline.py)."""
 
-    def __init__(self, *, timeout_s: float, transport: httpx.BaseTransport | None = None):
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), transport=transport)
+    def __init__(self, *, timeout_s: float, transport: httpx.BaseTransport | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.timeout_s, self._clock = timeout_s, clock
+        self._http = httpx.Client(timeout=client_timeout(timeout_s), transport=transport)
 
     def close(self) -> None:
         self._http.close()
 
-    def fetch(self, base_url: str, token: str, lead_ids: list[str]) -> Fetched:
-        """Every lead by id, many per call; a lead Meta says is gone is isolated, not fatal."""
+    def fetch(self, base_url: str, token: str, lead_ids: list[str], *,
+              before_call: Callable[[], None] = lambda: None) -> Fetched:
+        """Every lead by id, many per call; a lead Meta says is gone is isolated, not fatal.
+        `before_call` runs before each call (the flush renews its lease there)."""
         fetched = Fetched()
         for start in range(0, len(lead_ids), MAX_IDS):
-            chunk = lead_ids[start:start + MAX_IDS]
+            self._chunk(base_url, token, lead_ids[start:start + MAX_IDS], fetched, before_call)
+        return fetched
+
+    def _chunk(self, base_url: str, token: str, chunk: list[str], fetched: Fetched,
+               before_call: Callable[[], None]) -> None:
+        """One multi-id call; ids Meta names as missing are set aside and the rest asked again."""
+        while chunk:
+            before_call()
             try:
                 found = self._get(base_url, token, {"ids": ",".join(chunk)})
-                fetched.leads.update({str(k): v for k, v in found.items()
-                                      if isinstance(v, dict)})
             except GraphError as exc:
                 if exc.kind != "gone":
                     raise
-                for lead_id in chunk:       # one missing id fails a multi-id call: ask singly
-                    try:
-                        fetched.leads[lead_id] = self._get(f"{base_url}/{lead_id}", token, {})
-                    except GraphError as single:
-                        if single.kind != "gone":
-                            raise
-                        fetched.gone[lead_id] = str(single)
-        return fetched
+                named = [i for i in chunk if i in exc.ids]
+                if not named:
+                    return self._singly(base_url, token, chunk, fetched, before_call)
+                fetched.gone.update(dict.fromkeys(named, str(exc)))
+                chunk = [i for i in chunk if i not in named]
+                continue
+            fetched.leads.update({str(k): v for k, v in found.items() if isinstance(v, dict)})
+            return None
+        return None
+
+    def _singly(self, base_url: str, token: str, chunk: list[str], fetched: Fetched,
+                before_call: Callable[[], None]) -> None:
+        """Graph said some id is missing without naming it: ask a bounded number singly."""
+        if len(chunk) > MAX_SINGLE_LOOKUPS:
+            raise GraphError(f"Graph names no missing lead among {len(chunk)}: retrying later",
+                             kind="unavailable")
+        for lead_id in chunk:
+            before_call()
+            try:
+                fetched.leads[lead_id] = self._get(f"{base_url}/{lead_id}", token, {})
+            except GraphError as single:
+                if single.kind != "gone":
+                    raise
+                fetched.gone[lead_id] = str(single)
 
     def _get(self, url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            response = self._http.get(url.rstrip("/") + ("/" if "ids" in params else ""),
-                                      params={**params, "fields": LEAD_FIELDS},
-                                      headers={"Authorization": f"Bearer {token}"})
-        except httpx.TransportError as exc:
+            status, raw, _ = request_within(
+                self._http, "GET", url.rstrip("/") + ("/" if "ids" in params else ""),
+                deadline_s=self.timeout_s, clock=self._clock,
+                params={**params, "fields": LEAD_FIELDS},
+                headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
             raise GraphError(f"Graph API unreachable ({type(exc).__name__})",
                              kind="unavailable") from exc
         try:
-            body = response.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
             body = {}
-        if response.is_success and isinstance(body, dict) and "error" not in body:
+        if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
             return body
-        raise classify(response.status_code, body)
+        raise classify(status, body, asked=params.get("ids", url.rstrip("/").rsplit("/", 1)[-1]))
 
 
-def classify(status: int, body: Any) -> GraphError:
+def classify(status: int, body: Any, *, asked: str = "") -> GraphError:
+    """Meta's error as what the flush must do: hold the route, retry, or drop named leads."""
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
     code = error.get("code") if isinstance(error.get("code"), int) else None
-    message = f"Graph {status}: {str(error.get('message') or 'no error message')[:300]}"
+    text = str(error.get("message") or "no error message")
+    message = f"Graph {status}: {text[:300]}"
+    named = missing_ids(text, asked)
     if code in TOKEN_CODES or (status == 401 and code is None):
-        kind = "token"
-    elif code in THROTTLE_CODES or status == 429:
-        kind = "throttled"
-    elif code in GONE_CODES or 200 <= (code or 0) < 300 or status == 404:
-        kind = "gone"
-    else:
-        kind = "unavailable"
-    return GraphError(message, kind=kind, code=code)
+        return GraphError(message, kind="token", code=code)
+    if code in THROTTLE_CODES or status == 429:
+        return GraphError(message, kind="throttled", code=code)
+    if code == 100 and named:
+        return GraphError(message, kind="gone", code=code, ids=named)
+    if code == 100 and "," in asked:
+        return GraphError(message, kind="gone", code=code)       # which one: ask singly
+    if code in PERMISSION_CODES or status == 404 or code == 100:
+        return GraphError(message, kind="permission", code=code)
+    return GraphError(message, kind="unavailable", code=code)
+
+
+def missing_ids(text: str, asked: str) -> tuple[str, ...]:
+    """The lead ids a code-100 message names as not existing (only ids that were asked for)."""
+    asked_ids = set(asked.split(","))
+    found = MISSING.search(text) or OBJECT.search(text)
+    names = found.group(1).replace(" ", "").split(",") if found else []
+    return tuple(i for i in names if i in asked_ids)

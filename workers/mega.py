@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +20,10 @@ from gateway.errors import (
     MegaRateLimited,
     MegaUnavailable,
 )
+from workers.deadline import client_timeout, request_within
 
 PATHS = {"single": SINGLE_PATH, "bulk": BULK_PATH}
+IN_PROGRESS = "in progress"   # a 409 naming this: the key's first request is still running
 USER_AGENT = "leadgate/0.1"
 
 
@@ -48,12 +52,15 @@ class MegaResponse:
 
 
 class MegaClient:
-    """One pooled client for the worker's lifetime."""
+    """One pooled client for the worker's lifetime; each call has one overall deadline,
+    `timeout_s` (workers/deadline.py)."""
 
     def __init__(self, *, base_url: str, timeout_s: float,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.timeout_s, self._clock = timeout_s, clock
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_s),
+            base_url=base_url.rstrip("/"), timeout=client_timeout(timeout_s),
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             headers={"User-Agent": USER_AGENT}, transport=transport)
 
@@ -66,21 +73,38 @@ class MegaClient:
                    "x-customer-id": customer.customer_id,
                    "Content-Type": "application/json", "Idempotency-Key": key}
         try:
-            response = self._http.post(PATHS[endpoint], content=body, headers=headers)
+            status, raw, answer_headers = self._post(PATHS[endpoint], body, headers)
         except httpx.TimeoutException as exc:
             raise MegaUnavailable(f"timeout ({type(exc).__name__})", endpoint=endpoint) from exc
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             raise MegaUnavailable(f"connection failed ({type(exc).__name__})",
                                   endpoint=endpoint) from exc
-        rate = RateInfo.from_headers(response.headers)
-        if response.is_success:
-            try:
-                return MegaResponse(response.status_code, response.json(), rate)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise MegaUnavailable("MEGA answered 2xx with an unreadable body",
-                                      endpoint=endpoint, status=response.status_code,
-                                      rate=rate) from exc
-        raise classify(endpoint, response.status_code, _error_body(response), rate)
+        rate = RateInfo.from_headers(answer_headers)
+        if 200 <= status < 300:
+            return MegaResponse(status, answer(endpoint, status, raw, rate), rate)
+        raise classify(endpoint, status, _error_body(raw), rate)
+
+    def _post(self, path: str, body: bytes, headers: dict[str, str]
+              ) -> tuple[int, bytes, httpx.Headers]:
+        return request_within(self._http, "POST", path, deadline_s=self.timeout_s,
+                              clock=self._clock, content=body, headers=headers)
+
+
+def answer(endpoint: str, status: int, raw: bytes, rate: RateInfo) -> dict[str, Any]:
+    """MEGA's JSON of a 2xx, checked for its shape; else MegaUnavailable (outcome unknown)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MegaUnavailable("MEGA answered 2xx with a body that is not JSON",
+                              endpoint=endpoint, status=status, rate=rate) from exc
+    shaped = isinstance(body, dict) and (
+        isinstance(body.get("lead"), dict) if endpoint == "single" else
+        isinstance(body.get("results"), list) and all(isinstance(r, dict)
+                                                      for r in body["results"]))
+    if not shaped:
+        raise MegaUnavailable("MEGA answered 2xx with an unexpected shape", endpoint=endpoint,
+                              status=status, body=_clip(body), rate=rate)
+    return body  # type: ignore[no-any-return]
 
 
 def classify(endpoint: str, status: int, body: Any, rate: RateInfo) -> DeliveryError:
@@ -92,6 +116,8 @@ def classify(endpoint: str, status: int, body: Any, rate: RateInfo) -> DeliveryE
         return MegaRateLimited(message, retry_after_s=wait, **kwargs)
     if status in (401, 403, 404, 405):
         return MegaCredentialsError(message, **kwargs)
+    if status == 409 and IN_PROGRESS in message.lower():
+        return MegaUnavailable(message, **kwargs)   # not a conflict: ask again later
     if status == 409:
         return MegaConflict(message, **kwargs)
     if 400 <= status < 500:
@@ -99,11 +125,15 @@ def classify(endpoint: str, status: int, body: Any, rate: RateInfo) -> DeliveryE
     return MegaUnavailable(message, **kwargs)
 
 
-def _error_body(response: httpx.Response) -> Any:
+def _error_body(raw: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
-        return {"raw": response.text[:500]}
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {"raw": raw[:500].decode("utf-8", "replace")}
+
+
+def _clip(body: Any) -> Any:
+    return json.dumps(body)[:500]
 
 
 def _message(body: Any) -> str:

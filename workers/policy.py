@@ -1,16 +1,17 @@
-"""Delivery policy as small pure functions: keys, endpoints, bodies, backoff."""
+"""Delivery policy as small pure functions: the lease, backoff, and what each answer means."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.contract import BULK_ONLY_FIELDS
+from gateway.errors import MegaBadRequest, MegaConflict, MegaCredentialsError, MegaRateLimited
+from gateway.outbound import endpoint_for, idempotency_key, request_body, single_drops
+from workers.deadline import call_s
+from workers.graph import GraphError
 
 
 def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
@@ -21,44 +22,62 @@ def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
 
 
 def lease_s(mega_timeout_s: float) -> float:
-    """How long a flush owns its customer between renewals: longer than one MEGA call."""
-    return max(defaults.LEASE_S, 2 * mega_timeout_s + 5)
+    """How long a flush owns its customer between renewals (it renews before every outside
+    call): the longest one call can take, and a margin for the Redis writes around it."""
+    return call_s(mega_timeout_s) + defaults.LEASE_MARGIN_S
 
 
 def take_size(customer: Customer) -> int:
     return 1 if customer.delivery == "single" else customer.max_batch
 
 
-def endpoint_for(customer: Customer, n: int) -> str:
-    """`auto` sends one lead as a single create (it triggers MEGA's automations), more in bulk."""
-    if customer.delivery == "auto":
-        return "single" if n == 1 else "bulk"
-    return customer.delivery
+@dataclass(frozen=True)
+class Limits:
+    """How long a batch may keep trying, in ms: its age, and its key's age at MEGA."""
+
+    max_age_ms: int
+    key_retention_ms: int
 
 
-def idempotency_key(endpoint: str, events: list[dict[str, str]]) -> str:
-    """Stable across retries; a replayed dead letter (replays > 0) gets a new one."""
-    parts = sorted(f"{e['id']}:{e.get('replays', '0')}" for e in events)
-    if endpoint == "single":
-        (part,) = parts
-        eid, replays = part.split(":")
-        return f"lg-{eid[4:]}" + (f"-r{replays}" if replays != "0" else "")
-    return "lgb-" + hashlib.sha256(",".join(parts).encode()).hexdigest()[:40]
+@dataclass(frozen=True)
+class Decision:
+    """What the flush does after one answer (README: "Delivery policy", line by line).
+
+    action: deliver, wait (not an attempt), hold (the customer's credentials), split,
+    dead (reason), retry (same bytes, same key, after wait_ms). `attempt`: it counts."""
+
+    action: str
+    reason: str = ""
+    wait_ms: int = 0
+    attempt: bool = False
 
 
-def request_body(customer: Customer, endpoint: str, events: list[dict[str, str]]) -> bytes:
-    """The exact bytes sent (and resent) for these events."""
-    leads = [json.loads(e["lead"]) for e in events]
-    payload: dict[str, Any]
-    if endpoint == "single":
-        payload = {k: v for k, v in leads[0].items() if k not in BULK_ONLY_FIELDS}
-    else:
-        payload = {"on_duplicate": customer.on_duplicate, "dry_run": False,
-                   "leads": [{"row_ref": e["id"], **lead}
-                             for e, lead in zip(events, leads, strict=True)]}
-    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+def decide(failure: Exception | None, *, rows: int, attempts: int, age_ms: int,
+           key_age_ms: int, limits: Limits,
+           rand: Callable[[], float] = random.random) -> Decision:
+    """MEGA's answer (None: a 2xx of MEGA's shape) in, the flush's next step out."""
+    if failure is None:
+        return Decision("deliver")
+    if isinstance(failure, MegaRateLimited):
+        return Decision("wait", "rate_limited", int(failure.retry_after_s * 1000))
+    if isinstance(failure, MegaCredentialsError):
+        return Decision("hold", "credentials", int(defaults.CREDENTIALS_RETRY_S * 1000))
+    if isinstance(failure, MegaBadRequest):
+        return Decision("split") if rows > 1 else Decision("dead", "rejected")
+    if isinstance(failure, MegaConflict):
+        return Decision("dead", "conflict")
+    # 5xx, timeout, connection error, a 2xx not MEGA's JSON or of the wrong shape, a 409
+    # while the key's request is in progress, Graph trouble, a bug, a malformed batch record
+    if key_age_ms > limits.key_retention_ms:
+        return Decision("dead", "key_expired", attempt=True)
+    if age_ms > limits.max_age_ms:
+        return Decision("dead", "expired", attempt=True)
+    wait_s = backoff_s(attempts, rand=rand)
+    if getattr(failure, "status", 0) is None:       # no answer: MEGA may still be at it
+        wait_s = max(wait_s, defaults.RETRY_AFTER_NO_ANSWER_S)
+    reason = f"meta_{failure.kind}" if isinstance(failure, GraphError) else "retrying"
+    return Decision("retry", reason, int(wait_s * 1000), attempt=True)
 
 
-def single_drops(lead_json: str) -> list[str]:
-    """Fields the single endpoint does not take; the outcome warns about them."""
-    return sorted(set(json.loads(lead_json)) & set(BULK_ONLY_FIELDS))
+__all__ = ["Decision", "Limits", "backoff_s", "decide", "endpoint_for", "idempotency_key",
+           "lease_s", "request_body", "single_drops", "take_size"]

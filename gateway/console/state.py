@@ -11,8 +11,9 @@ from gateway.console.read import REJECTED
 from gateway.logs import mask
 from gateway.store import Store, now_ms
 
-REPLAY_RULE = ("each gets a new idempotency key (its replay count is part of the key), so MEGA "
-               "treats it as a new request")
+REPLAY_RULE = ("each goes out under its original idempotency key while its body is unchanged (MEGA "
+               "answers with what it stored if it had committed), under a new key after a "
+               "config change altered the body")
 KNOWN = {"pending", "in_flight", "held", "held_routes", "delivered", "dead", "state", "reason",
          "last_error", "next_attempt_ms"}
 
@@ -111,14 +112,17 @@ def _outcome(record: dict[str, str]) -> dict[str, Any]:
     return {"at": 0, "what": status.replace("_", " "), "detail": detail}
 
 
-def replay_note(record: dict[str, str]) -> str:
+def replay_note(store: Store, config: Config, record: dict[str, str]) -> str:
     """Under which idempotency key a replay goes, by the delivery core's replay rules."""
-    from workers.policy import idempotency_key
-
-    replays = int(record.get("replays") or 0) + 1
-    alone = idempotency_key("single", [{"id": record["id"], "replays": str(replays)}])
-    return (f"a new idempotency key (replay {replays}): {alone} if sent alone, a new bulk key "
-            "if sent with others")
+    customer = config.customers.get(record.get("customer", ""))
+    plan = store.plan_replay(record["id"], customer) if customer else None
+    if plan is None:
+        return "not replayable: its customer is no longer configured"
+    key = plan.key or "a new key, frozen when the worker sends it"
+    others = len(plan.ids) - 1
+    company = f", together with {others} other dead letter(s) of its request" if others else ""
+    return f"{key}: {plan.reason}{company}" + (f" (warning: {plan.warning})" if plan.warning
+                                               else "")
 
 
 def decoded(record: dict[str, str], name: str) -> Any:

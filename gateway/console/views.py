@@ -10,6 +10,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 from gateway.console import bp, read, state
 from gateway.console.auth import client, ctx
 from gateway.index import hashed
+from gateway.records import Replay
 from gateway.store import Store, now_ms
 
 log = logging.getLogger("leadgate.console")
@@ -89,7 +90,7 @@ def event(event_id: str) -> str:
                            row=read.masked_row(record), timeline=state.timeline(record, attempts),
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
-                           replay_note=state.replay_note(record))
+                           replay_note=state.replay_note(_store(), ctx().config, record))
 
 
 @bp.post("/events/<event_id>/reveal")
@@ -137,27 +138,33 @@ def dead_action(action: str) -> Any:
         changed = confirmed        # more (or fewer) match than the operator agreed to: ask again
         return render_template("confirm.html", action=action, rows=matching,
                                form=request.form, changed=changed,
-                               note=state.replay_note(matching[0]) if len(matching) == 1
+                               note=state.replay_note(_store(), ctx().config, matching[0])
+                               if len(matching) == 1
                                else state.REPLAY_RULE)
-    done = 0
+    done: set[str] = set()
+    customers = ctx().config.customers
     for record in matching:
         if action == "purge":
-            done += _store().purge(record["id"])
-        elif _store().replay(record["id"]):
-            done += 1
-            _note_replay(record)
+            if _store().purge(record["id"]):
+                done.add(record["id"])
+        elif record.get("customer") in customers and (plan := _store().replay(
+                record["id"], customers[record["customer"]])):
+            done.update(plan.ids)       # a replay takes the dead letters of its request along
+            _note_replay(record, plan)
     log.info(f"console {action}", extra={"events": [r["id"] for r in matching][:100],
                                          "session": session["sid"]})
-    return render_template("done.html", action=action, done=done, total=len(matching),
+    return render_template("done.html", action=action,
+                           done=len(done & {r["id"] for r in matching}), total=len(matching),
                            back=url_for("console.dead"))
 
 
-def _note_replay(record: dict[str, str]) -> None:
+def _note_replay(record: dict[str, str], plan: Replay) -> None:
     index = _store().index
     if index:
-        index.attempt(_store().redis, [record["id"]], {
+        index.attempt(_store().redis, plan.ids, {
             "at": now_ms(_store().clock), "kind": "replay",
-            "note": f"from the console, was {record.get('dead_reason', '')}"})
+            "note": f"from the console, was {record.get('dead_reason', '')}; "
+                    f"{plan.key or 'a new key'}: {plan.reason}"})
 
 
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from marshmallow import RAISE, Schema, fields, validate
 
 from gateway import defaults
+from gateway.sources.enrichment import Enrichment
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Source:
     settings_schema: ClassVar[type[Schema]] = RouteSettings
     lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
     success_status: ClassVar[int] = 202
+    enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         """Raise Unauthorized unless the request is the provider's."""

@@ -15,6 +15,7 @@ from marshmallow import fields, validate
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
 from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source
+from gateway.sources.meta_leads import GraphLeads
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
@@ -114,3 +115,6 @@ def lead_values(lead: dict[str, Any]) -> dict[str, Any]:
         if lead.get(name) not in (None, ""):
             values[name] = lead[name]
     return values
+
+
+MetaLeadAds.enrichment = GraphLeads(lead_draft, MetaLeadAds.lead_defaults)
