@@ -321,3 +321,48 @@ def new_token() -> None:
 
 if __name__ == "__main__":
     cli()
+
+
+@cli.command()
+@click.argument("route")
+@config_option
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day (UTC) whose leads are listed.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day (UTC) listed, included; default: up to now.")
+@click.option("--dry-run", is_flag=True, help="Count what is new; store nothing.")
+def backfill(route: str, config_path: str | None, since: Any, until: Any,
+             dry_run: bool) -> None:
+    """List a Meta route's form leads over a window; store and deliver the ones not yet known."""
+    from calendar import timegm
+
+    from workers.backfill import backfill as run
+    from workers.graph import GraphError
+    from workers.meta_pages import MetaPages
+    from workers.reconcile import Reconciler
+
+    config = _config(config_path)
+    spec = config.routes.get(route)
+    if spec is None or spec.source != "meta_lead_ads":
+        raise click.ClickException(f"'{route}' is not a meta_lead_ads route")
+    if not (spec.settings.get("forms") or spec.settings.get("page_id")):
+        raise click.ClickException(f"route '{route}' needs page_id or forms to list leads")
+    start = timegm(since.timetuple())
+    end = timegm(until.timetuple()) + 86400 if until else int(time.time())
+    if end <= start:
+        raise click.ClickException("--until is before --since")
+    store, pages = _store(config), MetaPages(timeout_s=config.mega["timeout_s"])
+    try:
+        forms = Reconciler(config, store, pages=pages).forms(spec)
+        with click.progressbar(length=len(forms) * (end - start),
+                               label=f"{len(forms)} form(s)") as bar:
+            tally = run(config, store, spec, forms, since=start, until=end, dry_run=dry_run,
+                        pages=pages, progress=bar.update)
+    except GraphError as exc:
+        raise click.ClickException(f"Graph API: {exc}") from None
+    finally:
+        pages.close()
+    click.echo(f"{'dry run: ' if dry_run else ''}seen {tally.seen}, already known {tally.known}, "
+               f"new {tally.new}{' (not stored)' if dry_run else ''}, failed {tally.failed}")
+    if tally.failed:
+        sys.exit(1)

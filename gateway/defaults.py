@@ -24,3 +24,22 @@ BACKOFF_CAP_S = 300.0                  # no retry waits longer than this
 CREDENTIALS_RETRY_S = 60.0             # a customer whose token MEGA refuses is retried this often
 
 REDIS_SOCKET_TIMEOUT_S = 2.0           # intake answers 503 rather than wait longer for Redis
+
+RECONCILE_EVERY_MIN = 15               # how often a Meta route's forms are listed, minutes (0: off)
+RECONCILE_GRACE_S = 300                # a lead younger than this is left to its webhook, seconds
+RECONCILE_OVERLAP_S = 900              # each listing reaches this far behind the watermark
+RECONCILE_PAGE_SIZE = 50               # leads per Graph listing page (kept small on purpose)
+RECONCILE_LOCK_S = 120.0               # a route's reconciliation lock, renewed before each page
+RECONCILE_BACKOFF_S = 60.0             # first wait after a failed reconciliation; doubles
+RECONCILE_BACKOFF_CAP_S = 3600.0       # longest wait between failed reconciliations
+RECONCILE_TICK_S = 5.0                 # how often a worker looks for routes due a reconciliation
+HEALTH_EVERY_S = 3600.0                # how often each Meta route's connection is checked
+TOKEN_WARN_DAYS = 7                    # a token expiring sooner than this is a warning
+
+ALERT_STALE_AFTER_MIN = 15             # a pending lead older than this raises an alert, minutes
+ALERT_TIMEOUT_S = 5.0                  # one alert POST's timeout, seconds
+ALERT_EVAL_S = 10.0                    # how often a worker compares states to alerted ones
+ALERT_POLL_S = 1.0                     # how often a worker looks for alerts to send
+ALERT_BACKOFF_CAP_S = 600.0            # longest wait between retries of one alert
+ALERT_MAX_AGE_S = 86_400.0             # an alert unsent after this long is dropped (logged)
+DEAD_LETTER_WINDOW_S = 3600.0          # a customer's dead letters alert once per this window

@@ -36,6 +36,9 @@ COUNTERS = {
                             ("customer", "reason")),
     "leadgate_mega_requests": ("Requests to MEGA, by endpoint and answer code",
                                ("endpoint", "code")),
+    "leadgate_reconcile_leads": ("Leads reconciliation listed, by route and result (known: "
+                                 "already stored; missed: the webhook never brought it)",
+                                 ("route", "result")),
 }
 HISTOGRAMS = {
     "leadgate_intake_seconds": ("Time to answer a webhook", ("route",)),

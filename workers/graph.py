@@ -58,20 +58,25 @@ class GraphClient:
         return fetched
 
     def _get(self, url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
-        try:
-            response = self._http.get(url.rstrip("/") + ("/" if "ids" in params else ""),
-                                      params={**params, "fields": LEAD_FIELDS},
-                                      headers={"Authorization": f"Bearer {token}"})
-        except httpx.TransportError as exc:
-            raise GraphError(f"Graph API unreachable ({type(exc).__name__})",
-                             kind="unavailable") from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.is_success and isinstance(body, dict) and "error" not in body:
-            return body
-        raise classify(response.status_code, body)
+        return get_json(self._http, url.rstrip("/") + ("/" if "ids" in params else ""), token,
+                        {**params, "fields": LEAD_FIELDS})
+
+
+def get_json(http: httpx.Client, url: str, token: str, params: dict[str, str]
+             ) -> dict[str, Any]:
+    """One Graph GET, the token in the header; any failure becomes a GraphError."""
+    try:
+        response = http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+    except httpx.TransportError as exc:
+        raise GraphError(f"Graph API unreachable ({type(exc).__name__})",
+                         kind="unavailable") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.is_success and isinstance(body, dict) and "error" not in body:
+        return body
+    raise classify(response.status_code, body)
 
 
 def classify(status: int, body: Any) -> GraphError:
