@@ -242,8 +242,11 @@ def _store(config: Config) -> Any:
 
 @cli.command()
 @config_option
-def status(config_path: str | None) -> None:
-    """Where every customer's leads are: pending, in flight, delivered, dead, held and why."""
+@click.option("--no-check", is_flag=True, help="Show the last source-health checks; ask Meta "
+                                                "nothing now.")
+def status(config_path: str | None, no_check: bool) -> None:
+    """Where every customer's leads are: pending, in flight, delivered, dead, held and why;
+    each Meta route's source health (checked now) and reconciliation."""
     config = _config(config_path)
     store = _store(config)
     click.echo(f"{'customer':16} {'state':11} {'pending':>8} {'in flight':>9} {'held':>6} "
@@ -253,6 +256,25 @@ def status(config_path: str | None) -> None:
         click.echo(f"{name:16} {s['state']:11} {s['pending']:>8} {s['in_flight']:>9} "
                    f"{s['held']:>6} {s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
     click.echo(f"dead letters: {store.dead_count()}")
+    _meta_status(config, store, check=not no_check)
+
+
+def _meta_status(config: Config, store: Any, *, check: bool) -> None:
+    """Each Meta route's source health and reconciliation, for `status`."""
+    from gateway.route_status import health_label, reconcile_label, routes_report
+
+    if check and any(r.source == "meta_lead_ads" for r in config.routes.values()):
+        from workers.source_health import HealthChecker
+
+        checker = HealthChecker(config, store)
+        try:
+            checker.check_all()
+        finally:
+            checker.pages.close()
+    for name, report in routes_report(config, store).items():
+        if "health" in report:
+            click.echo(f"meta route {name}: {health_label(report['health'])}; "
+                       f"{reconcile_label(report['reconcile'])}")
 
 
 @cli.group()

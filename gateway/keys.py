@@ -16,6 +16,7 @@ Operators' scripts rely on these names; tests pin them.
     {p}:reconcile-lock:{route}  string  token of the worker reconciling the route (expires)
     {p}:source-health       hash   route -> JSON of its last source-health check
     {p}:alerts:state        hash   alert kind:subject -> firing (absent: not firing)
+    {p}:alerts:marks        hash   what the alert evaluator last saw (dead letter counts, times)
     {p}:alerts:pending      zset   alert delivery id -> when it is due (ms; a lease while sent)
     {p}:alert:{delivery_id} hash   one alert to one target: body, attempts
 """
@@ -79,6 +80,10 @@ class Keys:
     @property
     def alert_state(self) -> str:
         return f"{self.prefix}:alerts:state"
+
+    @property
+    def alert_marks(self) -> str:
+        return f"{self.prefix}:alerts:marks"
 
     @property
     def alerts_pending(self) -> str:

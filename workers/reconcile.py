@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -219,19 +218,3 @@ class Reconciler:
 
 class LostLock(Exception):
     """Another worker took over the route's reconciliation (this one was too slow)."""
-
-
-def loop(reconciler: Reconciler, stopping: threading.Event, *,
-         tick_s: float = defaults.RECONCILE_TICK_S,
-         also: Callable[[], Any] | None = None) -> None:
-    """Reconcile due routes until stopped; nothing that goes wrong ends the loop."""
-    while not stopping.is_set():
-        for step in (reconciler.tick, also):
-            if step is None:
-                continue
-            try:
-                step()
-            except Exception as exc:  # Redis away, a bug: logged, tried again next tick
-                log.warning("reconcile loop: %s: %s", type(exc).__name__, exc)
-        stopping.wait(tick_s)
-    reconciler.pages.close()

@@ -13,6 +13,7 @@ from gateway import defaults
 from gateway.config import Config
 from workers.context import WorkerContext, bind, build_context
 from workers.dispatch import Dispatcher
+from workers.monitors import start_monitors
 
 log = logging.getLogger("leadgate.worker")
 RESTART_PAUSE_S = 1.0
@@ -48,6 +49,7 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
     worker, dispatcher = make_worker(ctx)
     if not burst:
         dispatcher.start()
+        start_monitors(ctx)
     try:
         while True:
             try:
