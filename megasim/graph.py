@@ -73,6 +73,11 @@ def _error(status: int, code: int, message: str, kind: str = "OAuthException",
     return jsonify({"error": error}), status
 
 
+def public(lead: dict[str, Any]) -> dict[str, Any]:
+    """A stored lead as Graph shows it (without the stand-in's own bookkeeping)."""
+    return {k: v for k, v in lead.items() if not k.startswith("_")}
+
+
 def lead_object(lead_id: str, answers: list[dict[str, Any]] | None) -> dict[str, Any]:
     tail = lead_id[-4:].rjust(4, "0")
     return {"id": lead_id, "created_time": "2026-05-01T12:00:00+0000",
@@ -174,7 +179,8 @@ def read(version: str, object_id: str | None) -> Any:
         if missing:
             return _error(404, 100, "Some of the aliases you requested do not exist: "
                                     + ",".join(missing))
-        leads = {i: state.created.get(i) or lead_object(i, state.answers.get(i)) for i in ids}
+        leads = {i: public(state.created[i]) if i in state.created else
+                 lead_object(i, state.answers.get(i)) for i in ids}
     return jsonify(leads[object_id] if object_id else leads)
 
 

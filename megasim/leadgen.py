@@ -15,7 +15,16 @@ from typing import Any
 import httpx
 from flask import Response, jsonify, request
 
-from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID, GraphState, _error, _state, gate, graph
+from megasim.graph import (
+    DEMO_FORM_ID,
+    DEMO_PAGE_ID,
+    GraphState,
+    _error,
+    _state,
+    gate,
+    graph,
+    public,
+)
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
@@ -96,10 +105,6 @@ def listing(state: GraphState, served: list[dict[str, Any]], page: int,
         args["after"] = paging["cursors"]["after"]
         paging["next"] = str(httpx.URL(request.base_url, params=args))
     return {"data": [public(lead) for lead in served], "paging": paging}
-
-
-def public(lead: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in lead.items() if not k.startswith("_")}
 
 
 @graph.post("/_graph/leads")
