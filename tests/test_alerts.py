@@ -21,6 +21,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
 from gateway.errors import Unauthorized
@@ -116,6 +117,12 @@ def test_each_health_state(meta_config: Config, megasim: Sim, change: dict[str, 
     results = HealthChecker(meta_config, store_of(meta_config)).check_all()
     assert results[ROUTE]["state"] == state
     assert META_TOKEN not in json.dumps(results)
+    admin = create_app(meta_config).test_client()
+    auth = {"Authorization": "Bearer admin-secret"}
+    assert admin.get("/v1/routes", headers=auth).get_json()["routes"][ROUTE]["health"][
+        "state"] == state
+    metrics = admin.get("/metrics", headers=auth).get_data(as_text=True)
+    assert f'leadgate_source_health{{route="{ROUTE}",state="{state}"}} 1.0' in metrics
 
 
 def test_an_expiring_token_shows_in_status_and_alerts_once_then_resolves(
@@ -255,3 +262,21 @@ def test_an_alert_pending_when_its_worker_is_killed_is_sent_once(
     assert alert["data"]["kind"] == "customer_blocked" and alert["type"] == "alert.firing"
     assert redis_client.zcard(store.keys.alerts_pending) == 0
     assert Evaluator(config, store).evaluate() == []           # not fired a second time
+
+
+def test_the_monitor_loop_survives_a_failing_step() -> None:
+    from workers.monitors import every
+
+    stopping, calls = threading.Event(), []
+
+    def broken() -> None:
+        calls.append("broken")
+        raise RuntimeError("boom")
+
+    def fine() -> None:
+        calls.append("fine")
+        if calls.count("fine") == 3:
+            stopping.set()
+
+    every(stopping, [(broken, 0.0), (fine, 0.0)], 0.01)
+    assert calls.count("fine") == 3 and calls.count("broken") == 3

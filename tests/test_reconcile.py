@@ -95,10 +95,14 @@ def test_swallowed_webhooks_are_recovered_and_counted(
     assert again is not None and again.new == 0
     assert route_report(drain.ctx.store, config.routes[ROUTE])["missed"] == len(swallowed)
     drain.ctx.store.metrics.flush()
-    counts = {json.loads(k)[1]["result"]: float(v) for k, v in
-              redis_client.hgetall("leadgate:metrics").items()
-              if json.loads(k)[0] == "leadgate_reconcile_leads"}
-    assert counts["missed"] == len(swallowed)
+    admin = create_app(config).test_client()
+    auth = {"Authorization": "Bearer admin-secret"}
+    shown = admin.get("/v1/routes", headers=auth).get_json()["routes"]
+    assert shown[ROUTE]["reconcile"]["missed"] == len(swallowed)
+    assert shown[ROUTE]["reconcile"]["seen"] == 60 and "reconcile" not in shown["acme-form"]
+    metrics = admin.get("/metrics", headers=auth).get_data(as_text=True)
+    assert f'leadgate_reconcile_leads_total{{result="missed",route="{ROUTE}"}} ' \
+           f'{float(len(swallowed))}' in metrics
 
 
 def test_a_lead_seen_by_webhook_and_reconciliation_is_delivered_once(
