@@ -4,6 +4,9 @@ are recovered, each lead reaches MEGA once, paging survives short pages."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from tests.samples import META_SECRET, META_TOKEN, hexmac
 from workers.meta_pages import MetaPages
 from workers.reconcile import Reconciler
 
+ROOT = Path(__file__).resolve().parents[1]
 ROUTE = "acme-meta"
 SECOND_FORM = "555000111222333"
 
@@ -205,3 +209,46 @@ def test_backfill_dry_run_stores_nothing_and_a_real_one_delivers_each_once(
     assert "seen 6, already known 6, new 0" in again.output
     drain()
     delivered_once(redis_client, megasim, made)
+
+
+def test_a_run_failing_on_a_later_form_keeps_what_it_recovered(
+        meta: tuple[Config, Any, str], megasim: Sim, config_dict: dict[str, Any],
+        redis_server: Any) -> None:
+    _, drain, _ = meta
+    config_dict["routes"][ROUTE]["forms"] = [DEMO_FORM_ID, "404404404"]   # no such form
+    config = build(config_dict, redis_server.url)
+    megasim.graph(webhook={"swallow": 1.0})
+    made = create(megasim, 4)["leads"]
+    assert Reconciler(config, drain.ctx.store).run(config.routes[ROUTE]) is None
+    report = route_report(drain.ctx.store, config.routes[ROUTE])
+    assert (report["seen"], report["missed"]) == (4, 4) and "404404404" in report["last_error"]
+    assert list(report["watermarks"]) == [DEMO_FORM_ID]
+    drain()
+    assert len(megasim.leads(ACME_ID)) == len(made)
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_reconciles_on_its_own_from_the_start(
+        meta: tuple[Config, Any, str], megasim: Sim, config_dict: dict[str, Any],
+        redis_server: Any, tmp_path: Path) -> None:
+    megasim.graph(webhook={"swallow": 1.0})
+    made = create(megasim, 3)["leads"]
+    path = tmp_path / "leadgate.toml"
+    path.write_text(to_toml(config_dict))
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    worker = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--config",
+                               str(path)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while len(megasim.leads(ACME_ID)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.3)
+    finally:
+        worker.terminate()
+        worker.wait(20)
+    assert sorted(lead["contact_email"] for lead in megasim.leads(ACME_ID)) == sorted(
+        f"meta+{i}@example.com" for i in made)
+    shown = CliRunner().invoke(cli, ["status", "--config", str(path), "--no-check"],
+                               env={"REDIS_URL": redis_server.url})
+    assert "seen 3, missed by webhook 3" in shown.output
+    assert f"meta route {ROUTE}: not subscribed" in shown.output   # the fixture page has no app

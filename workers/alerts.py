@@ -78,7 +78,7 @@ class Evaluator:
         for name in sorted(self.config.customers):
             found += self.customer_conditions(name)
         for route, health in health_report(self.store).items():
-            state = health.get("state")
+            state = health.get("state") if route in self.config.routes else None
             if state == "token_expiring":
                 found.append(Condition("token_expiring", route, f"route {route}: the Meta page "
                                        f"token expires in {health.get('days_left')} days"))

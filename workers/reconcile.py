@@ -159,23 +159,28 @@ class Reconciler:
         return tally
 
     def record_run(self, route: Route, tally: Tally, started: int, every_ms: int) -> None:
-        """Counts for status and metrics; the missed leads are the new ones."""
-        key = self.store.keys.reconcile(route.name)
-        pipe = self.store.redis.pipeline(transaction=False)
-        pipe.hincrby(key, "seen", tally.seen)
-        pipe.hincrby(key, "missed", tally.new)
-        pipe.hset(key, mapping={"last_run_ms": started, "last_ok_ms": started,
-                                "last_seen": tally.seen, "last_missed": tally.new,
-                                "failures": 0, "last_error": "", "last_error_kind": "",
-                                "next_at_ms": started + every_ms})
-        pipe.execute()
-        metrics = self.store.metrics
-        metrics.inc("leadgate_reconcile_leads", tally.seen - tally.new, route=route.name,
-                    result="known")
-        metrics.inc("leadgate_reconcile_leads", tally.new, route=route.name, result="missed")
+        """A finished run, for status and alerts (its leads were counted page by page)."""
+        self.store.redis.hset(self.store.keys.reconcile(route.name), mapping={
+            "last_run_ms": started, "last_ok_ms": started, "last_seen": tally.seen,
+            "last_missed": tally.new, "failures": 0, "last_error": "", "last_error_kind": "",
+            "next_at_ms": started + every_ms})
         if tally.new:
             log.warning("reconciliation of %s recovered %d lead(s) the webhook missed",
                         route.name, tally.new)
+
+    def count(self, route: Route, page: Tally) -> None:
+        """A page's leads in the route's totals and metrics, as soon as they are stored, so a
+        run that fails later still counts what it recovered (and only once: the next run
+        finds those leads known)."""
+        key = self.store.keys.reconcile(route.name)
+        pipe = self.store.redis.pipeline(transaction=False)
+        pipe.hincrby(key, "seen", page.seen)
+        pipe.hincrby(key, "missed", page.new)
+        pipe.execute()
+        metrics = self.store.metrics
+        metrics.inc("leadgate_reconcile_leads", page.seen - page.new, route=route.name,
+                    result="known")
+        metrics.inc("leadgate_reconcile_leads", page.new, route=route.name, result="missed")
 
     def forms(self, route: Route) -> list[str]:
         """The route's forms: as configured, else the page's forms from Graph."""
@@ -195,7 +200,9 @@ class Reconciler:
         tally = Tally()
         for page in self.listing(route, form, since - defaults.RECONCILE_OVERLAP_S, until,
                                  token):
-            tally.add(ingest_page(self.store, self.config, route, page, now, "reconcile"))
+            found = ingest_page(self.store, self.config, route, page, now, "reconcile")
+            self.count(route, found)
+            tally.add(found)
         self._locked_hset(keys=[lock, key], args=[token, f"wm:{form}", until])
         return tally
 
