@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import httpx
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
 from megasim.graph import (
     DEMO_FORM_ID,
@@ -29,6 +29,7 @@ from megasim.graph import (
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
 WEBHOOK_TIMEOUT_S = 10.0
+MAX_CREATE = 10_000
 OPERATORS = {"GREATER_THAN": lambda t, v: t > v, "LESS_THAN": lambda t, v: t < v,
              "GREATER_THAN_OR_EQUAL": lambda t, v: t >= v,
              "LESS_THAN_OR_EQUAL": lambda t, v: t <= v}
@@ -108,17 +109,23 @@ def listing(state: GraphState, served: list[dict[str, Any]], page: int,
 
 
 @graph.post("/_graph/leads")
-def create_leads() -> Response:
+def create_leads() -> Any:
     """{"form_id", "page_id", "count", "created_time" (unix, default now)}: new leads, each
     announced by a signed leadgen webhook unless swallowed. Answers which were swallowed."""
     state = _state()
-    spec = request.get_json(force=True) or {}
-    form_id, page_id = str(spec.get("form_id", DEMO_FORM_ID)), str(spec.get("page_id",
-                                                                             DEMO_PAGE_ID))
-    created_time = int(spec.get("created_time") or time.time())
+    spec = request.get_json(silent=True)
+    try:
+        form_id, page_id = str(spec.get("form_id", DEMO_FORM_ID)), str(spec.get("page_id",
+                                                                                 DEMO_PAGE_ID))
+        created_time, count = int(spec.get("created_time") or time.time()), int(
+            spec.get("count", 1))
+        if not 1 <= count <= MAX_CREATE:
+            raise ValueError(f"count must be 1..{MAX_CREATE}")
+    except (AttributeError, TypeError, ValueError) as exc:
+        return _error(400, 100, f"send a JSON object: form_id, page_id, count, created_time "
+                                f"({exc})")
     with state.lock:
-        made = [new_lead(state, form_id, page_id, created_time)
-                for _ in range(int(spec.get("count", 1)))]
+        made = [new_lead(state, form_id, page_id, created_time) for _ in range(count)]
         fate = {lead["id"]: state.webhooks.rng.random() < state.webhooks.swallow
                 for lead in made}
         url, secret = state.webhooks.url, state.webhooks.app_secret

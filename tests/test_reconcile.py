@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
-from gateway.route_status import reconcile_report as route_report
+from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, hexmac
@@ -89,7 +89,7 @@ def test_swallowed_webhooks_are_recovered_and_counted(
     assert tally is not None and (tally.seen, tally.new) == (30, len(swallowed))
     drain()
     delivered_once(redis_client, megasim, made["leads"] + made2["leads"])
-    report = route_report(drain.ctx.store, config.routes[ROUTE])
+    report = reconcile_report(drain.ctx.store, config.routes[ROUTE])
     assert (report["seen"], report["missed"], report["last_missed"]) == (30, len(swallowed),
                                                                          len(swallowed))
     vias = {redis_client.hget(k, "via") for k in redis_client.scan_iter("leadgate:event:*")}
@@ -97,7 +97,7 @@ def test_swallowed_webhooks_are_recovered_and_counted(
     # the next run lists from the watermark (minus the overlap): all known, nothing missed
     again = reconciler.run(config.routes[ROUTE])
     assert again is not None and again.new == 0
-    assert route_report(drain.ctx.store, config.routes[ROUTE])["missed"] == len(swallowed)
+    assert reconcile_report(drain.ctx.store, config.routes[ROUTE])["missed"] == len(swallowed)
     drain.ctx.store.metrics.flush()
     admin = create_app(config).test_client()
     auth = {"Authorization": "Bearer admin-secret"}
@@ -154,14 +154,14 @@ def test_graph_errors_back_off_the_route_and_never_raise(
     reconciler = Reconciler(config, drain.ctx.store)
     megasim.graph(throttle_next=1)
     assert reconciler.run(config.routes[ROUTE]) is None
-    report = route_report(drain.ctx.store, config.routes[ROUTE])
+    report = reconcile_report(drain.ctx.store, config.routes[ROUTE])
     assert "80005" in (report["last_error"] or "") or "too many" in report["last_error"]
     assert report["next_at_ms"] > time.time() * 1000 + 30_000     # backed off, not hammered
     assert reconciler.due() == []
     megasim.graph(tokens=["another-token"])
     drain.ctx.redis.hset(drain.ctx.store.keys.reconcile(ROUTE), "next_at_ms", 0)
     reconciler.tick()
-    report = route_report(drain.ctx.store, config.routes[ROUTE])
+    report = reconcile_report(drain.ctx.store, config.routes[ROUTE])
     assert "expired" in report["last_error"]
 
 
@@ -220,7 +220,7 @@ def test_a_run_failing_on_a_later_form_keeps_what_it_recovered(
     megasim.graph(webhook={"swallow": 1.0})
     made = create(megasim, 4)["leads"]
     assert Reconciler(config, drain.ctx.store).run(config.routes[ROUTE]) is None
-    report = route_report(drain.ctx.store, config.routes[ROUTE])
+    report = reconcile_report(drain.ctx.store, config.routes[ROUTE])
     assert (report["seen"], report["missed"]) == (4, 4) and "404404404" in report["last_error"]
     assert list(report["watermarks"]) == [DEMO_FORM_ID]
     drain()
@@ -252,3 +252,28 @@ def test_a_worker_reconciles_on_its_own_from_the_start(
                                env={"REDIS_URL": redis_server.url})
     assert "seen 3, missed by webhook 3" in shown.output
     assert f"meta route {ROUTE}: not subscribed" in shown.output   # the fixture page has no app
+
+
+def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
+        meta: tuple[Config, Any, str], megasim: Sim) -> None:
+    config, drain, _ = meta
+    store = drain.ctx.store
+    megasim.graph(webhook={"swallow": 1.0})
+    create(megasim, 5)
+
+    class Slow(MetaPages):
+        """A listing so slow that the lock expires after its first page and another worker
+        takes the route over."""
+
+        def leads(self, *args: Any, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+            for number, page in enumerate(super().leads(*args, **{**kwargs, "page_size": 2})):
+                yield page
+                if number == 0:
+                    store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
+
+    reconciler = Reconciler(config, store, pages=Slow(timeout_s=2))
+    assert reconciler.run(config.routes[ROUTE]) is None
+    report = reconcile_report(store, config.routes[ROUTE])
+    # the theft lands during the second page's fetch: that page is stored, then it stops
+    assert report["watermarks"] == {} and (report["seen"], report["missed"]) == (4, 4)
+    assert store.redis.get(store.keys.reconcile_lock(ROUTE)) == b"another-worker"
