@@ -275,6 +275,9 @@ def _meta_status(config: Config, store: Any, *, check: bool) -> None:
         if "health" in report:
             click.echo(f"meta route {name}: {health_label(report['health'])}; "
                        f"{reconcile_label(report['reconcile'])}")
+    firing = sorted(f.decode() for f in store.redis.hkeys(store.keys.alert_state))
+    if firing:
+        click.echo(f"alerts firing: {', '.join(firing)}")
 
 
 @cli.group()

@@ -36,6 +36,7 @@ from workers.source_health import HealthChecker
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_" + "c2VjcmV0LWZvci1hbGVydHMtdGVzdHM="
 ROUTE = "acme-meta"
+OTHER_TOKEN = "EAAG-another-page-token"
 
 
 class Receiver:
@@ -95,7 +96,9 @@ def meta_config(config_dict: dict[str, Any], redis_server: Any, redis_client: re
         "customer": "acme", "source": "meta_lead_ads", "secret": META_SECRET,
         "verify_token": "meta-verify-token", "page_access_token": META_TOKEN,
         "graph_api_url": f"{megasim.url}/graph/v21.0", "page_id": DEMO_PAGE_ID}
-    megasim.graph(tokens=[META_TOKEN])
+    other = {k: v for k, v in config_dict["routes"][ROUTE].items() if k != "page_id"}
+    config_dict["routes"]["other-meta"] = {**other, "page_access_token": OTHER_TOKEN}
+    megasim.graph(tokens=[META_TOKEN, OTHER_TOKEN])
     return build(alerting(config_dict, receiver), redis_server.url)
 
 
@@ -140,6 +143,9 @@ def test_an_expiring_token_shows_in_status_and_alerts_once_then_resolves(
     sender = AlertSender(meta_config, store)
     assert [w.evaluate() for w in workers] == [[f"token_expiring:{ROUTE}"], []]
     assert sender.send_due() == 2 and sender.send_due() == 0      # webhook and Slack
+    shown = CliRunner().invoke(cli, ["status", "--config", str(path), "--no-check"],
+                               env={"REDIS_URL": redis_server.url})
+    assert f"alerts firing: token_expiring:{ROUTE}" in shown.output
     (firing,) = receiver.webhooks()
     assert firing["type"] == "alert.firing" and firing["data"]["kind"] == "token_expiring"
     assert "5 days" in firing["data"]["summary"]
