@@ -77,14 +77,14 @@ def delivered_once(redis_client: redis.Redis, megasim: Sim, lead_ids: list[str])
 def test_swallowed_webhooks_are_recovered_and_counted(
         meta: tuple[Config, Any, str], megasim: Sim, redis_client: redis.Redis) -> None:
     config, drain, _ = meta
-    megasim.graph(webhook={"swallow": 0.3, "seed": 11})
+    megasim.graph(webhook={"swallow": 0.3, "seed": 11}, short_pages=[2], short_page_size=1)
     made = create(megasim, 20)
     made2 = create(megasim, 10, form=SECOND_FORM)
     swallowed = made["swallowed"] + made2["swallowed"]
     assert 0 < len(swallowed) < 30 and not made["webhook_failed"]
     drain()
     assert len(megasim.leads(ACME_ID)) == 30 - len(swallowed)
-    reconciler = Reconciler(config, drain.ctx.store)
+    reconciler = Reconciler(config, drain.ctx.store, page_size=4)    # 7 pages, one short
     tally = reconciler.run(config.routes[ROUTE])
     assert tally is not None and (tally.seen, tally.new) == (30, len(swallowed))
     drain()

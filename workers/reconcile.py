@@ -102,8 +102,9 @@ class Reconciler:
     """Runs due reconciliations; one instance per worker thread (it owns its HTTP client)."""
 
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time,
-                 pages: MetaPages | None = None):
-        self.config, self.store, self.clock = config, store, clock
+                 pages: MetaPages | None = None,
+                 page_size: int = defaults.RECONCILE_PAGE_SIZE):
+        self.config, self.store, self.clock, self.page_size = config, store, clock, page_size
         self.pages = pages or MetaPages(timeout_s=config.mega["timeout_s"])
         self._renew = store.redis.register_script(LOCK_RENEW)
         self._release = store.redis.register_script(LOCK_RELEASE)
@@ -213,7 +214,7 @@ class Reconciler:
         ttl_ms = int(defaults.RECONCILE_LOCK_S * 1000)
         pages = self.pages.leads(route.settings["graph_api_url"],
                                  route.settings["page_access_token"], form, since=since,
-                                 until=until)
+                                 until=until, page_size=self.page_size)
         while True:
             if not self._renew(keys=[lock], args=[token, ttl_ms]):
                 raise LostLock(f"the reconciliation lock of {route.name} was lost")
