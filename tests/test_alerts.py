@@ -28,7 +28,7 @@ from gateway.errors import Unauthorized
 from gateway.sources.base import Inbound
 from gateway.sources.standard_webhooks import StandardWebhooks
 from megasim.graph import DEMO_PAGE_ID
-from tests.conftest import Sim, build, to_toml
+from tests.conftest import URL_TOKEN, Sim, build, to_toml
 from tests.samples import META_SECRET, META_TOKEN
 from workers.alerts import AlertSender, Evaluator
 from workers.source_health import HealthChecker
@@ -234,12 +234,12 @@ def test_an_unreachable_target_is_retried_and_delivers_later(
 @pytest.mark.timeout(90)
 def test_an_alert_pending_when_its_worker_is_killed_is_sent_once(
         config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
-        receiver: Receiver, tmp_path: Path) -> None:
+        receiver: Receiver, tmp_path: Path, megasim: Sim) -> None:
     alerting(config_dict, receiver)
     del config_dict["alerts"]["slack_webhook_url"]
     config = build(config_dict, redis_server.url)
     store = store_of(config)
-    redis_client.hset(store.keys.customer("acme"), "blocked", "credentials: MEGA 401")
+    redis_client.hset(store.keys.customer("globex"), "blocked", "credentials: MEGA 401")
     path = tmp_path / "leadgate.toml"
     path.write_text(to_toml(config_dict))
     receiver.mode = "hang"                 # the worker's POST arrives and waits for an answer
@@ -249,6 +249,14 @@ def test_an_alert_pending_when_its_worker_is_killed_is_sent_once(
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert receiver.arrived.wait(30), "the worker never sent the alert"
+        # the alert target hangs: leads are delivered all the same
+        intake = create_app(config).test_client()
+        assert intake.post(f"/hooks/acme-form/{URL_TOKEN}", json={
+            "name": "Ada Lovelace", "email": "ada@example.com"}).status_code == 202
+        deadline = time.monotonic() + 10
+        while not megasim.leads() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(megasim.leads()) == 1
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:
