@@ -294,3 +294,33 @@ def test_the_monitor_loop_survives_a_failing_step() -> None:
 
     every(stopping, [(broken, 0.0), (fine, 0.0)], 0.01)
     assert calls.count("fine") == 3 and calls.count("broken") == 3
+
+
+NOW = 1_800_000_000
+VALID = {"is_valid": True, "scopes": ["leads_retrieval"], "app_id": "42"}
+OURS = [{"id": "42", "subscribed_fields": ["leadgen"]}]
+
+
+@pytest.mark.parametrize(("token", "apps", "state", "days"), [
+    ({**VALID, "expires_at": 0}, OURS, "healthy", None),
+    ({**VALID, "expires_at": NOW + 8 * 86400}, OURS, "healthy", 8),
+    ({**VALID, "expires_at": NOW + 6 * 86400 + 5}, OURS, "token_expiring", 6),
+    ({**VALID, "expires_at": NOW - 1}, OURS, "token_invalid", -1),
+    ({**VALID, "is_valid": False}, None, "token_invalid", None),
+    ({**VALID, "scopes": ["pages_show_list"]}, OURS, "permission_missing", None),
+    (VALID, [{"id": "42", "subscribed_fields": ["feed"]}], "not_subscribed", None),
+    (VALID, [{"id": "7", "subscribed_fields": ["leadgen"]}], "not_subscribed", None),
+    (VALID, None, "healthy", None),                        # no page_id: nothing to ask
+])
+def test_health_states_from_metas_answers(token: dict[str, Any], apps: Any, state: str,
+                                          days: int | None) -> None:
+    from workers.source_health import assess
+
+    result = assess(token, apps, NOW)
+    assert (result["state"], result["days_left"]) == (state, days)
+
+
+def test_reconcile_backoff_doubles_to_an_hour() -> None:
+    from workers.reconcile import retry_in_s
+
+    assert [retry_in_s(n, rand=lambda: 0.5) for n in (1, 2, 3, 20)] == [60, 120, 240, 3600]
