@@ -13,7 +13,6 @@ from gateway import defaults
 from gateway.config import Config
 from workers.context import WorkerContext, bind, build_context
 from workers.dispatch import Dispatcher
-from workers.monitors import start_monitors
 
 log = logging.getLogger("leadgate.worker")
 RESTART_PAUSE_S = 1.0
@@ -49,6 +48,8 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
     worker, dispatcher = make_worker(ctx)
     if not burst:
         dispatcher.start()
+        from workers.monitors import start_monitors  # after the dispatcher: deliveries first
+
         start_monitors(ctx)
     try:
         while True:
