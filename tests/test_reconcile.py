@@ -235,10 +235,11 @@ def test_a_worker_reconciles_on_its_own_from_the_start(
     made = create(megasim, 3)["leads"]
     path = tmp_path / "leadgate.toml"
     path.write_text(to_toml(config_dict))
-    env = {**os.environ, "REDIS_URL": redis_server.url}
+    env = {**os.environ, "REDIS_URL": redis_server.url, "LOG_LEVEL": "DEBUG"}
+    log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--config",
-                               str(path)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               str(path)], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while len(megasim.leads(ACME_ID)) < 3 and time.monotonic() < deadline:
@@ -246,8 +247,12 @@ def test_a_worker_reconciles_on_its_own_from_the_start(
     finally:
         worker.terminate()
         worker.wait(20)
+        log.close()
     assert sorted(lead["contact_email"] for lead in megasim.leads(ACME_ID)) == sorted(
         f"meta+{i}@example.com" for i in made)
+    output = (tmp_path / "worker.log").read_text()
+    assert "recovered 3 lead(s) the webhook missed" in output
+    assert META_TOKEN not in output and "@example.com" not in output
     shown = CliRunner().invoke(cli, ["status", "--config", str(path), "--no-check"],
                                env={"REDIS_URL": redis_server.url})
     assert "seen 3, missed by webhook 3" in shown.output
