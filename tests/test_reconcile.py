@@ -282,3 +282,20 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
     # the theft lands during the second page's fetch: that page is stored, then it stops
     assert report["watermarks"] == {} and (report["seen"], report["missed"]) == (4, 4)
     assert store.redis.get(store.keys.reconcile_lock(ROUTE)) == b"another-worker"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["acme-form", "--since", "2026-01-02"], "'acme-form' is not a meta_lead_ads route"),
+    ([ROUTE, "--since", "2026-01-02", "--until", "2026-01-01"], "--until is before --since"),
+    ([ROUTE, "--since", "yesterday"], "Invalid value for '--since'"),
+])
+def test_backfill_refuses_bad_arguments(meta: tuple[Config, Any, str], args: list[str],
+                                        message: str, config_dict: dict[str, Any],
+                                        redis_server: Any, redis_client: redis.Redis,
+                                        tmp_path: Path) -> None:
+    path = tmp_path / "leadgate.toml"
+    path.write_text(to_toml(config_dict))
+    result = CliRunner().invoke(cli, ["backfill", *args, "--config", str(path)],
+                                env={"REDIS_URL": redis_server.url})
+    assert result.exit_code != 0 and message in result.output
+    assert stored_keys(redis_client) == []
