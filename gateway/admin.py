@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from gateway.errors import BadRequest, InboundError, RouteNotFound, Unauthorized
 from gateway.openapi import DeadLetterQuery, ReplayOptions
+from gateway.route_status import routes_report
 from gateway.store import Store
 
 bp = Blueprint("admin", __name__, url_prefix="/v1")
@@ -75,6 +76,13 @@ def customer(name: str) -> Response:
     if name not in current_app.extensions["leadgate"].config.customers:
         raise RouteNotFound(f"no customer {name}")
     return jsonify({"customer": name, **_store().customer_summary(name)})
+
+
+@bp.get("/routes")
+def routes() -> Response:
+    """Every route; Meta routes with their source health and reconciliation."""
+    config = current_app.extensions["leadgate"].config
+    return jsonify({"routes": routes_report(config, _store())})
 
 
 @bp.get("/dead-letters")

@@ -227,8 +227,11 @@ def _store(config: Config) -> Any:
 
 @cli.command()
 @config_option
-def status(config_path: str | None) -> None:
-    """Where every customer's leads are: pending, in flight, delivered, dead, held and why."""
+@click.option("--no-check", is_flag=True, help="Show the last source-health checks; ask Meta "
+                                                "nothing now.")
+def status(config_path: str | None, no_check: bool) -> None:
+    """Where every customer's leads are: pending, in flight, delivered, dead, held and why;
+    each Meta route's source health (checked now) and reconciliation."""
     config = _config(config_path)
     store = _store(config)
     click.echo(f"{'customer':16} {'state':11} {'pending':>8} {'in flight':>9} {'held':>6} "
@@ -238,6 +241,28 @@ def status(config_path: str | None) -> None:
         click.echo(f"{name:16} {s['state']:11} {s['pending']:>8} {s['in_flight']:>9} "
                    f"{s['held']:>6} {s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
     click.echo(f"dead letters: {store.dead_count()}")
+    _meta_status(config, store, check=not no_check)
+
+
+def _meta_status(config: Config, store: Any, *, check: bool) -> None:
+    """Each Meta route's source health and reconciliation, for `status`."""
+    from gateway.route_status import health_label, reconcile_label, routes_report
+
+    if check and any(r.source == "meta_lead_ads" for r in config.routes.values()):
+        from workers.source_health import HealthChecker
+
+        checker = HealthChecker(config, store)
+        try:
+            checker.check_all()
+        finally:
+            checker.pages.close()
+    for name, report in routes_report(config, store).items():
+        if "health" in report:
+            click.echo(f"meta route {name}: {health_label(report['health'])}; "
+                       f"{reconcile_label(report['reconcile'])}")
+    firing = sorted(f.decode() for f in store.redis.hkeys(store.keys.alert_state))
+    if firing:
+        click.echo(f"alerts firing: {', '.join(firing)}")
 
 
 @cli.group()
@@ -338,3 +363,48 @@ def _require_redis(config: Config, command: str) -> Config:
 
 if __name__ == "__main__":
     cli()
+
+
+@cli.command()
+@click.argument("route")
+@config_option
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day (UTC) whose leads are listed.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day (UTC) listed, included; default: up to now.")
+@click.option("--dry-run", is_flag=True, help="Count what is new; store nothing.")
+def backfill(route: str, config_path: str | None, since: Any, until: Any,
+             dry_run: bool) -> None:
+    """List a Meta route's form leads over a window; store and deliver the ones not yet known."""
+    from calendar import timegm
+
+    from workers.backfill import backfill as run
+    from workers.graph import GraphError
+    from workers.meta_pages import MetaPages
+    from workers.reconcile import Reconciler
+
+    config = _config(config_path)
+    spec = config.routes.get(route)
+    if spec is None or spec.source != "meta_lead_ads":
+        raise click.ClickException(f"'{route}' is not a meta_lead_ads route")
+    if not (spec.settings.get("forms") or spec.settings.get("page_id")):
+        raise click.ClickException(f"route '{route}' needs page_id or forms to list leads")
+    start = timegm(since.timetuple())
+    end = timegm(until.timetuple()) + 86400 if until else int(time.time())
+    if end <= start:
+        raise click.ClickException("--until is before --since")
+    store, pages = _store(config), MetaPages(timeout_s=config.mega["timeout_s"])
+    try:
+        forms = Reconciler(config, store, pages=pages).forms(spec)
+        with click.progressbar(length=len(forms) * (end - start),
+                               label=f"{len(forms)} form(s)") as bar:
+            tally = run(config, store, spec, forms, since=start, until=end, dry_run=dry_run,
+                        pages=pages, progress=bar.update)
+    except GraphError as exc:
+        raise click.ClickException(f"Graph API: {exc}") from None
+    finally:
+        pages.close()
+    click.echo(f"{'dry run: ' if dry_run else ''}seen {tally.seen}, already known {tally.known}, "
+               f"new {tally.new}{' (not stored)' if dry_run else ''}, failed {tally.failed}")
+    if tally.failed:
+        sys.exit(1)

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from gateway import defaults
 from gateway.errors import ConfigError
@@ -53,6 +62,33 @@ class MegaSchema(Schema):
                 f"max_age_hours ({data['max_age_hours']:g}) may not exceed key_retention_hours "
                 f"({data['key_retention_hours']:g}): a batch is never resent under a key MEGA "
                 "may have forgotten", field_name="max_age_hours")
+
+
+class AlertsSchema(Schema):
+    """Where alerts go: a Slack-compatible incoming webhook and/or a signed JSON webhook."""
+
+    class Meta:
+        unknown = RAISE
+
+    slack_webhook_url = fields.Url(require_tld=False, schemes={"http", "https"})
+    webhook_url = fields.Url(require_tld=False, schemes={"http", "https"})
+    webhook_secret = fields.String(validate=validate.Regexp(
+        r"^whsec_[A-Za-z0-9+/=]{8,}$", error="must be whsec_ followed by base64"))
+    stale_after_min = fields.Integer(load_default=defaults.ALERT_STALE_AFTER_MIN,
+                                     validate=validate.Range(1, 7 * 24 * 60))
+    timeout_s = fields.Float(load_default=defaults.ALERT_TIMEOUT_S,
+                             validate=validate.Range(0.1, 60))
+
+    @pre_load
+    def _blank(self, data: Any, **_: Any) -> Any:
+        """An empty `${VAR:-}` means not set."""
+        return {k: v for k, v in data.items() if v != ""} if isinstance(data, dict) else data
+
+    @validates_schema
+    def _signed(self, data: dict[str, Any], **_: Any) -> None:
+        if bool(data.get("webhook_url")) != bool(data.get("webhook_secret")):
+            raise ValidationError("webhook_url and webhook_secret go together",
+                                  "webhook_secret")
 
 
 class CustomerSchema(Schema):
@@ -122,6 +158,7 @@ class Config:
     routes: dict[str, Route]
     redis_url: str = ""
     source_path: str = ""
+    alerts: dict[str, Any] = field(default_factory=lambda: AlertsSchema().load({}))
 
     @property
     def dedup_ttl_s(self) -> int:
@@ -182,7 +219,7 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
     """Validate an already parsed config (tests pass dicts here)."""
     env = os.environ if env is None else env
     data = interpolate(raw, env)
-    unknown = sorted(set(data) - {"server", "mega", "customers", "routes"})
+    unknown = sorted(set(data) - {"server", "mega", "customers", "routes", "alerts"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section")
     server = _load(ServerSchema(), data.get("server", {}), "server")
@@ -193,8 +230,9 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
         raise ConfigError("customers: at least one [customers.<name>] table is required")
     routes = {name: _route(name, spec, customers) for name, spec in
               _section(data, "routes").items()}
+    alerts = _load(AlertsSchema(), data.get("alerts", {}), "alerts")
     return Config(server, mega, customers, routes, redis_url=env.get("REDIS_URL", ""),
-                  source_path=source_path)
+                  source_path=source_path, alerts=alerts)
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -22,6 +22,13 @@ gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
     {p}:replays:{customer}  list   replayed dead letters, each a JSON batch (frozen, or ids)
     {p}:request:{key}       hash   a sent request that ended in dead letters (endpoint, body,
                                    ids, key_since), kept while MEGA keeps its key, for replays
+    {p}:reconcile:{route}   hash   a Meta route's reconciliation: watermarks, counts, backoff
+    {p}:reconcile-lock:{route}  string  token of the worker reconciling the route (expires)
+    {p}:source-health       hash   route -> JSON of its last source-health check
+    {p}:alerts:state        hash   alert kind:subject -> firing (absent: not firing)
+    {p}:alerts:marks        hash   what the alert evaluator last saw (dead letter counts, times)
+    {p}:alerts:pending      zset   alert delivery id -> when it is due (ms; a lease while sent)
+    {p}:alert:{delivery_id} hash   one alert to one target: body, attempts
 """
 
 from __future__ import annotations
@@ -91,6 +98,31 @@ class Keys:
 
     def signin_failures(self, digest: str) -> str:
         return f"{self.prefix}:signin-failures:{digest}"
+
+    def reconcile(self, route: str) -> str:
+        return f"{self.prefix}:reconcile:{route}"
+
+    def reconcile_lock(self, route: str) -> str:
+        return f"{self.prefix}:reconcile-lock:{route}"
+
+    @property
+    def source_health(self) -> str:
+        return f"{self.prefix}:source-health"
+
+    @property
+    def alert_state(self) -> str:
+        return f"{self.prefix}:alerts:state"
+
+    @property
+    def alert_marks(self) -> str:
+        return f"{self.prefix}:alerts:marks"
+
+    @property
+    def alerts_pending(self) -> str:
+        return f"{self.prefix}:alerts:pending"
+
+    def alert(self, delivery_id: str) -> str:
+        return f"{self.prefix}:alert:{delivery_id}"
 
 
 # KEYS: buffer, due, leases, customer, event keys...   ARGV: customer, now, linger, max_batch,
@@ -274,4 +306,56 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[2]), ARGV[1])
 end
 return #KEYS - 5
+"""
+
+# KEYS: lock   ARGV: token, ttl_ms     Extends the lock while the token holds it; 1 if so.
+LOCK_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+# KEYS: lock   ARGV: token     Drops the lock if the token still holds it.
+LOCK_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+"""
+
+# KEYS: lock, hash   ARGV: token, then field/value pairs
+# Writes a route's reconciliation state only while the token holds the route's lock (a fence:
+# a reconciler that lost its lock moves no watermark).
+LOCKED_HSET = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# KEYS: alert state, pending, then one alert key per target
+# ARGV: field, new state ('firing' or 'resolved'), now, then per target: delivery id, body
+# Compare-and-set across all workers: only the call that changes the state queues the alert
+# (one delivery per target). A 'resolved' for a state never fired is no change.
+ALERT_TRANSITION = """
+local was = redis.call('HGET', KEYS[1], ARGV[1]) or 'resolved'
+if was == ARGV[2] then return 0 end
+if ARGV[2] == 'firing' then
+  redis.call('HSET', KEYS[1], ARGV[1], 'firing')
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+for i = 3, #KEYS do
+  local id, body = ARGV[2 + 2 * (i - 2)], ARGV[3 + 2 * (i - 2)]
+  redis.call('HSET', KEYS[i], 'body', body, 'attempts', '0', 'created', ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), id)
+end
+return 1
+"""
+
+# KEYS: pending   ARGV: now, lease_ms, limit
+# Due alert deliveries, each hidden for lease_ms while it is sent: one that is not confirmed
+# in time (its sender died) is due again, for any worker.
+ALERT_CLAIM = """
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id) end
+return due
 """

@@ -38,6 +38,9 @@ COUNTERS = {
                             ("customer", "reason")),
     "leadgate_mega_requests": ("Requests to MEGA, by endpoint and answer code",
                                ("endpoint", "code")),
+    "leadgate_reconcile_leads": ("Leads reconciliation listed, by route and result (known: "
+                                 "already stored; missed: the webhook never brought it)",
+                                 ("route", "result")),
 }
 HISTOGRAMS = {
     "leadgate_intake_seconds": ("Time to answer a webhook", ("route",)),
@@ -158,6 +161,9 @@ class StateCollector(Collector):
             yield from _histograms(name, doc, labels, values)
         yield from self._gauges()
 
+    def _source_health(self) -> Metric:
+        return _source_health_family(self.store.redis.hgetall(self.store.keys.source_health))
+
     def _gauges(self) -> Iterator[Metric]:
         pending = GaugeMetricFamily("leadgate_leads_pending", "Leads queued, not yet sent",
                                     labels=["customer"])
@@ -171,8 +177,22 @@ class StateCollector(Collector):
             in_flight.add_metric([name], summary["in_flight"])
             blocked.add_metric([name], 1 if summary["state"] == "blocked" else 0)
         yield from (pending, in_flight, blocked)
+        yield self._source_health()
         yield GaugeMetricFamily("leadgate_dead_letters", "Dead letters kept until replayed or "
                                 "purged", value=self.store.dead_count())
+
+
+def _source_health_family(raw: dict[bytes, bytes]) -> Metric:
+    """1 for each Meta route's current source-health state (and 0 for the others)."""
+    states = ("healthy", "token_expiring", "token_invalid", "not_subscribed",
+              "permission_missing", "unknown")
+    family = GaugeMetricFamily("leadgate_source_health", "1 for a Meta route's current "
+                               "source-health state", labels=["route", "state"])
+    for route, value in sorted(raw.items()):
+        current = json.loads(value).get("state")
+        for state in states:
+            family.add_metric([route.decode(), state], 1 if state == current else 0)
+    return family
 
 
 def _histograms(name: str, doc: str, labels: tuple[str, ...],

@@ -103,6 +103,42 @@ class ReplayOptions(Schema):
                        "(MEGA may create a second lead if it committed the first request)"})
 
 
+class SourceHealth(Schema):
+    class Meta:
+        unknown = "include"
+
+    state = fields.String(required=True, validate=validate.OneOf(
+        ["healthy", "token_expiring", "token_invalid", "not_subscribed", "permission_missing",
+         "unknown"]))
+    detail = fields.String(required=True)
+    days_left = fields.Integer(allow_none=True, metadata={"description": "token lifetime left"})
+    checked_at_ms = fields.Integer()
+
+
+class Reconciliation(Schema):
+    class Meta:
+        unknown = "include"
+
+    enabled = fields.Boolean(required=True)
+    every_min = fields.Integer(required=True)
+    last_run_ms = fields.Integer(required=True)
+    seen = fields.Integer(required=True, metadata={"description": "leads listed, all runs"})
+    missed = fields.Integer(required=True, metadata={
+        "description": "leads the webhook never brought, recovered by reconciliation"})
+    last_error = fields.String(allow_none=True)
+
+
+class RouteStatus(Schema):
+    customer = fields.String(required=True)
+    source = fields.String(required=True)
+    health = fields.Nested(SourceHealth, allow_none=True, metadata={"description": "Meta only"})
+    reconcile = fields.Nested(Reconciliation, metadata={"description": "Meta only"})
+
+
+class Routes(Schema):
+    routes = fields.Dict(keys=fields.String(), values=fields.Nested(RouteStatus), required=True)
+
+
 class Replayed(Schema):
     replayed = fields.String(required=True)
     events = fields.List(fields.String(), required=True, metadata={
@@ -136,6 +172,7 @@ def build_spec() -> dict[str, Any]:
     for name, schema in (("Error", Error), ("Accepted", Accepted), ("Event", Event),
                          ("Customer", Customer), ("Customers", Customers),
                          ("DeadLetters", DeadLetters), ("Replayed", Replayed),
+                         ("Routes", Routes),
                          ("Purged", Purged)):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("admin", {"type": "http", "scheme": "bearer"})
@@ -172,6 +209,10 @@ def build_spec() -> dict[str, Any]:
     spec.path(path="/v1/customers/{name}", parameters=[name], operations={"get": {
         "summary": "one customer", "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Customer", "the customer"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/routes", operations={"get": {
+        "summary": "every route; Meta routes with source health and reconciliation counts",
+        "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Routes", "per route"), **denied, **_errors(503)}}})
     spec.path(path="/v1/dead-letters", operations={"get": {
         "summary": "dead letters, oldest first", "tags": ["admin"], "security": admin,
         "parameters": [{"in": "query", "schema": DeadLetterQuery}],

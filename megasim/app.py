@@ -15,6 +15,7 @@ from gateway.contract import BULK_PATH, SINGLE_PATH, WRITE_SCOPE, error_body
 from megasim.config import ApiKey, SimConfig, Tenant, demo_config
 from megasim.faults import Faults, FaultSettings
 from megasim.graph import GraphState, graph
+from megasim.leadgen import form_leads  # noqa: F401  (its routes join the graph blueprint)
 from megasim.schemas import BulkImportSchema, SingleLeadSchema, flatten_messages
 from megasim.state import Scope, SimState, fingerprint, stage_object
 

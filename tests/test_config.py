@@ -59,6 +59,16 @@ def test_interpolation_with_defaults_and_env() -> None:
     (lambda c: c.update(server={"max_body_kb": 0}), "server.max_body_kb"),
     (lambda c: c.update(extra={}), "extra: unknown section"),
     (lambda c: c.update(customers={}), "customers: at least one"),
+    (lambda c: c.update(alerts={"webhook_url": "http://127.0.0.1:9/a"}),
+     "alerts.webhook_secret: webhook_url and webhook_secret go together"),
+    (lambda c: c.update(alerts={"webhook_url": "http://x.example/a", "webhook_secret": "nope"}),
+     "alerts.webhook_secret: must be whsec_ followed by base64"),
+    (lambda c: c.update(alerts={"slack_url": "http://x.example/a"}), "alerts.slack_url: unknown"),
+    (lambda c: c.update(alerts={"stale_after_min": 0}), "alerts.stale_after_min"),
+    (lambda c: c["routes"]["r"].update(source="meta_lead_ads", secret="s" * 8,
+                                       verify_token="v" * 8, page_access_token="t" * 8,
+                                       forms=["not-a-form-id"]),
+     "routes.r.forms.0: String does not match expected pattern"),
 ])
 def test_bad_config_names_the_key(change: Any, message: str) -> None:
     raw = minimal()

@@ -14,6 +14,11 @@ def test_key_strings() -> None:
     assert (k.due, k.leases, k.owners, k.dead, k.metrics) == (
         "leadgate:due", "leadgate:leases", "leadgate:lease-owners", "leadgate:dead",
         "leadgate:metrics")
+    assert (k.reconcile("m"), k.reconcile_lock("m"), k.source_health) == (
+        "leadgate:reconcile:m", "leadgate:reconcile-lock:m", "leadgate:source-health")
+    assert (k.alert_state, k.alert_marks, k.alerts_pending, k.alert("alrt_1.slack")) == (
+        "leadgate:alerts:state", "leadgate:alerts:marks", "leadgate:alerts:pending",
+        "leadgate:alert:alrt_1.slack")
     assert Keys("other").event("x") == "other:event:x"
     assert (k.events, k.contact("ab12"), k.attempts("evt_1")) == (
         "leadgate:events", "leadgate:contact:ab12", "leadgate:attempts:evt_1")

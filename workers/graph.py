@@ -97,22 +97,31 @@ class GraphClient:
                 fetched.gone[lead_id] = str(single)
 
     def _get(self, url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
-        try:
-            status, raw, _ = request_within(
-                self._http, "GET", url.rstrip("/") + ("/" if "ids" in params else ""),
-                deadline_s=self.timeout_s, clock=self._clock,
-                params={**params, "fields": LEAD_FIELDS},
-                headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as exc:
-            raise GraphError(f"Graph API unreachable ({type(exc).__name__})",
-                             kind="unavailable") from exc
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            body = {}
-        if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
-            return body
-        raise classify(status, body, asked=params.get("ids", url.rstrip("/").rsplit("/", 1)[-1]))
+        asked = params.get("ids", url.rstrip("/").rsplit("/", 1)[-1])
+        return get_json(self._http, url.rstrip("/") + ("/" if "ids" in params else ""), token,
+                        {**params, "fields": LEAD_FIELDS}, deadline_s=self.timeout_s,
+                        clock=self._clock, asked=asked)
+
+
+def get_json(http: httpx.Client, url: str, token: str, params: dict[str, str], *,
+             deadline_s: float, clock: Callable[[], float] = time.monotonic, asked: str = ""
+             ) -> dict[str, Any]:
+    """One Graph GET within one overall deadline, the token in the header; any failure
+    becomes a GraphError."""
+    try:
+        status, raw, _ = request_within(http, "GET", url, deadline_s=deadline_s, clock=clock,
+                                        params=params,
+                                        headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as exc:
+        raise GraphError(f"Graph API unreachable ({type(exc).__name__})",
+                         kind="unavailable") from exc
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        body = {}
+    if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
+        return body
+    raise classify(status, body, asked=asked)
 
 
 def classify(status: int, body: Any, *, asked: str = "") -> GraphError:

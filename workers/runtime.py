@@ -48,6 +48,9 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
     worker, dispatcher = make_worker(ctx)
     if not burst:
         dispatcher.start()
+        from workers.monitors import start_monitors  # after the dispatcher: deliveries first
+
+        start_monitors(ctx)
     try:
         while True:
             try:

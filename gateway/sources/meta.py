@@ -13,6 +13,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
+from gateway import defaults
 from gateway.errors import BadRequest, Ignored, Unauthorized
 from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source
 from gateway.sources.meta_leads import GraphLeads
@@ -30,6 +31,15 @@ class MetaSettings(SecretSettings):
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
                                schemes={"http", "https"})
+    # reconciliation and source health (workers/reconcile.py, workers/source_health.py)
+    page_id = fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$"))
+    forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$")),
+                        validate=validate.Length(min=1, max=200))
+    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
+                                         validate=validate.Range(0, 24 * 60))
+    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
+                                       validate=validate.Range(0, 86_400))
+    app_access_token = fields.String(validate=validate.Length(min=8))
 
 
 class MetaLeadAds(Source):

@@ -15,6 +15,13 @@ from gateway.sources.generic import json_draft, parse_body
 from gateway.sources.signatures import check_timestamp, digest, matches_any, require_header
 
 
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value of a message: `v1,` and the base64 HMAC-SHA256 of
+    `id.timestamp.body`, keyed by the decoded `whsec_` secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    return "v1," + digest(key, f"{msg_id}.{timestamp}.".encode() + body, encoding="base64")
+
+
 class StandardWebhooksSettings(RouteSettings):
     secret = fields.String(required=True, validate=validate.Regexp(r"^whsec_[A-Za-z0-9+/=]+$"))
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
@@ -53,8 +60,7 @@ class StandardWebhooks(Source):
         body = json.dumps({"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
                            "data": {"name": who["name"], "email": who["email"],
                                     "phone": who["phone"]}}).encode()
-        msg_id, stamp = f"msg_{tag}", str(int(now))
-        key = base64.b64decode(settings["secret"].removeprefix("whsec_") + "==")
-        signature = digest(key, f"{msg_id}.{stamp}.".encode() + body, encoding="base64")
+        msg_id, stamp = f"msg_{tag}", int(now)
         return Sample(body, {"Content-Type": "application/json", "webhook-id": msg_id,
-                             "webhook-timestamp": stamp, "webhook-signature": f"v1,{signature}"})
+                             "webhook-timestamp": str(stamp),
+                             "webhook-signature": sign(settings["secret"], msg_id, stamp, body)})

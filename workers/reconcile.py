@@ -1,0 +1,228 @@
+"""Reconciliation: list each Meta route's form leads and ingest them through the webhook's
+event key, so a lead whose webhook never came is stored, delivered and counted as missed.
+
+One reconciliation per route at a time across all workers (a Redis lock with a token; the
+watermarks are written only while it holds). A failing route backs off on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gateway import defaults
+from gateway.config import Config, Route
+from gateway.errors import NoUsableLead
+from gateway.intake import record
+from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.route_status import reconciles
+from gateway.sources import SOURCES
+from gateway.sources.base import Draft
+from gateway.sources.meta import lead_draft
+from gateway.store import Store, now_ms
+from workers.graph import GraphError
+from workers.meta_pages import MetaPages
+
+log = logging.getLogger("leadgate.reconcile")
+SOURCE = "meta_lead_ads"
+
+
+@dataclass
+class Tally:
+    """What one listing found: leads seen, already known, new (stored now), failed."""
+
+    seen: int = 0
+    known: int = 0
+    new: int = 0
+    failed: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in ("seen", "known", "new", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def reconciled_routes(config: Config) -> list[Route]:
+    return [r for r in config.routes.values() if reconciles(r)]
+
+
+def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> float:
+    """After a failed run: doubling from RECONCILE_BACKOFF_S, capped, with a little jitter."""
+    wait = min(defaults.RECONCILE_BACKOFF_CAP_S,
+               defaults.RECONCILE_BACKOFF_S * 2 ** max(0, failures - 1))
+    return wait * (0.9 + 0.2 * rand())
+
+
+def lead_records(route: Route, leads: list[dict[str, Any]], now: float, via: str
+                 ) -> list[dict[str, str]]:
+    """Event records for listed leads: the same event ids as their webhooks, the lead already
+    built from the listing (a lead that yields nothing usable is left to the enrichment step,
+    which dead-letters it with the reason)."""
+    source = SOURCES[SOURCE]
+    out = []
+    for lead in leads:
+        lead_id = str(lead.get("id") or "")
+        if not lead_id:
+            continue
+        known = {name: str(lead[name]) for name in ("form_id", "ad_id") if lead.get(name)}
+        if route.settings.get("page_id"):
+            known["page_id"] = route.settings["page_id"]
+        try:
+            rec = record(route, source, lead_draft(lead_id, known, lead), now)
+        except NoUsableLead:
+            rec = record(route, source, Draft(event_id=lead_id, fields=known, enrich="meta"), now)
+        out.append({**rec, "via": via})
+    return out
+
+
+def ingest_page(store: Store, config: Config, route: Route, leads: list[dict[str, Any]],
+                now: float, via: str, *, dry_run: bool = False) -> Tally:
+    """Store the page's leads not yet known (or, dry, only count them)."""
+    records = lead_records(route, leads, now, via)
+    tally = Tally(seen=len(leads), failed=len(leads) - len(records))
+    if not records:
+        return tally
+    if dry_run:
+        pipe = store.redis.pipeline(transaction=False)
+        for rec in records:
+            pipe.exists(store.keys.event(rec["id"]))
+        added = [not found for found in pipe.execute()]
+    else:
+        added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
+    tally.new = sum(added)
+    tally.known = len(added) - tally.new
+    return tally
+
+
+class Reconciler:
+    """Runs due reconciliations; one instance per worker thread (it owns its HTTP client)."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time,
+                 pages: MetaPages | None = None,
+                 page_size: int = defaults.RECONCILE_PAGE_SIZE):
+        self.config, self.store, self.clock, self.page_size = config, store, clock, page_size
+        self.pages = pages or MetaPages(timeout_s=config.mega["timeout_s"])
+        self._renew = store.redis.register_script(LOCK_RENEW)
+        self._release = store.redis.register_script(LOCK_RELEASE)
+        self._locked_hset = store.redis.register_script(LOCKED_HSET)
+
+    def due(self) -> list[Route]:
+        """Routes whose next reconciliation time has come."""
+        now = now_ms(self.clock)
+        routes = reconciled_routes(self.config)
+        pipe = self.store.redis.pipeline(transaction=False)
+        for route in routes:
+            pipe.hget(self.store.keys.reconcile(route.name), "next_at_ms")
+        return [r for r, at in zip(routes, pipe.execute(), strict=True) if int(at or 0) <= now]
+
+    def tick(self) -> None:
+        """Reconcile every due route this worker can lock."""
+        for route in self.due():
+            self.run(route)
+
+    def run(self, route: Route) -> Tally | None:
+        """One reconciliation of the route, or None when another worker is running it."""
+        token = uuid.uuid4().hex
+        lock = self.store.keys.reconcile_lock(route.name)
+        if not self.store.redis.set(lock, token, nx=True,
+                                    px=int(defaults.RECONCILE_LOCK_S * 1000)):
+            return None
+        try:
+            return self.locked_run(route, token)
+        finally:
+            self._release(keys=[lock], args=[token])
+
+    def locked_run(self, route: Route, token: str) -> Tally | None:
+        """List every form from its watermark; record counts, or the error and a backoff."""
+        key, started = self.store.keys.reconcile(route.name), now_ms(self.clock)
+        every_ms = route.settings["reconcile_every_min"] * 60_000
+        tally = Tally()
+        try:
+            for form in self.forms(route):
+                tally.add(self.form(route, form, token))
+        except LostLock:
+            log.warning("reconciliation of %s: lock lost, left to its new holder", route.name)
+            return None
+        except GraphError as exc:
+            failures = self.store.redis.hincrby(key, "failures", 1)
+            wait_ms = int(retry_in_s(failures) * 1000)
+            self.store.redis.hset(key, mapping={
+                "last_run_ms": started, "last_error": str(exc)[:300],
+                "last_error_kind": exc.kind, "next_at_ms": started + wait_ms})
+            log.warning("reconciliation of %s failed (%s), retry in %.0fs", route.name,
+                        exc.kind, wait_ms / 1000)
+            return None
+        self.record_run(route, tally, started, every_ms)
+        return tally
+
+    def record_run(self, route: Route, tally: Tally, started: int, every_ms: int) -> None:
+        """A finished run, for status and alerts (its leads were counted page by page)."""
+        self.store.redis.hset(self.store.keys.reconcile(route.name), mapping={
+            "last_run_ms": started, "last_ok_ms": started, "last_seen": tally.seen,
+            "last_missed": tally.new, "failures": 0, "last_error": "", "last_error_kind": "",
+            "next_at_ms": started + every_ms})
+        if tally.new:
+            log.warning("reconciliation of %s recovered %d lead(s) the webhook missed",
+                        route.name, tally.new)
+
+    def count(self, route: Route, page: Tally) -> None:
+        """A page's leads in the route's totals and metrics, as soon as they are stored, so a
+        run that fails later still counts what it recovered (and only once: the next run
+        finds those leads known)."""
+        key = self.store.keys.reconcile(route.name)
+        pipe = self.store.redis.pipeline(transaction=False)
+        pipe.hincrby(key, "seen", page.seen)
+        pipe.hincrby(key, "missed", page.new)
+        pipe.execute()
+        metrics = self.store.metrics
+        metrics.inc("leadgate_reconcile_leads", page.seen - page.new, route=route.name,
+                    result="known")
+        metrics.inc("leadgate_reconcile_leads", page.new, route=route.name, result="missed")
+
+    def forms(self, route: Route) -> list[str]:
+        """The route's forms: as configured, else the page's forms from Graph."""
+        if route.settings.get("forms"):
+            return list(route.settings["forms"])
+        return self.pages.forms(route.settings["graph_api_url"],
+                                route.settings["page_access_token"], route.settings["page_id"])
+
+    def form(self, route: Route, form: str, token: str) -> Tally:
+        """List one form since its watermark (minus the overlap); move the watermark after."""
+        key, lock = self.store.keys.reconcile(route.name), self.store.keys.reconcile_lock(
+            route.name)
+        now = self.clock()
+        until = int(now) - route.settings["reconcile_grace_s"]
+        mark = self.store.redis.hget(key, f"wm:{form}")
+        since = int(mark) if mark else until
+        tally = Tally()
+        for page in self.listing(route, form, since - defaults.RECONCILE_OVERLAP_S, until,
+                                 token):
+            found = ingest_page(self.store, self.config, route, page, now, "reconcile")
+            self.count(route, found)
+            tally.add(found)
+        self._locked_hset(keys=[lock, key], args=[token, f"wm:{form}", until])
+        return tally
+
+    def listing(self, route: Route, form: str, since: int, until: int, token: str
+                ) -> Iterator[list[dict[str, Any]]]:
+        """The form's pages, the lock renewed before each Graph call."""
+        lock = self.store.keys.reconcile_lock(route.name)
+        ttl_ms = int(defaults.RECONCILE_LOCK_S * 1000)
+        pages = self.pages.leads(route.settings["graph_api_url"],
+                                 route.settings["page_access_token"], form, since=since,
+                                 until=until, page_size=self.page_size)
+        while True:
+            if not self._renew(keys=[lock], args=[token, ttl_ms]):
+                raise LostLock(f"the reconciliation lock of {route.name} was lost")
+            page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+
+class LostLock(Exception):
+    """Another worker took over the route's reconciliation (this one was too slow)."""
