@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from gateway.errors import BadRequest
 from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.shape import scalar
 from gateway.sources.signatures import parse_json, require_secret
 
 # column_id values that are contacts; everything else is kept by column_id (and column_name)
@@ -48,7 +49,8 @@ class GoogleLeadForms(Source):
         values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
         roles: dict[str, tuple[str, Any]] = {}
         for column in columns:
-            column_id, column_name = column.get("column_id"), column.get("column_name")
+            column_id = scalar(column, "column_id", "user_column_data[].column_id")
+            column_name = scalar(column, "column_name", "user_column_data[].column_name")
             value = _text(column.get("string_value"))
             if column_id:
                 values[str(column_id)] = value

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.errors import BadRequest, Ignored, Unauthorized
 from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
 from gateway.sources.recognize import flatten, recognize
+from gateway.sources.shape import scalar
 from gateway.sources.signatures import (
     digest,
     matches_any,
@@ -59,7 +60,8 @@ class Intercom(Source):
         else:
             prefix = "source.author." if contact is not item else ""
             used = {prefix + key for key in CONTACT_KEYS if contact.get(key)}
-        notification = body.get("id") or stable_hash({"topic": topic, "item": item.get("id")})
+        notification = scalar(body, "id", "id") or stable_hash({"topic": topic,
+                                                                "item": item.get("id")})
         return [Draft(event_id=str(notification), lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:

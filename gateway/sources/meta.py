@@ -105,9 +105,10 @@ def lead_draft(lead_id: str, webhook_fields: dict[str, Any], lead: dict[str, Any
 def lead_values(lead: dict[str, Any]) -> dict[str, Any]:
     """A Graph lead object's answers by question key; one-value lists become the value."""
     values: dict[str, Any] = {}
-    for item in lead.get("field_data") or []:
-        if isinstance(item, dict) and item.get("name"):
-            answers = item.get("values") or []
+    field_data = lead.get("field_data")
+    for item in field_data if isinstance(field_data, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str | int) and item["name"]:
+            answers = item["values"] if isinstance(item.get("values"), list) else []
             values[str(item["name"])] = answers[0] if len(answers) == 1 else answers
     for name in ("ad_name", "adset_name", "campaign_name", "platform", "is_organic",
                  "created_time"):

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +17,8 @@ from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 
 from gateway.errors import BadRequest, Unauthorized
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def digest(secret: bytes | str, message: bytes, *, algorithm: str = "sha256",
@@ -68,9 +71,12 @@ def parse_json(body: bytes) -> Any:
 
     try:
         text = body.decode("utf-8")
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
-    except UnicodeDecodeError:
-        raise BadRequest("body is not valid UTF-8") from None
+        value = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        if SURROGATE_ESCAPE.search(text):     # pairs are fine; a lone one is not Unicode
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except UnicodeError:
+        raise BadRequest("body is not valid Unicode (UTF-8, no lone surrogate escapes)") from None
     except RecursionError:
         raise BadRequest("JSON is nested too deeply") from None
     except ValueError as exc:
