@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
-from gateway.sources.recognize import flatten, recognize
+from gateway.sources.recognize import Budget, flatten, recognize
 from gateway.sources.signatures import (
     digest,
     matches_any,
@@ -47,7 +47,8 @@ class Generic(Source):
         items = body if isinstance(body, list) else [body]
         if not items or len(items) > MAX_ITEMS or not all(isinstance(i, dict) for i in items):
             raise BadRequest(f"body must be an object or a list of 1 to {MAX_ITEMS} objects")
-        return [json_draft(item, settings.get("event_id")) for item in items]
+        budget = Budget.for_body(len(inbound.body))
+        return [json_draft(item, settings.get("event_id"), budget) for item in items]
 
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
@@ -90,9 +91,10 @@ def parse_body(inbound: Inbound) -> Any:
     raise UnsupportedMediaType("send application/json or application/x-www-form-urlencoded")
 
 
-def json_draft(item: dict[str, Any], id_path: str | None) -> Draft:
+def json_draft(item: dict[str, Any], id_path: str | None, budget: Budget | None = None
+               ) -> Draft:
     """A draft from one JSON object: fields by dotted path, contacts recognised by name."""
-    flat = flatten(item)
+    flat = flatten(item, budget)
     if id_path:
         event_id = flat.get(id_path)
         if event_id in (None, "") or isinstance(event_id, dict | list):

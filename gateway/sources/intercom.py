@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
 from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
-from gateway.sources.recognize import flatten, recognize
+from gateway.sources.recognize import Budget, flatten, recognize
 from gateway.sources.shape import scalar
 from gateway.sources.signatures import (
     digest,
@@ -52,7 +52,7 @@ class Intercom(Source):
         if topic in CONVERSATION_TOPICS:
             source = item.get("source") if isinstance(item.get("source"), dict) else {}
             contact = source.get("author") if isinstance(source.get("author"), dict) else {}
-        values = flatten(item)
+        values = flatten(item, Budget.for_body(len(inbound.body)))
         lead = {mega: contact[key] for key, mega in CONTACT_KEYS.items()
                 if isinstance(contact.get(key), str) and contact[key]}
         if not lead:

@@ -61,10 +61,10 @@ def check_timestamp(ts: float, now: float, tolerance_s: float, what: str) -> Non
 def parse_json(body: bytes) -> Any:
     """Strict JSON: UTF-8, no duplicate keys, no NaN."""
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
             raise BadRequest("JSON object has duplicate keys")
-        return dict(pairs)
+        return obj
 
     def no_constant(name: str) -> Any:
         raise BadRequest(f"JSON holds {name}, which is not JSON")

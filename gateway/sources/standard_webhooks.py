@@ -12,6 +12,7 @@ from marshmallow import fields, validate
 from gateway.errors import BadRequest, Unauthorized
 from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
 from gateway.sources.generic import json_draft, parse_body
+from gateway.sources.recognize import Budget
 from gateway.sources.signatures import check_timestamp, digest, matches_any, require_header
 
 
@@ -44,7 +45,7 @@ class StandardWebhooks(Source):
         body = parse_body(inbound)
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
-        draft = json_draft(body, None)
+        draft = json_draft(body, None, Budget.for_body(len(inbound.body)))
         draft.event_id = str(inbound.headers.get("webhook-id"))
         return [draft]
 
