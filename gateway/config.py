@@ -18,14 +18,23 @@ from gateway.leads import LeadSchema, check_field_target
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
+LEFTOVER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+SENSITIVE = re.compile(r"(secret|token|_key|url)$")       # keys of secrets and URLs
 COMMON_ROUTE_KEYS = ("customer", "source", "lead", "fields")
+
+
+def _admin_token(token: str) -> None:
+    """An admin token, when set, is long enough not to be guessed."""
+    if token and len(token) < defaults.ADMIN_TOKEN_MIN_CHARS:
+        raise ValidationError(f"must be empty (admin API off) or at least "
+                              f"{defaults.ADMIN_TOKEN_MIN_CHARS} characters")
 
 
 class ServerSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    admin_token = fields.String(load_default="")
+    admin_token = fields.String(load_default="", validate=_admin_token)
     max_body_kb = fields.Integer(load_default=defaults.MAX_BODY_KB,
                                  validate=validate.Range(1, 102_400))
     dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,
@@ -125,6 +134,8 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         return [interpolate(v, env, f"{path}.{i}") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    if SENSITIVE.search(path):
+        check_references(value, path)
 
     def substitute(match: re.Match[str]) -> str:
         name, has_default, default = match.group(1), match.group(2), match.group(3)
@@ -135,6 +146,18 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         raise ConfigError(f"{path}: environment variable {name} is not set")
 
     return VAR.sub(substitute, value)
+
+
+def check_references(text: str, path: str) -> None:
+    """A secret or URL must not keep a `$` reference that interpolation would leave as text
+    (`$VAR` without braces, a nested `${A:-${B}}`): it would become a guessable literal."""
+    for match in VAR.finditer(text):
+        if (nested := LEFTOVER.search(match.group(3) or "")):
+            raise ConfigError(f"{path}: the default of ${{{match.group(1)}}} refers to "
+                              f"{nested.group(1)}; nested references are not supported")
+    if (leftover := LEFTOVER.search(VAR.sub("", text))):
+        raise ConfigError(f"{path}: '{leftover.group(0)}' is not replaced from the environment "
+                          f"(write ${{{leftover.group(1)}}})")
 
 
 def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import URL_TOKEN, Stack
 
-ADMIN = {"Authorization": "Bearer bench-admin-token"}
+ADMIN = {"Authorization": "Bearer bench-admin-token-0123456789abcdef"}
 N = 24
 
 
@@ -81,7 +81,7 @@ def test_logs_are_json_without_secrets_or_contacts(stack: Stack,
     time.sleep(1.5)                                   # the last lines reach the files
     # leadgate's own processes (megasim prints its tenants' test keys on purpose)
     text = "".join(p.read_text() for p in [stack.dir / "web.log", *stack.dir.glob("worker*")])
-    secrets = [URL_TOKEN, "bench-admin-token", *stack.tokens]
+    secrets = [URL_TOKEN, "bench-admin-token-0123456789abcdef", *stack.tokens]
     contacts = [f"obs.person{i}@example.com" for i in range(N)] + \
         [f"206555{1000 + i}" for i in range(N)] + ["Obs Person"]
     assert [s for s in secrets + contacts if s in text] == []

@@ -29,7 +29,7 @@ from tests.samples import (
     signed,
 )
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 
 
 def post(client: Any, source: str, sample: Any, **extra: str) -> Any:

@@ -51,13 +51,16 @@ def sample_contact(tag: str) -> dict[str, str]:
             "email": f"sample+{tag or 'lead'}@example.com", "phone": f"+1415555{digits}"}
 
 
+CHOSEN = validate.Length(min=defaults.CHOSEN_SECRET_MIN_CHARS)   # a secret the user picks
+
+
 class RouteSettings(Schema):
     """Settings every route may carry; adapters extend this schema."""
 
     class Meta:
         unknown = RAISE
 
-    url_token = fields.String(validate=validate.Length(min=16))
+    url_token = fields.String(validate=CHOSEN)
     default_region = fields.String(load_default=defaults.DEFAULT_REGION,
                                    validate=validate.Regexp(r"^[A-Z]{2}$"))
 
@@ -65,13 +68,19 @@ class RouteSettings(Schema):
 class UrlTokenSettings(RouteSettings):
     """For providers that sign nothing: the secret URL token is the only credential."""
 
-    url_token = fields.String(required=True, validate=validate.Length(min=16))
+    url_token = fields.String(required=True, validate=CHOSEN)
 
 
 class SecretSettings(RouteSettings):
-    """For providers that sign with (or send) one shared secret."""
+    """For providers that sign with one shared secret they generate (an app's secret)."""
 
     secret = fields.String(required=True, validate=validate.Length(min=8))
+
+
+class ChosenSecretSettings(RouteSettings):
+    """For providers that sign with a secret the user picks when setting up the webhook."""
+
+    secret = fields.String(required=True, validate=CHOSEN)
 
 
 class Source:

@@ -8,7 +8,15 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import BadRequest, Unauthorized, UnsupportedMediaType
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.recognize import Budget, flatten, recognize
 from gateway.sources.signatures import (
     digest,
@@ -23,7 +31,7 @@ MAX_ITEMS = 1000
 
 
 class GenericSettings(RouteSettings):
-    hmac_secret = fields.String(validate=validate.Length(min=8))
+    hmac_secret = fields.String(validate=CHOSEN)
     hmac_header = fields.String(load_default="X-Signature")
     hmac_encoding = fields.String(load_default="hex", validate=validate.OneOf(("hex", "base64")))
     event_id = fields.String(validate=validate.Length(min=1))

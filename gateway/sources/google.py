@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from gateway.errors import BadRequest
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.shape import scalar
 from gateway.sources.signatures import parse_json, require_secret
 
@@ -23,7 +31,7 @@ METADATA = ("form_id", "campaign_id", "adgroup_id", "creative_id", "asset_group_
 
 
 class GoogleSettings(RouteSettings):
-    google_key = fields.String(required=True, validate=validate.Length(min=8))
+    google_key = fields.String(required=True, validate=CHOSEN)
     accept_test_leads = fields.Boolean(load_default=False)
 
 

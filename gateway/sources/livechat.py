@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from gateway.errors import BadRequest, Ignored
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.shape import member, scalar
 from gateway.sources.signatures import parse_json, require_secret
 
@@ -18,7 +26,7 @@ FORM_TYPES = {"name": "contact_name", "email": "contact_email", "phone": "contac
 
 
 class LiveChatSettings(RouteSettings):
-    secret_key = fields.String(required=True, validate=validate.Length(min=8))
+    secret_key = fields.String(required=True, validate=CHOSEN)
 
 
 class LiveChat(Source):

@@ -14,7 +14,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source
+from gateway.sources.base import CHOSEN, Draft, Inbound, Sample, SecretSettings, Source
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
@@ -25,7 +25,7 @@ PAREN = re.compile(r"\(.*$")
 
 
 class MetaSettings(SecretSettings):
-    verify_token = fields.String(required=True, validate=validate.Length(min=8))
+    verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
                                schemes={"http", "https"})

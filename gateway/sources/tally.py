@@ -6,7 +6,14 @@ import json
 from typing import Any
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
+from gateway.sources.base import (
+    ChosenSecretSettings,
+    Draft,
+    Inbound,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.recognize import recognize
 from gateway.sources.shape import SCALAR, member, objects, scalar
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
@@ -17,7 +24,7 @@ CONTACT_TYPES = {"INPUT_EMAIL": "contact_email", "INPUT_PHONE_NUMBER": "contact_
 
 class Tally(Source):
     name = "tally"
-    settings_schema = SecretSettings
+    settings_schema = ChosenSecretSettings
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "Tally-Signature")

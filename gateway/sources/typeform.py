@@ -8,7 +8,14 @@ from typing import Any
 from marshmallow import fields
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
+from gateway.sources.base import (
+    ChosenSecretSettings,
+    Draft,
+    Inbound,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.recognize import recognize
 from gateway.sources.shape import member, objects, scalar
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
@@ -16,7 +23,7 @@ from gateway.sources.signatures import digest, matches_any, parse_json, require_
 VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url", "file_url")
 
 
-class TypeformSettings(SecretSettings):
+class TypeformSettings(ChosenSecretSettings):
     accept_partial = fields.Boolean(load_default=False)
 
 
