@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -37,15 +38,38 @@ def _phone(match: re.Match[str]) -> str:
 
 
 class MaskContacts(logging.Filter):
+    """Masks the message, the extras, and a traceback or stack (formatted here, once, so that
+    neither log format prints the exception's own text unmasked)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args or record.exc_info or not record.msg.isidentifier():
+        if record.args or record.exc_info or not isinstance(record.msg, str) or \
+                not record.msg.isidentifier():
             record.msg, record.args = mask(record.getMessage()), None   # free text: mask it
+        if record.exc_info:
+            record.exc_text = mask("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         for name in vars(record).keys() - SAFE - STANDARD:
             value = getattr(record, name)
-            if isinstance(value, str):
-                setattr(record, name, mask(value))
+            if value is not None and not isinstance(value, int | float):
+                setattr(record, name, _masked(value))
         return True
 
+
+def _masked(value: Any) -> Any:
+    """Strings masked, inside lists and dicts too; other objects as masked text."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return mask(str(value))
 
 
 class TextFormatter(logging.Formatter):
