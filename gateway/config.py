@@ -205,8 +205,20 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
         raise ConfigError("customers: at least one [customers.<name>] table is required")
     routes = {name: _route(name, spec, customers) for name, spec in
               _section(data, "routes").items()}
-    return Config(server, mega, customers, routes, redis_url=env.get("REDIS_URL", ""),
+    return Config(server, mega, customers, routes, redis_url=redis_url(env),
                   source_path=source_path)
+
+
+def redis_url(env: Mapping[str, str]) -> str:
+    """REDIS_URL; `rediss://` certificates are verified unless REDIS_TLS_VERIFY=none (Heroku
+    Redis's certificates are self-signed), which turns the check off in the URL."""
+    url = env.get("REDIS_URL", "")
+    verify = env.get("REDIS_TLS_VERIFY", "").strip().lower() or "required"
+    if verify not in ("required", "none"):
+        raise ConfigError("REDIS_TLS_VERIFY: must be 'required' (the default) or 'none'")
+    if verify == "none" and url.startswith("rediss://") and "ssl_cert_reqs=" not in url:
+        url += ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+    return url
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
