@@ -99,6 +99,13 @@ class Source:
         """The drafts in an authenticated delivery; raise BadRequest or Ignored."""
         raise NotImplementedError
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        """The signature headers the provider sends with body (stamp: its timestamp header,
+        msg_id: its message id, for schemes that sign them). The one signer of the scheme:
+        verification, samples and tests all use it. Providers that sign nothing: none."""
+        return {}
+
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
         """Answer a GET/HEAD check (status, text), or None when the provider has none."""
         return None

@@ -47,8 +47,22 @@ class Generic(Source):
     name = "generic"
     settings_schema = GenericSettings
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        if not settings.get("hmac_secret"):
+            return {}
+        return {settings["hmac_header"]: "sha256=" + digest(
+            settings["hmac_secret"], body, encoding=settings["hmac_encoding"])}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
-        verify_hmac_header(inbound, settings)
+        if not settings.get("hmac_secret"):
+            return
+        header = settings["hmac_header"]
+        given = require_header(inbound.headers, header)
+        given = "sha256=" + (given[7:] if given.lower().startswith("sha256=") else given)
+        expected = self.sign(settings, inbound.body)[header]
+        if not matches_any(expected, [given], fold_case=settings["hmac_encoding"] == "hex"):
+            raise Unauthorized(f"{header} does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         body = parse_body(inbound)
@@ -70,24 +84,7 @@ class Generic(Source):
                 node = node.setdefault(part, {})
             node[last] = f"sample-{tag}"
         body = json.dumps(item).encode()
-        headers = {"Content-Type": "application/json"}
-        if settings.get("hmac_secret"):
-            headers[settings["hmac_header"]] = "sha256=" + digest(
-                settings["hmac_secret"], body, encoding=settings["hmac_encoding"])
-        return Sample(body, headers)
-
-
-def verify_hmac_header(inbound: Inbound, settings: dict[str, Any]) -> None:
-    """The generic HMAC-SHA256 check: optional `sha256=` prefix, hex or base64."""
-    secret = settings.get("hmac_secret")
-    if not secret:
-        return
-    given = require_header(inbound.headers, settings["hmac_header"])
-    given = given.split("=", 1)[1] if given.lower().startswith("sha256=") else given
-    encoding = settings["hmac_encoding"]
-    expected = digest(secret, inbound.body, encoding=encoding)
-    if not matches_any(expected, [given], fold_case=encoding == "hex"):
-        raise Unauthorized(f"{settings['hmac_header']} does not match the body")
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def parse_body(inbound: Inbound) -> Any:

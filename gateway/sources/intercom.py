@@ -28,9 +28,13 @@ class Intercom(Source):
     lead_defaults = {"source_type": "chat"}
     success_status = 200
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"X-Hub-Signature": "sha1=" + digest(settings["secret"], body, algorithm="sha1")}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "X-Hub-Signature")
-        expected = "sha1=" + digest(settings["secret"], inbound.body, algorithm="sha1")
+        expected = self.sign(settings, inbound.body)["X-Hub-Signature"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature does not match the body")
 
@@ -75,5 +79,4 @@ class Intercom(Source):
                 "email": who["email"], "phone": who["phone"], "name": who["name"],
                 "custom_attributes": {"plan_interest": "pro"}, "utm_source": "google",
                 "utm_campaign": "spring"}}}).encode()
-        signature = "sha1=" + digest(settings["secret"], body, algorithm="sha1")
-        return Sample(body, {"Content-Type": "application/json", "X-Hub-Signature": signature})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})

@@ -50,9 +50,13 @@ class MetaLeadAds(Source):
             return 400, "hub.challenge is missing"
         return 200, challenge
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"X-Hub-Signature-256": "sha256=" + digest(settings["secret"], body)}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "X-Hub-Signature-256")
-        expected = "sha256=" + digest(settings["secret"], inbound.body)
+        expected = self.sign(settings, inbound.body)["X-Hub-Signature-256"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature-256 does not match the body")
 
@@ -87,9 +91,7 @@ class MetaLeadAds(Source):
                     "ad_id": 120210000000000001, "form_id": 987654321098765,
                     "leadgen_id": lead_id, "created_time": int(now),
                     "page_id": 112233445566778, "adgroup_id": 120210000000000001}}]}]}).encode()
-        signature = "sha256=" + digest(settings["secret"], body)
-        return Sample(body, {"Content-Type": "application/json",
-                             "X-Hub-Signature-256": signature})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def lead_draft(lead_id: str, webhook_fields: dict[str, Any], lead: dict[str, Any]) -> Draft:

@@ -26,9 +26,13 @@ class Tally(Source):
     name = "tally"
     settings_schema = ChosenSecretSettings
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"Tally-Signature": digest(settings["secret"], body, encoding="base64")}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "Tally-Signature")
-        if not matches_any(digest(settings["secret"], inbound.body, encoding="base64"), [given]):
+        if not matches_any(self.sign(settings, inbound.body)["Tally-Signature"], [given]):
             raise Unauthorized("Tally-Signature does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
@@ -72,9 +76,7 @@ class Tally(Source):
                                    {"key": "question_3", "label": "Phone",
                                     "type": "INPUT_PHONE_NUMBER", "value": who["phone"]}]}}
                           ).encode()
-        return Sample(body, {"Content-Type": "application/json",
-                             "Tally-Signature": digest(settings["secret"], body,
-                                                       encoding="base64")})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def _value(field: dict[str, Any]) -> Any:

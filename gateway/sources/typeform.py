@@ -31,9 +31,14 @@ class Typeform(Source):
     name = "typeform"
     settings_schema = TypeformSettings
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"Typeform-Signature": "sha256=" + digest(settings["secret"], body,
+                                                         encoding="base64")}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "Typeform-Signature")
-        expected = "sha256=" + digest(settings["secret"], inbound.body, encoding="base64")
+        expected = self.sign(settings, inbound.body)["Typeform-Signature"]
         if not matches_any(expected, [given]):
             raise Unauthorized("Typeform-Signature does not match the body")
 
@@ -77,9 +82,7 @@ class Typeform(Source):
                                    {"type": "phone_number", "phone_number": who["phone"],
                                     "field": {"id": "k6T", "type": "phone_number",
                                               "ref": "phone"}}]}}).encode()
-        signature = "sha256=" + digest(settings["secret"], body, encoding="base64")
-        return Sample(body, {"Content-Type": "application/json",
-                             "Typeform-Signature": signature})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def _answers(response: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
