@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import phonenumbers
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from gateway.contract import CONTACT_FIELDS, LEAD_FIELDS, LEAD_LINES, SOURCE_PLATFORMS, SOURCE_TYPES
+from gateway.encoding import dumps
 from gateway.errors import NoUsableLead
 
 SCALARS = (str, int, float, bool, type(None))
@@ -104,16 +103,6 @@ def check_lead(lead: dict[str, Any]) -> dict[str, Any]:
     if "owner_id" in lead:
         lead["owner_id"] = str(lead["owner_id"])
     return lead
-
-
-def dumps(value: Any, *, sort_keys: bool = False) -> str:
-    """Compact JSON, fast (orjson); the standard library for what orjson refuses (integers
-    beyond 64 bits, say)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0,
-                            default=str).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=str)
 
 
 def check_field_target(target: str) -> str:

@@ -10,10 +10,11 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+from gateway.encoding import dumps
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+\.[A-Za-z0-9.-]+)")
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]{5,}\d(?![\w-])")
@@ -22,6 +23,7 @@ SAFE = {"event_id", "events", "route", "customer", "endpoint", "key", "outcome",
         "duration_ms", "rows", "code", "taskName"}
 QUIET = ("httpx", "httpcore", "rq.worker", "werkzeug")
 STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))   # a record's own attributes
+OWN = {"message", "asctime", "taskName"}                                  # set by formatting
 
 
 def mask(text: str) -> str:
@@ -72,6 +74,33 @@ def _masked(value: Any) -> Any:
     return mask(str(value))
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the extras, a traceback."""
+
+    _second: tuple[int, str] = (0, "")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record), "level": record.levelname,
+                "logger": record.name, "message": record.getMessage()}
+        for name, value in vars(record).items():
+            if name not in STANDARD and name not in OWN:
+                line[name] = value
+        if record.exc_text:
+            line["exc_info"] = record.exc_text
+        if record.stack_info:
+            line["stack_info"] = record.stack_info
+        return dumps(line)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """'2026-05-01 12:00:00,123' (local time), the date part built once a second."""
+        second, text = self._second
+        if int(record.created) != second:
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
+            self._second = (second, text)
+        return f"{text},{int(record.msecs):03d}"
+
+
 class TextFormatter(logging.Formatter):
     """`LOG_FORMAT=text` (what `leadgate dev` uses): one readable line, extras as key=value."""
 
@@ -88,10 +117,10 @@ def configure(level: str | None = None, stream: Any = None, fmt: str | None = No
     if (fmt or os.environ.get("LOG_FORMAT", "json")) == "text":
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
-        handler.setFormatter(JsonFormatter(
-            "{asctime}{levelname}{name}{message}", style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+        handler.setFormatter(JsonLines())
     handler.addFilter(MaskContacts())
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False  # unused
+    logging._srcfile = None          # no caller lookup per line: no format prints it
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))

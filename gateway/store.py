@@ -6,7 +6,6 @@ Redis errors become StoreUnavailable here, and nowhere else.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import Any
 import redis
 
 from gateway.config import Customer
+from gateway.encoding import dumps
 from gateway.errors import StoreUnavailable
 from gateway.keys import CLAIM, INGEST, RELEASE, RENEW, REPLAY, SPLIT, TAKE, UNPARK, Keys
 from gateway.metrics import Metrics
@@ -83,7 +83,7 @@ class Store:
         keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
                 *(k.event(r["id"]) for r in records)]
         args = [customer.name, now_ms(self.clock), customer.wait_ms, customer.max_batch,
-                ttl_s, *(json.dumps(r) for r in records)]
+                ttl_s, *(dumps(r) for r in records)]
         with translated():
             return [bool(flag) for flag in self._ingest(keys=keys, args=args)]
 

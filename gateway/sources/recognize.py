@@ -16,6 +16,8 @@ EMAIL = {"email", "email_address", "emailaddress", "contact_email", "e_mail", "y
          "work_email"}
 PHONE = {"phone", "phone_number", "phonenumber", "mobile", "mobile_phone", "mobile_number",
          "telephone", "tel", "contact_phone", "cell", "cell_phone", "work_phone", "your_phone"}
+ROLES = {name: role for role, names in (("name", NAME), ("first", FIRST), ("last", LAST),
+                                         ("email", EMAIL), ("phone", PHONE)) for name in names}
 SEPARATORS = re.compile(r"[\s\-.]+")
 MAX_DEPTH = 3
 
@@ -85,13 +87,12 @@ def recognize(fields: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """The contact fields found by their usual names (shallowest path wins) and the keys used."""
     found: dict[str, tuple[int, str, Any]] = {}
     for path, value in fields.items():
-        if value in (None, "", []) or path.count(".") >= MAX_DEPTH:
+        depth = path.count(".")
+        if depth >= MAX_DEPTH or value is None or value == "" or value == []:
             continue
-        last = canonical(path.rsplit(".", 1)[-1])
-        for role, names in (("name", NAME), ("first", FIRST), ("last", LAST),
-                            ("email", EMAIL), ("phone", PHONE)):
-            if last in names and (role not in found or path.count(".") < found[role][0]):
-                found[role] = (path.count("."), path, value)
+        role = ROLES.get(canonical(path.rsplit(".", 1)[-1]) if depth else canonical(path))
+        if role and (role not in found or depth < found[role][0]):
+            found[role] = (depth, path, value)
     lead: dict[str, Any] = {}
     if "name" in found:
         lead["contact_name"] = found["name"][2]
