@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from gateway.config import Config, Route
+from gateway.encoding import dumps
 from gateway.errors import BadRequest, Ignored, LeadgateError, RouteNotFound, Unauthorized
 from gateway.leads import lead_record
 from gateway.sources import SOURCES, Draft, Inbound, Source
@@ -83,7 +84,7 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     g.events = [r["id"] for r in records]
     g.outcome = "accepted" if accepted else "duplicate"
     body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": g.events}
-    return jsonify(body), status
+    return Response(dumps(body), status, mimetype="application/json")
 
 
 @contextmanager
