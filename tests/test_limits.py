@@ -3,6 +3,7 @@ size, and a body beyond the limits gets a 400 or 413 that says which limit."""
 
 from __future__ import annotations
 
+import gc
 import json
 import tracemalloc
 from typing import Any
@@ -49,6 +50,13 @@ def test_worst_case_body_costs_a_small_multiple_of_its_size(name: str) -> None:
     """tracemalloc's peak while parsing (JSON, dotted paths, contacts), against the body's size.
     The reported shape cost about 1,000x its size before the limits (70 MB for 68 KB)."""
     body = json.dumps(WORST[name]).encode()
+    peak = min(parse_peak(body) for _ in range(3))   # other threads allocate too, now and then
+    assert peak < 40 * len(body), f"{peak / len(body):.0f}x the body's {len(body)} bytes"
+
+
+def parse_peak(body: bytes) -> int:
+    """tracemalloc's peak, in bytes, while the generic source parses body."""
+    gc.collect()
     tracemalloc.start()
     try:
         SOURCES["generic"].parse(inbound(body), {"event_id": None})
@@ -56,7 +64,7 @@ def test_worst_case_body_costs_a_small_multiple_of_its_size(name: str) -> None:
         pass
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 40 * len(body), f"{peak / len(body):.0f}x the body's {len(body)} bytes"
+    return peak
 
 
 @pytest.mark.parametrize(("body", "status", "reason"), [
