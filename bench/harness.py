@@ -79,7 +79,7 @@ class Stack:
             sim.append(f'[[customers]]\nid = "{cid}"\nname = "{cid[:8]}"\n'
                        f'keys = [{{ token = "{token}" }}]\n')
         (self.dir / "megasim.toml").write_text("\n".join(sim))
-        lines = ['[server]', 'admin_token = "bench-admin-token"', '',
+        lines = ['[server]', 'admin_token = "bench-admin-token-0123456789abcdef"', '',
                  '[mega]', f'base_url = "http://127.0.0.1:{self.sim_port}"',
                  f"timeout_s = {self.mega_timeout_s}", ""]
         for i, (cid, token) in enumerate(zip(self.ids, self.tokens, strict=True)):

@@ -27,15 +27,25 @@ from gateway.leads import LeadSchema, check_field_target
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
+LEFTOVER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+SENSITIVE = re.compile(r"(secret|token|_key|url)$")       # keys of secrets and URLs
 COMMON_ROUTE_KEYS = ("customer", "source", "lead", "fields")
+
+
+def _admin_token(token: str) -> None:
+    """An admin token or server secret, when set, is long enough not to be guessed."""
+    if token and len(token) < defaults.ADMIN_TOKEN_MIN_CHARS:
+        raise ValidationError(f"must be empty or at least "
+                              f"{defaults.ADMIN_TOKEN_MIN_CHARS} characters")
 
 
 class ServerSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    admin_token = fields.String(load_default="")
-    secret_key = fields.String(load_default="")   # console sessions, contact index (index.py)
+    admin_token = fields.String(load_default="", validate=_admin_token)
+    # console sessions and the contact index (index.py); empty: derived from admin_token
+    secret_key = fields.String(load_default="", validate=_admin_token)
     max_body_kb = fields.Integer(load_default=defaults.MAX_BODY_KB,
                                  validate=validate.Range(1, 102_400))
     dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,
@@ -173,6 +183,8 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         return [interpolate(v, env, f"{path}.{i}") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    if SENSITIVE.search(path):
+        check_references(value, path)
 
     def substitute(match: re.Match[str]) -> str:
         name, has_default, default = match.group(1), match.group(2), match.group(3)
@@ -183,6 +195,18 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         raise ConfigError(f"{path}: environment variable {name} is not set")
 
     return VAR.sub(substitute, value)
+
+
+def check_references(text: str, path: str) -> None:
+    """A secret or URL must not keep a `$` reference that interpolation would leave as text
+    (`$VAR` without braces, a nested `${A:-${B}}`): it would become a guessable literal."""
+    for match in VAR.finditer(text):
+        if (nested := LEFTOVER.search(match.group(3) or "")):
+            raise ConfigError(f"{path}: the default of ${{{match.group(1)}}} refers to "
+                              f"{nested.group(1)}; nested references are not supported")
+    if (leftover := LEFTOVER.search(VAR.sub("", text))):
+        raise ConfigError(f"{path}: '{leftover.group(0)}' is not replaced from the environment "
+                          f"(write ${{{leftover.group(1)}}})")
 
 
 def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None
@@ -231,8 +255,20 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
     routes = {name: _route(name, spec, customers) for name, spec in
               _section(data, "routes").items()}
     alerts = _load(AlertsSchema(), data.get("alerts", {}), "alerts")
-    return Config(server, mega, customers, routes, redis_url=env.get("REDIS_URL", ""),
+    return Config(server, mega, customers, routes, redis_url=redis_url(env),
                   source_path=source_path, alerts=alerts)
+
+
+def redis_url(env: Mapping[str, str]) -> str:
+    """REDIS_URL; `rediss://` certificates are verified unless REDIS_TLS_VERIFY=none (Heroku
+    Redis's certificates are self-signed), which turns the check off in the URL."""
+    url = env.get("REDIS_URL", "")
+    verify = env.get("REDIS_TLS_VERIFY", "").strip().lower() or "required"
+    if verify not in ("required", "none"):
+        raise ConfigError("REDIS_TLS_VERIFY: must be 'required' (the default) or 'none'")
+    if verify == "none" and url.startswith("rediss://") and "ssl_cert_reqs=" not in url:
+        url += ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+    return url
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:

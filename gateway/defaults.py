@@ -3,9 +3,21 @@
 KEY_PREFIX = "leadgate"                # every Redis key starts with this
 QUEUE_NAME = "leadgate"                # the RQ queue flush jobs go through
 
+ADMIN_TOKEN_MIN_CHARS = 32             # server.admin_token, when set
+CHOSEN_SECRET_MIN_CHARS = 16           # route secrets the user picks (URL tokens, HMAC keys...)
+
 MAX_BODY_KB = 1024                     # request bodies above this get 413
 DEDUP_TTL_DAYS = 7                     # how long an event key (and its record) is kept once done
 DEFAULT_REGION = "US"                  # phones without a country code are read in this region
+
+# Reading nested JSON as dotted paths ('data.contact.email') is bounded per delivery, so that no
+# body costs more memory than a small multiple of its size; beyond a limit the answer is 400/413.
+FLATTEN_MAX_DEPTH = 10                 # levels of objects (and lists of objects); deeper: 400
+FLATTEN_MAX_KEY_CHARS = 256            # characters in one field name; longer: 400
+FLATTEN_MAX_PATHS = 10_000             # dotted paths in one delivery; more: 413
+FLATTEN_PATH_CHARS_PER_BYTE = 4        # characters of all dotted paths per byte of body; more: 413
+FLATTEN_MIN_PATH_CHARS = 65_536        # ...but small bodies may always have this many
+FLATTEN_MAX_LIST_OBJECTS = 100         # objects of one list read as paths; the rest are dropped
 
 MEGA_BASE_URL = "https://app.gomega.ai"
 MEGA_TIMEOUT_S = 15.0                  # overall deadline of one MEGA or Graph call, seconds

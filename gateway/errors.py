@@ -4,7 +4,8 @@
     ├── ConfigError                      the config file is wrong: stop and say where
     ├── InboundError (status_code)       answer the provider with this 4xx/5xx
     │   ├── BadRequest 400   ├── Unauthorized 401   ├── RouteNotFound 404
-    │   ├── UnsupportedMediaType 415      (413 is Flask's, from server.max_body_kb)
+    │   ├── PayloadTooLarge 413 (flattening limits; the body limit is Flask's)
+    │   ├── UnsupportedMediaType 415
     │   ├── NoUsableLead 422   └── StoreUnavailable 503
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
     ├── LeaseLost                        a flush's lease moved to another flush: stop writing
@@ -48,6 +49,10 @@ class Unauthorized(InboundError):
 
 class RouteNotFound(InboundError):
     status_code = 404
+
+
+class PayloadTooLarge(InboundError):
+    status_code = 413
 
 
 class UnsupportedMediaType(InboundError):

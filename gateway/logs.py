@@ -10,9 +10,11 @@ import logging
 import os
 import re
 import sys
+import time
+import traceback
 from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+from gateway.encoding import dumps
 
 EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+\.[A-Za-z0-9.-]+)")
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]{5,}\d(?![\w-])")
@@ -21,6 +23,7 @@ SAFE = {"event_id", "events", "route", "customer", "endpoint", "key", "outcome",
         "duration_ms", "rows", "code", "taskName"}
 QUIET = ("httpx", "httpcore", "rq.worker", "werkzeug")
 STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))   # a record's own attributes
+OWN = {"message", "asctime", "taskName"}                                  # set by formatting
 
 
 def mask(text: str) -> str:
@@ -37,15 +40,65 @@ def _phone(match: re.Match[str]) -> str:
 
 
 class MaskContacts(logging.Filter):
+    """Masks the message, the extras, and a traceback or stack (formatted here, once, so that
+    neither log format prints the exception's own text unmasked)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args or record.exc_info or not record.msg.isidentifier():
+        if record.args or record.exc_info or not isinstance(record.msg, str) or \
+                not record.msg.isidentifier():
             record.msg, record.args = mask(record.getMessage()), None   # free text: mask it
+        if record.exc_info:
+            record.exc_text = mask("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         for name in vars(record).keys() - SAFE - STANDARD:
             value = getattr(record, name)
-            if isinstance(value, str):
-                setattr(record, name, mask(value))
+            if value is not None and not isinstance(value, int | float):
+                setattr(record, name, _masked(value))
         return True
 
+
+def _masked(value: Any) -> Any:
+    """Strings masked, inside lists and dicts too; other objects as masked text."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return mask(str(value))
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the extras, a traceback."""
+
+    _second: tuple[int, str] = (0, "")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record), "level": record.levelname,
+                "logger": record.name, "message": record.getMessage()}
+        for name, value in vars(record).items():
+            if name not in STANDARD and name not in OWN:
+                line[name] = value
+        if record.exc_text:
+            line["exc_info"] = record.exc_text
+        if record.stack_info:
+            line["stack_info"] = record.stack_info
+        return dumps(line)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """'2026-05-01 12:00:00,123' (local time), the date part built once a second."""
+        second, text = self._second
+        if int(record.created) != second:
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
+            self._second = (second, text)
+        return f"{text},{int(record.msecs):03d}"
 
 
 class TextFormatter(logging.Formatter):
@@ -64,10 +117,10 @@ def configure(level: str | None = None, stream: Any = None, fmt: str | None = No
     if (fmt or os.environ.get("LOG_FORMAT", "json")) == "text":
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
-        handler.setFormatter(JsonFormatter(
-            "{asctime}{levelname}{name}{message}", style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+        handler.setFormatter(JsonLines())
     handler.addFilter(MaskContacts())
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False  # unused
+    logging._srcfile = None          # no caller lookup per line: no format prints it
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))

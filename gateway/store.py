@@ -7,7 +7,6 @@ Redis errors become StoreUnavailable in the intake and the read model.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import redis
 
 from gateway.config import Customer
+from gateway.encoding import dumps
 from gateway.errors import ConfigError
 from gateway.index import Index
 from gateway.keys import CLAIM, INGEST, REPLAY, Keys
@@ -62,7 +62,7 @@ class Store(ReadModel):
                 *(k.event(r["id"]) for r in records)]
         extra = [self.index.tag(records)] if self.index else []
         args = [customer.name, now_ms(self.clock), customer.wait_ms, customer.max_batch,
-                ttl_s, *(json.dumps(r) for r in records), *extra]
+                ttl_s, *(dumps(r) for r in records), *extra]
         with translated():
             return [bool(flag) for flag in self._ingest(keys=keys, args=args)]
 

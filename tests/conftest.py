@@ -117,7 +117,7 @@ def base_config(redis_url: str, mega_url: str, **customer: Any) -> dict[str, Any
     """A config dict: customers acme and globex in megasim, a JSON/form route per auth scheme."""
     acme = {"customer_id": ACME_ID, "token": ACME_TOKEN, "linger_ms": 0, **customer}
     return {
-        "server": {"admin_token": "admin-secret"},
+        "server": {"admin_token": "test-admin-token-0123456789abcdef"},
         "mega": {"base_url": mega_url, "timeout_s": 2},
         "customers": {
             "acme": acme,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway.sources import SOURCES
 from tests.conftest import URL_TOKEN
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -47,15 +45,20 @@ STANDARD = {"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
                      "phone": "+14155550123", "budget": "$5k-$10k"}}
 
 
-def b64mac(key: bytes, message: bytes) -> str:
-    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+def sign(source: str, body: bytes, *, stamp: str | None = None, msg_id: str = "msg_1"
+         ) -> dict[str, str]:
+    """The source's own signer (the one its verification uses), with the tests' settings."""
+    adapter = SOURCES[source]
+    default = str(NOW * 1000) if source == "webflow" else str(NOW)
+    return adapter.sign(adapter.settings_schema().load(SETTINGS[source]), body,
+                        stamp=default if stamp is None else stamp, msg_id=msg_id)
 
 
 def standard_headers(body: bytes, msg_id: str = "msg_1", ts: int = NOW) -> dict[str, str]:
-    key = base64.b64decode(WHSEC.removeprefix("whsec_") + "==")
-    sig = b64mac(key, f"{msg_id}.{ts}.".encode() + body)
-    return {"webhook-id": msg_id, "webhook-timestamp": str(ts),
-            "webhook-signature": f"v1,{'A' * 44} v1,{sig}", "Content-Type": "application/json"}
+    """Signed, with an invalid candidate first (a rotated-out key's signature)."""
+    headers = sign("standard_webhooks", body, stamp=str(ts), msg_id=msg_id)
+    headers["webhook-signature"] = f"v1,{'A' * 44} " + headers["webhook-signature"]
+    return {**headers, "Content-Type": "application/json"}
 
 
 META_SECRET = "meta-app-secret"
@@ -114,10 +117,6 @@ LIVECHAT = {"webhook_id": "f8a7c1e2b3d4", "secret_key": SECRET, "action": "incom
                          "answer": {"id": "0", "label": "$5k-$10k"}}]}]}}}}
 
 
-def hexmac(key: str, message: bytes, algorithm: Any = hashlib.sha256) -> str:
-    return hmac.new(key.encode(), message, algorithm).hexdigest()
-
-
 def multipart(parts: dict[str, str], boundary: str = "J1JNT4vbVO4FCC1qLG4HSv") -> bytes:
     chunks = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
               for name, value in parts.items()]
@@ -138,16 +137,6 @@ def encode(source: str, sample: Any) -> tuple[bytes, str]:
     return json.dumps(sample).encode(), "application/json"
 
 
-SIGNERS = {
-    "typeform": lambda b: {"Typeform-Signature": "sha256=" + b64mac(SECRET.encode(), b)},
-    "tally": lambda b: {"Tally-Signature": b64mac(SECRET.encode(), b)},
-    "standard_webhooks": standard_headers,
-    "meta_lead_ads": lambda b: {"X-Hub-Signature-256": "sha256=" + hexmac(META_SECRET, b)},
-    "webflow": lambda b, ts=NOW * 1000: {"x-webflow-timestamp": str(ts),
-                                         "x-webflow-signature": hexmac(SECRET, f"{ts}:".encode()
-                                                                       + b)},
-    "intercom": lambda b: {"X-Hub-Signature": "sha1=" + hexmac(SECRET, b, hashlib.sha1)},
-}
 SAMPLES = {"typeform": TYPEFORM, "tally": TALLY, "standard_webhooks": STANDARD,
            "meta_lead_ads": META, "google_lead_forms": GOOGLE, "webflow": WEBFLOW,
            "unbounce": UNBOUNCE_DATA, "jotform": JOTFORM_RAW, "intercom": INTERCOM,
@@ -182,7 +171,7 @@ def hook(source: str) -> str:
 
 def signed(source: str, sample: Any = None) -> tuple[bytes, dict[str, str]]:
     body, content_type = encode(source, SAMPLES[source] if sample is None else sample)
-    sign = SIGNERS.get(source, lambda b: {})
-    return body, {"Content-Type": content_type, **sign(body)}
+    extra = standard_headers(body) if source == "standard_webhooks" else sign(source, body)
+    return body, {"Content-Type": content_type, **extra}
 
 

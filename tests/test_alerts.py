@@ -121,7 +121,7 @@ def test_each_health_state(meta_config: Config, megasim: Sim, change: dict[str, 
     assert results[ROUTE]["state"] == state
     assert META_TOKEN not in json.dumps(results)
     admin = create_app(meta_config).test_client()
-    auth = {"Authorization": "Bearer admin-secret"}
+    auth = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
     assert admin.get("/v1/routes", headers=auth).get_json()["routes"][ROUTE]["health"][
         "state"] == state
     metrics = admin.get("/metrics", headers=auth).get_data(as_text=True)

@@ -66,7 +66,7 @@ def test_interpolation_with_defaults_and_env() -> None:
     (lambda c: c.update(alerts={"slack_url": "http://x.example/a"}), "alerts.slack_url: unknown"),
     (lambda c: c.update(alerts={"stale_after_min": 0}), "alerts.stale_after_min"),
     (lambda c: c["routes"]["r"].update(source="meta_lead_ads", secret="s" * 8,
-                                       verify_token="v" * 8, page_access_token="t" * 8,
+                                       verify_token="v" * 16, page_access_token="t" * 8,
                                        forms=["not-a-form-id"]),
      "routes.r.forms.0: String does not match expected pattern"),
 ])
@@ -77,6 +77,58 @@ def test_bad_config_names_the_key(change: Any, message: str) -> None:
         config_from_dict(raw, env={})
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda c: c["routes"]["r"].update(url_token="$ACME_URL_TOKEN"),
+     "routes.r.url_token: '$ACME_URL_TOKEN' is not replaced from the environment "
+     "(write ${ACME_URL_TOKEN})"),
+    (lambda c: c["customers"]["acme"].update(token="${A:-${B}}"),
+     "customers.acme.token: the default of ${A} refers to B; nested references"),
+    (lambda c: c["customers"]["acme"].update(token="mega_$TOKEN_SUFFIX"),
+     "customers.acme.token: '$TOKEN_SUFFIX' is not replaced"),
+    (lambda c: c.update(mega={"base_url": "https://$MEGA_HOST/api"}),
+     "mega.base_url: '$MEGA_HOST' is not replaced"),
+    (lambda c: c["routes"]["r"].update(source="typeform", secret="${TYPEFORM_SECRET}"),
+     "routes.r.secret: environment variable TYPEFORM_SECRET is not set"),
+    (lambda c: c.update(server={"admin_token": "x" * 31}),
+     "server.admin_token: must be empty or at least 32 characters"),
+    (lambda c: c["routes"]["r"].update(source="typeform", secret="s" * 15),
+     "routes.r.secret: Shorter than minimum length 16"),
+    (lambda c: c["routes"]["r"].update(source="tally", secret="s" * 15),
+     "routes.r.secret: Shorter than minimum length 16"),
+    (lambda c: c["routes"]["r"].update(hmac_secret="s" * 15),
+     "routes.r.hmac_secret: Shorter than minimum length 16"),
+    (lambda c: c["routes"]["r"].update(source="google_lead_forms", google_key="s" * 15),
+     "routes.r.google_key: Shorter than minimum length 16"),
+    (lambda c: c["routes"]["r"].update(source="livechat", secret_key="s" * 15),
+     "routes.r.secret_key: Shorter than minimum length 16"),
+    (lambda c: c["routes"]["r"].update(source="meta_lead_ads", secret="app-secret",
+                                       verify_token="s" * 15, page_access_token="EAAG1234"),
+     "routes.r.verify_token: Shorter than minimum length 16"),
+])
+def test_guessable_secrets_stop_the_process_naming_key_and_variable(change: Any,
+                                                                    message: str) -> None:
+    raw = minimal()
+    change(raw)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, env={"A": "", "MEGA_HOST": "x"})
+    assert message in str(info.value)
+
+
+def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() -> None:
+    raw = minimal(lead={"custom_fields": {"note": "$USD only"}})
+    raw["server"] = {"admin_token": "${ADMIN}"}
+    raw["routes"]["r"]["url_token"] = "${URL_TOKEN:-unused-default-token}"
+    config = config_from_dict(raw, env={"ADMIN": "$Ab" * 11, "URL_TOKEN": "tok$en" * 3})
+    assert config.server["admin_token"] == "$Ab" * 11
+    assert config.routes["r"].settings["url_token"] == "tok$en" * 3
+    assert config.routes["r"].lead["custom_fields"] == {"note": "$USD only"}
+
+
+def test_dev_config_is_valid_and_its_admin_token_long_enough() -> None:
+    config = load_config(ROOT / "gateway" / "dev.toml", env={})
+    assert len(config.server["admin_token"]) >= 32 and "dev" in config.server["admin_token"]
 
 
 def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
@@ -90,7 +142,7 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "leadgate.example.toml",
-                         env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a"})
+                         env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a" * 32})
     assert config.routes and config.customers
 
 

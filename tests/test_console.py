@@ -15,6 +15,8 @@ from tests.conftest import URL_TOKEN, build
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
 GLOBEX_URL = f"/hooks/globex-form/{URL_TOKEN}"
 
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
 
 class Clock:
     def __init__(self, now: float = 1_777_636_800.0):
@@ -30,7 +32,7 @@ def csrf(page: bytes) -> str:
     return found.group(1).decode()
 
 
-def sign_in(client: Any, token: str = "admin-secret") -> Any:
+def sign_in(client: Any, token: str = ADMIN_TOKEN) -> Any:
     form = client.get("/console/login")
     return client.post("/console/login", data={"token": token, "csrf": csrf(form.data)})
 
@@ -55,7 +57,7 @@ def test_sign_in_gives_a_strict_httponly_session_cookie(config: Any) -> None:
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
     assert "Expires=" in cookie and "Secure" not in cookie
-    assert "admin-secret" not in cookie
+    assert ADMIN_TOKEN not in cookie
     assert client.get("/console/").status_code == 200
 
 
@@ -63,7 +65,7 @@ def test_the_cookie_is_secure_behind_https(config: Any) -> None:
     client = create_app(config).test_client()
     form = client.get("/console/login")
     response = client.post("/console/login", headers={"X-Forwarded-Proto": "https"},
-                           data={"token": "admin-secret", "csrf": csrf(form.data)})
+                           data={"token": ADMIN_TOKEN, "csrf": csrf(form.data)})
     assert "Secure" in response.headers["Set-Cookie"]
 
 
@@ -72,7 +74,7 @@ def test_a_wrong_token_is_refused_logged_without_it_and_rate_limited(
     client = create_app(config).test_client()
     for _ in range(10):
         assert sign_in(client, "guess-123456").status_code == 401
-    assert sign_in(client, "admin-secret").status_code == 429   # even the right one, for now
+    assert sign_in(client, ADMIN_TOKEN).status_code == 429   # even the right one, for now
     assert "guess-123456" not in caplog.text and "sign-in failed" in caplog.text
     assert client.get("/console/").status_code == 302
 
@@ -92,7 +94,7 @@ def test_a_post_without_the_csrf_token_is_refused(console: Any, redis_client: re
 def test_the_sign_in_form_itself_needs_the_csrf_token(config: Any) -> None:
     client = create_app(config).test_client()
     client.get("/console/login")
-    assert client.post("/console/login", data={"token": "admin-secret"}).status_code == 403
+    assert client.post("/console/login", data={"token": ADMIN_TOKEN}).status_code == 403
 
 
 def test_the_session_expires(console: Any, clock: Clock) -> None:

@@ -94,7 +94,7 @@ def test_sign_in_search_timeline_and_replay_a_dead_letter(
     browser.delete_all_cookies()
     browser.get(f"{served}/console/")
     shot(browser, "login")
-    browser.find_element(By.NAME, "token").send_keys("admin-secret")
+    browser.find_element(By.NAME, "token").send_keys("test-admin-token-0123456789abcdef")
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     wait.until(ec.presence_of_element_located((By.ID, "overview")))
     assert "acme" in browser.find_element(By.ID, "overview").text

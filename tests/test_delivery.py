@@ -29,7 +29,7 @@ from tests.conftest import (
 )
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 
 
 def post(client: Any, n: int = 1, url: str = FORM_URL, name: str = "Lead") -> list[str]:

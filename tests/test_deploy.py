@@ -37,6 +37,7 @@ def test_app_json_documents_every_setting_the_processes_read() -> None:
     assert addon["plan"].startswith("heroku-redis") and \
         addon["options"]["maxmemory_policy"] == "noeviction"        # queues must not be evicted
     assert app["env"]["LEADGATE_ADMIN_TOKEN"]["generator"] == "secret"
+    assert app["env"]["REDIS_TLS_VERIFY"]["value"] == "none"      # Heroku Redis: self-signed
     read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "gateway/server.py").read_text()))
     assert read - {"PORT"} <= set(app["env"]), read - set(app["env"])
     assert all(entry.get("description") for entry in app["env"].values())

@@ -11,7 +11,7 @@ from tests.conftest import ACME_ID, Sim
 from tests.samples import META, hook, signed
 from workers.graph import MAX_SINGLE_LOOKUPS, GraphClient, GraphError
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 
 
 def post_meta(client: Any) -> str:

@@ -16,7 +16,7 @@ from workers.context import WorkerContext, bind, build_context
 from workers.flush import Flush
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 
 
 def post(client: Any, name: str) -> str:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from gateway.errors import NoUsableLead
-from gateway.leads import build_lead
+from gateway.leads import _clean_phone, build_lead
 
 
 def build(found: dict[str, Any], *, fields: dict[str, Any] | None = None,
@@ -80,3 +84,58 @@ def test_non_scalar_custom_field_dropped() -> None:
     lead, warnings, _ = build({"contact_name": "A"}, fields={"x": {"nested": 1}},
                               field_map={"x": "custom_fields.x"})
     assert "custom_fields" not in lead and "custom_fields.x dropped" in warnings[0]
+
+
+OWNER = "0b8d2f7e-1c3a-4d5b-9e6f-7a8b9c0d1e2f"
+
+
+@pytest.mark.parametrize("lead", [
+    {"contact_name": "Ann"},
+    {"contact_email": "ann@example.com", "source_type": "form", "source_platform": "direct"},
+    {"contact_phone": "+12065550123", "stage_slug": "new", "lead_line": "buyer",
+     "owner_id": OWNER.upper(), "custom_fields": {"budget": 5, "ok": True, "none": None}},
+    {"contact_name": "x" * 501},
+    {"contact_name": ""},
+    {"contact_phone": "2065550123"},
+    {"contact_email": "not an email"},
+    {"source_type": "form"},
+    {"contact_name": "Ann", "stage_slug": "s" * 101},
+    {"contact_name": "Ann", "owner_id": "not-a-uuid"},
+    {"contact_name": "Ann", "source_platform": "myspace"},
+    {"contact_name": "Ann", "custom_fields": {"bad slug!": 1}},
+    {"contact_name": "Ann", "custom_fields": {"list": [1]}},
+    {"contact_name": "Ann", "fax": "1"},
+    {"contact_name": 5},
+])
+def test_the_fast_check_agrees_with_the_schema(lead: dict[str, Any]) -> None:
+    """check_lead skips marshmallow for plainly valid rows: never accepting what the schema
+    refuses, and giving the schema's answer otherwise."""
+    from marshmallow import ValidationError
+
+    from gateway.leads import LEAD_SCHEMA, check_lead
+
+    try:
+        expected: Any = LEAD_SCHEMA.load(dict(lead))
+        expected = {**expected, **({"owner_id": str(expected["owner_id"])}
+                                   if "owner_id" in expected else {})}
+    except ValidationError:
+        expected = NoUsableLead
+    try:
+        got: Any = check_lead(dict(lead))
+    except NoUsableLead:
+        got = NoUsableLead
+    assert got == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(code=st.sampled_from(sorted(COUNTRY_CODE_TO_REGION_CODE)),
+       national=st.text("0123456789", min_size=1, max_size=14))
+def test_the_e164_shortcut_agrees_with_a_full_parse(code: int, national: str) -> None:
+    text = f"+{code}{national}"
+    try:
+        number = phonenumbers.parse(text, "US")
+        full = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) \
+            if phonenumbers.is_possible_number(number) else None
+    except phonenumbers.NumberParseException:
+        full = None
+    assert _clean_phone(text, "US")[0] == full

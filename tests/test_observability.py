@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import URL_TOKEN, Stack
 
-ADMIN = {"Authorization": "Bearer bench-admin-token"}
+ADMIN = {"Authorization": "Bearer bench-admin-token-0123456789abcdef"}
 N = 24
 
 
@@ -81,7 +81,7 @@ def test_logs_are_json_without_secrets_or_contacts(stack: Stack,
     time.sleep(1.5)                                   # the last lines reach the files
     # leadgate's own processes (megasim prints its tenants' test keys on purpose)
     text = "".join(p.read_text() for p in [stack.dir / "web.log", *stack.dir.glob("worker*")])
-    secrets = [URL_TOKEN, "bench-admin-token", *stack.tokens]
+    secrets = [URL_TOKEN, "bench-admin-token-0123456789abcdef", *stack.tokens]
     contacts = [f"obs.person{i}@example.com" for i in range(N)] + \
         [f"206555{1000 + i}" for i in range(N)] + ["Obs Person"]
     assert [s for s in secrets + contacts if s in text] == []
@@ -129,3 +129,39 @@ def test_both_log_formats_mask_contacts_and_keep_the_fields(fmt: str) -> None:
         assert json.loads(line)["customer"] == "acme"
     else:
         assert "customer=acme" in line and "outcome=MegaBadRequest" in line
+
+
+def _raise_with_contacts() -> None:
+    raise ValueError("MEGA refused contact_email 'ana.rivera@example.com', +1 (415) 555-0123")
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_tracebacks_and_exception_text_are_masked_in_both_formats(fmt: str) -> None:
+    import io
+    import logging
+
+    from gateway.logs import configure
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = io.StringIO()
+    log = logging.getLogger("leadgate.worker")
+    try:
+        configure(stream=out, fmt=fmt)
+        try:
+            _raise_with_contacts()
+        except ValueError as exc:
+            log.exception("flush failed")
+            log.error(exc)                                  # the exception as the message
+            log.warning("slow", stack_info=True, extra={"detail": {"to": ["bo@example.org"]}})
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    text = out.getvalue()
+    for raw in ("ana.rivera@example.com", "555-0123", "bo@example.org"):
+        assert raw not in text
+    assert "_raise_with_contacts" in text and "ValueError" in text   # the traceback is kept
+    assert text.count("a***@example.com") >= 2 and "b***@example.org" in text
+    if fmt == "json":
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert "ValueError" in lines[0]["exc_info"] and len(lines) == 3

@@ -13,7 +13,7 @@ from gateway.app import create_app
 from gateway.openapi import build_spec
 from tests.conftest import base_config, build
 
-ADMIN_TOKEN = "admin-secret"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")

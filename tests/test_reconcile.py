@@ -25,7 +25,7 @@ from gateway.config import Config
 from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
-from tests.samples import META_SECRET, META_TOKEN, hexmac
+from tests.samples import META_SECRET, META_TOKEN, sign
 from workers.meta_pages import MetaPages
 from workers.reconcile import Reconciler
 
@@ -100,7 +100,7 @@ def test_swallowed_webhooks_are_recovered_and_counted(
     assert reconcile_report(drain.ctx.store, config.routes[ROUTE])["missed"] == len(swallowed)
     drain.ctx.store.metrics.flush()
     admin = create_app(config).test_client()
-    auth = {"Authorization": "Bearer admin-secret"}
+    auth = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
     shown = admin.get("/v1/routes", headers=auth).get_json()["routes"]
     assert shown[ROUTE]["reconcile"]["missed"] == len(swallowed)
     assert shown[ROUTE]["reconcile"]["seen"] == 60 and "reconcile" not in shown["acme-form"]
@@ -123,7 +123,7 @@ def test_a_lead_seen_by_webhook_and_reconciliation_is_delivered_once(
                                        "page_id": DEMO_PAGE_ID}}]}]}).encode()
     answer = httpx.post(hook, content=body, headers={
         "Content-Type": "application/json",
-        "X-Hub-Signature-256": "sha256=" + hexmac(META_SECRET, body)})
+        **sign("meta_lead_ads", body)})
     assert answer.status_code == 200 and answer.json()["duplicates"] == 1
     drain()
     delivered_once(redis_client, megasim, first + late)

@@ -13,7 +13,7 @@ from gateway.cli import cli
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, build, to_toml
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 
 
 def post(client: Any, *names: str) -> list[str]:

@@ -16,10 +16,10 @@ from tests.samples import (
     NOW,
     PLATFORMS,
     SAMPLES,
-    SIGNERS,
     STANDARD,
     WHSEC,
     hook,
+    sign,
     signed,
     standard_headers,
 )
@@ -68,11 +68,45 @@ def test_bad_signature_is_401_and_stores_nothing(provider_app: tuple[Any, Any],
 
 
 def test_standard_webhooks_spec_test_vector() -> None:
+    """The known-answer vector the Standard Webhooks library publishes (the only provider here
+    that publishes one): signed by the source's signer and accepted by its verification."""
     body = b'{"test": 2432232314}'
-    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
-               "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
+    settings = {"secret": WHSEC, "tolerance_s": 300}
+    headers = StandardWebhooks().sign(settings, body, stamp="1614265330",
+                                      msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek")
+    assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     inbound = Inbound("POST", headers, {}, body, "application/json", now=1614265330)
-    StandardWebhooks().authenticate(inbound, {"secret": WHSEC, "tolerance_s": 300})
+    StandardWebhooks().authenticate(inbound, settings)
+
+
+PINNED_BODY = b'{"event_id":"01HZX3V5N6S7","email":"ana@example.com"}'
+
+
+# Each scheme as its provider documents it (prefix, encoding, what is signed), computed once
+# with hmac outside leadgate: the signers cannot drift from the documented schemes unnoticed.
+@pytest.mark.parametrize(("source", "header", "expected"), [
+    ("meta_lead_ads", "X-Hub-Signature-256",
+     "sha256=448a6b3041ef9b10a69f5e1f529b01bee816859927413e43ae2a428c2711a2a7"),
+    ("typeform", "Typeform-Signature", "sha256=gy42DXMro1uj93079py/1AQs0eiHeB30gjpz2Wq4ook="),
+    ("tally", "Tally-Signature", "gy42DXMro1uj93079py/1AQs0eiHeB30gjpz2Wq4ook="),
+    ("intercom", "X-Hub-Signature", "sha1=f3a058448a04f6626db4de014e87d982008508c4"),
+    ("webflow", "x-webflow-signature",
+     "9558b362cfccc9ef462953b600a587241c6b75d54723fe94a63e0bd72a640ed1"),
+])
+def test_each_signer_matches_its_documented_scheme(source: str, header: str,
+                                                   expected: str) -> None:
+    assert sign(source, PINNED_BODY)[header] == expected
+
+
+def test_generic_signer_and_unsigned_sources() -> None:
+    from gateway.sources import SOURCES
+
+    settings = SOURCES["generic"].settings_schema().load(
+        {"hmac_secret": "test-hmac-secret"})
+    assert SOURCES["generic"].sign(settings, PINNED_BODY) == {"X-Signature": (
+        "sha256=c1adf80e2b156fae4a4d66207cdad21b6aa0f91aa2bf669971ccf58e1e21359a")}
+    assert all(sign(source, PINNED_BODY) == {} for source in
+               ("google_lead_forms", "livechat", "unbounce", "jotform"))
 
 
 @pytest.mark.parametrize("skew", [-301, 301])
@@ -95,6 +129,6 @@ def test_non_lead_events_are_acknowledged_and_ignored(provider_app: tuple[Any, A
     client, _ = provider_app
     body = json.dumps({**SAMPLES[source], **change}).encode()
     response = client.post(f"/hooks/acme-{source}", data=body,
-                           headers={"Content-Type": "application/json", **SIGNERS[source](body)})
+                           headers={"Content-Type": "application/json", **sign(source, body)})
     assert response.status_code == 200 and response.get_json()["ignored"]
     assert stored_keys(redis_client) == []

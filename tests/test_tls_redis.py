@@ -1,6 +1,7 @@
-"""Heroku Redis hands out `rediss://` URLs with self-signed certificates: the web process and
-the workers both work through one, here a real TLS terminator (its certificate signed by a
-throwaway CA nobody trusts) in front of the test Redis."""
+"""`rediss://` verifies the server's certificate: the web process and the workers work through
+a real TLS terminator in front of the test Redis (its certificate signed by a throwaway CA)
+when they trust that CA, refuse it (saying which setting to use) when they do not, and accept
+it with REDIS_TLS_VERIFY=none, as Heroku Redis's self-signed certificates need."""
 
 from __future__ import annotations
 
@@ -8,20 +9,23 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
 
 from gateway.app import create_app
-from tests.conftest import ACME_ID, URL_TOKEN, Sim, build
+from gateway.config import config_from_dict
+from gateway.errors import ConfigError
+from gateway.redis_server import RedisTlsUnverified, connect
+from tests.conftest import ACME_ID, URL_TOKEN, Sim, base_config, build
 
 
 class TlsTerminator:
     """Accepts TLS on a free port and relays the plaintext to Redis, both ways."""
 
-    def __init__(self, upstream_port: int):
-        ca = trustme.CA()
+    def __init__(self, upstream_port: int, ca: trustme.CA):
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert("127.0.0.1").configure_cert(self.context)
         self.upstream = upstream_port
@@ -61,15 +65,23 @@ class TlsTerminator:
 
 
 @pytest.fixture
-def tls_redis(redis_server: Any, redis_client: Any) -> Iterator[str]:
-    terminator = TlsTerminator(redis_server.port)
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_redis(redis_server: Any, redis_client: Any, ca: trustme.CA) -> Iterator[str]:
+    terminator = TlsTerminator(redis_server.port, ca)
     yield f"rediss://127.0.0.1:{terminator.port}/0"
     terminator.close()
 
 
-def test_web_and_workers_work_through_rediss_with_a_self_signed_certificate(
-        tls_redis: str, config_dict: dict[str, Any], megasim: Sim, drain_factory: Any) -> None:
-    config = build(config_dict, tls_redis)
+def test_web_and_workers_work_through_rediss_verified_with_the_servers_ca(
+        tls_redis: str, ca: trustme.CA, config_dict: dict[str, Any], megasim: Sim,
+        drain_factory: Any, tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    config = build(config_dict, f"{tls_redis}?ssl_ca_certs={ca_file}")
     assert config.redis_url.startswith("rediss://")
     client = create_app(config).test_client()
     assert client.get("/readyz").status_code == 200
@@ -78,3 +90,22 @@ def test_web_and_workers_work_through_rediss_with_a_self_signed_certificate(
     drain = drain_factory(config)
     drain()
     assert [lead["contact_name"] for lead in megasim.leads(ACME_ID)] == ["Tls Lead"]
+
+
+def test_an_unverified_certificate_is_refused_naming_the_setting(tls_redis: str) -> None:
+    with pytest.raises(RedisTlsUnverified, match="set REDIS_TLS_VERIFY=none"):
+        connect(config_from_dict(base_config("", "http://127.0.0.1:1"),
+                                 env={"REDIS_URL": tls_redis}).redis_url
+                ).ping()
+
+
+def test_redis_tls_verify_none_accepts_a_self_signed_certificate(
+        tls_redis: str, config_dict: dict[str, Any]) -> None:
+    config = config_from_dict(config_dict, env={"REDIS_URL": tls_redis,
+                                                "REDIS_TLS_VERIFY": "none"})
+    client = create_app(config).test_client()
+    assert client.get("/readyz").status_code == 200
+    assert client.post(f"/hooks/acme-form/{URL_TOKEN}", json={"name": "Tls Lead"}
+                       ).status_code == 202
+    with pytest.raises(ConfigError, match="REDIS_TLS_VERIFY: must be"):
+        config_from_dict(config_dict, env={"REDIS_URL": tls_redis, "REDIS_TLS_VERIFY": "off"})

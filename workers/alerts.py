@@ -25,7 +25,7 @@ from gateway import defaults
 from gateway.config import Config
 from gateway.keys import ALERT_CLAIM, ALERT_TRANSITION
 from gateway.route_status import health_report, reconcile_report, reconciles
-from gateway.sources.standard_webhooks import sign
+from gateway.sources.standard_webhooks import StandardWebhooks
 from gateway.store import Store, now_ms
 
 log = logging.getLogger("leadgate.alerts")
@@ -213,10 +213,9 @@ class AlertSender:
     def headers(self, alert_id: str, target: str, body: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         if target == "webhook":
-            stamp = int(self.clock())
-            headers.update({"webhook-id": alert_id, "webhook-timestamp": str(stamp),
-                            "webhook-signature": sign(self.config.alerts["webhook_secret"],
-                                                      alert_id, stamp, body.encode())})
+            headers.update(StandardWebhooks().sign(
+                {"secret": self.config.alerts["webhook_secret"]}, body.encode(),
+                stamp=str(int(self.clock())), msg_id=alert_id))
         return headers
 
     def retry_later(self, delivery: str, record: dict[str, str], error: str) -> None:

@@ -52,13 +52,16 @@ def sample_contact(tag: str) -> dict[str, str]:
             "email": f"sample+{tag or 'lead'}@example.com", "phone": f"+1415555{digits}"}
 
 
+CHOSEN = validate.Length(min=defaults.CHOSEN_SECRET_MIN_CHARS)   # a secret the user picks
+
+
 class RouteSettings(Schema):
     """Settings every route may carry; adapters extend this schema."""
 
     class Meta:
         unknown = RAISE
 
-    url_token = fields.String(validate=validate.Length(min=16))
+    url_token = fields.String(validate=CHOSEN)
     default_region = fields.String(load_default=defaults.DEFAULT_REGION,
                                    validate=validate.Regexp(r"^[A-Z]{2}$"))
 
@@ -66,13 +69,19 @@ class RouteSettings(Schema):
 class UrlTokenSettings(RouteSettings):
     """For providers that sign nothing: the secret URL token is the only credential."""
 
-    url_token = fields.String(required=True, validate=validate.Length(min=16))
+    url_token = fields.String(required=True, validate=CHOSEN)
 
 
 class SecretSettings(RouteSettings):
-    """For providers that sign with (or send) one shared secret."""
+    """For providers that sign with one shared secret they generate (an app's secret)."""
 
     secret = fields.String(required=True, validate=validate.Length(min=8))
+
+
+class ChosenSecretSettings(RouteSettings):
+    """For providers that sign with a secret the user picks when setting up the webhook."""
+
+    secret = fields.String(required=True, validate=CHOSEN)
 
 
 class Source:
@@ -91,6 +100,13 @@ class Source:
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         """The drafts in an authenticated delivery; raise BadRequest or Ignored."""
         raise NotImplementedError
+
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        """The signature headers the provider sends with body (stamp: its timestamp header,
+        msg_id: its message id, for schemes that sign them). The one signer of the scheme:
+        verification, samples and tests all use it. Providers that sign nothing: none."""
+        return {}
 
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
         """Answer a GET/HEAD check (status, text), or None when the provider has none."""

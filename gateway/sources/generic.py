@@ -8,8 +8,16 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import BadRequest, Unauthorized, UnsupportedMediaType
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
-from gateway.sources.recognize import flatten, recognize
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
+from gateway.sources.recognize import Budget, flatten, recognize
 from gateway.sources.signatures import (
     digest,
     matches_any,
@@ -23,7 +31,7 @@ MAX_ITEMS = 1000
 
 
 class GenericSettings(RouteSettings):
-    hmac_secret = fields.String(validate=validate.Length(min=8))
+    hmac_secret = fields.String(validate=CHOSEN)
     hmac_header = fields.String(load_default="X-Signature")
     hmac_encoding = fields.String(load_default="hex", validate=validate.OneOf(("hex", "base64")))
     event_id = fields.String(validate=validate.Length(min=1))
@@ -39,15 +47,30 @@ class Generic(Source):
     name = "generic"
     settings_schema = GenericSettings
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        if not settings.get("hmac_secret"):
+            return {}
+        return {settings["hmac_header"]: "sha256=" + digest(
+            settings["hmac_secret"], body, encoding=settings["hmac_encoding"])}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
-        verify_hmac_header(inbound, settings)
+        if not settings.get("hmac_secret"):
+            return
+        header = settings["hmac_header"]
+        given = require_header(inbound.headers, header)
+        given = "sha256=" + (given[7:] if given.lower().startswith("sha256=") else given)
+        expected = self.sign(settings, inbound.body)[header]
+        if not matches_any(expected, [given], fold_case=settings["hmac_encoding"] == "hex"):
+            raise Unauthorized(f"{header} does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         body = parse_body(inbound)
         items = body if isinstance(body, list) else [body]
         if not items or len(items) > MAX_ITEMS or not all(isinstance(i, dict) for i in items):
             raise BadRequest(f"body must be an object or a list of 1 to {MAX_ITEMS} objects")
-        return [json_draft(item, settings.get("event_id")) for item in items]
+        budget = Budget.for_body(len(inbound.body))
+        return [json_draft(item, settings.get("event_id"), budget) for item in items]
 
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
@@ -61,24 +84,7 @@ class Generic(Source):
                 node = node.setdefault(part, {})
             node[last] = f"sample-{tag}"
         body = json.dumps(item).encode()
-        headers = {"Content-Type": "application/json"}
-        if settings.get("hmac_secret"):
-            headers[settings["hmac_header"]] = "sha256=" + digest(
-                settings["hmac_secret"], body, encoding=settings["hmac_encoding"])
-        return Sample(body, headers)
-
-
-def verify_hmac_header(inbound: Inbound, settings: dict[str, Any]) -> None:
-    """The generic HMAC-SHA256 check: optional `sha256=` prefix, hex or base64."""
-    secret = settings.get("hmac_secret")
-    if not secret:
-        return
-    given = require_header(inbound.headers, settings["hmac_header"])
-    given = given.split("=", 1)[1] if given.lower().startswith("sha256=") else given
-    encoding = settings["hmac_encoding"]
-    expected = digest(secret, inbound.body, encoding=encoding)
-    if not matches_any(expected, [given], fold_case=encoding == "hex"):
-        raise Unauthorized(f"{settings['hmac_header']} does not match the body")
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def parse_body(inbound: Inbound) -> Any:
@@ -90,9 +96,10 @@ def parse_body(inbound: Inbound) -> Any:
     raise UnsupportedMediaType("send application/json or application/x-www-form-urlencoded")
 
 
-def json_draft(item: dict[str, Any], id_path: str | None) -> Draft:
+def json_draft(item: dict[str, Any], id_path: str | None, budget: Budget | None = None
+               ) -> Draft:
     """A draft from one JSON object: fields by dotted path, contacts recognised by name."""
-    flat = flatten(item)
+    flat = flatten(item, budget)
     if id_path:
         event_id = flat.get(id_path)
         if event_id in (None, "") or isinstance(event_id, dict | list):

@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from gateway.errors import BadRequest
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
+from gateway.sources.shape import scalar
 from gateway.sources.signatures import parse_json, require_secret
 
 # column_id values that are contacts; everything else is kept by column_id (and column_name)
@@ -22,7 +31,7 @@ METADATA = ("form_id", "campaign_id", "adgroup_id", "creative_id", "asset_group_
 
 
 class GoogleSettings(RouteSettings):
-    google_key = fields.String(required=True, validate=validate.Length(min=8))
+    google_key = fields.String(required=True, validate=CHOSEN)
     accept_test_leads = fields.Boolean(load_default=False)
 
 
@@ -48,7 +57,8 @@ class GoogleLeadForms(Source):
         values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
         roles: dict[str, tuple[str, Any]] = {}
         for column in columns:
-            column_id, column_name = column.get("column_id"), column.get("column_name")
+            column_id = scalar(column, "column_id", "user_column_data[].column_id")
+            column_name = scalar(column, "column_name", "user_column_data[].column_name")
             value = _text(column.get("string_value"))
             if column_id:
                 values[str(column_id)] = value

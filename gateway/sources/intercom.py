@@ -7,7 +7,8 @@ from typing import Any
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
 from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
-from gateway.sources.recognize import flatten, recognize
+from gateway.sources.recognize import Budget, flatten, recognize
+from gateway.sources.shape import scalar
 from gateway.sources.signatures import (
     digest,
     matches_any,
@@ -27,9 +28,13 @@ class Intercom(Source):
     lead_defaults = {"source_type": "chat"}
     success_status = 200
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"X-Hub-Signature": "sha1=" + digest(settings["secret"], body, algorithm="sha1")}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "X-Hub-Signature")
-        expected = "sha1=" + digest(settings["secret"], inbound.body, algorithm="sha1")
+        expected = self.sign(settings, inbound.body)["X-Hub-Signature"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature does not match the body")
 
@@ -51,7 +56,7 @@ class Intercom(Source):
         if topic in CONVERSATION_TOPICS:
             source = item.get("source") if isinstance(item.get("source"), dict) else {}
             contact = source.get("author") if isinstance(source.get("author"), dict) else {}
-        values = flatten(item)
+        values = flatten(item, Budget.for_body(len(inbound.body)))
         lead = {mega: contact[key] for key, mega in CONTACT_KEYS.items()
                 if isinstance(contact.get(key), str) and contact[key]}
         if not lead:
@@ -59,7 +64,8 @@ class Intercom(Source):
         else:
             prefix = "source.author." if contact is not item else ""
             used = {prefix + key for key in CONTACT_KEYS if contact.get(key)}
-        notification = body.get("id") or stable_hash({"topic": topic, "item": item.get("id")})
+        notification = scalar(body, "id", "id") or stable_hash({"topic": topic,
+                                                                "item": item.get("id")})
         return [Draft(event_id=str(notification), lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
@@ -73,5 +79,4 @@ class Intercom(Source):
                 "email": who["email"], "phone": who["phone"], "name": who["name"],
                 "custom_attributes": {"plan_interest": "pro"}, "utm_source": "google",
                 "utm_campaign": "spring"}}}).encode()
-        signature = "sha1=" + digest(settings["secret"], body, algorithm="sha1")
-        return Sample(body, {"Content-Type": "application/json", "X-Hub-Signature": signature})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})

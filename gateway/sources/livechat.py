@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from gateway.errors import BadRequest, Ignored
-from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
+from gateway.sources.shape import member, scalar
 from gateway.sources.signatures import parse_json, require_secret
 
 CUSTOMER_KEYS = {"name": "contact_name", "email": "contact_email",
@@ -17,7 +26,7 @@ FORM_TYPES = {"name": "contact_name", "email": "contact_email", "phone": "contac
 
 
 class LiveChatSettings(RouteSettings):
-    secret_key = fields.String(required=True, validate=validate.Length(min=8))
+    secret_key = fields.String(required=True, validate=CHOSEN)
 
 
 class LiveChat(Source):
@@ -36,10 +45,12 @@ class LiveChat(Source):
             raise Ignored(f"action {body.get('action')!r} carries no lead")
         payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
         chat = payload.get("chat")
-        if not isinstance(chat, dict) or not chat.get("id"):
+        if not isinstance(chat, dict) or not scalar(chat, "id", "payload.chat.id"):
             raise BadRequest("incoming_chat without payload.chat.id")
         thread = chat.get("thread") if isinstance(chat.get("thread"), dict) else {}
-        users = [u for u in chat.get("users") or [] if isinstance(u, dict)]
+        thread_id = scalar(thread, "id", "payload.chat.thread.id")
+        users = [u for u in member(chat, "users", list, "payload.chat.users", [])
+                 if isinstance(u, dict)]
         customer = next((u for u in users if u.get("type") == "customer"), {})
         values: dict[str, Any] = {}
         lead: dict[str, Any] = {}
@@ -54,11 +65,11 @@ class LiveChat(Source):
             if isinstance(customer.get(key), str) and customer[key]:
                 values[f"customer.{key}"], lead[mega] = customer[key], customer[key]
                 used.add(f"customer.{key}")
-        for session in customer.get("session_fields") or []:
+        for session in member(customer, "session_fields", list, "users[].session_fields", []):
             if isinstance(session, dict):
                 values.update({f"session.{k}": v for k, v in session.items()})
         values["chat_id"] = str(chat["id"])
-        event = f"{chat['id']}:{thread.get('id', '')}"
+        event = f"{chat['id']}:{'' if thread_id is None else thread_id}"
         return [Draft(event_id=event, lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
@@ -91,9 +102,10 @@ def _body(inbound: Inbound) -> dict[str, Any]:
 
 
 def _prechat_fields(thread: dict[str, Any]) -> list[dict[str, Any]]:
-    return [field for event in thread.get("events") or []
+    return [field for event in member(thread, "events", list, "chat.thread.events", [])
             if isinstance(event, dict) and event.get("type") == "filled_form"
-            for field in event.get("fields") or [] if isinstance(field, dict)]
+            for field in member(event, "fields", list, "thread.events[].fields", [])
+            if isinstance(field, dict)]
 
 
 def _answer(field: dict[str, Any]) -> Any:

@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 
 from gateway import defaults
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source
+from gateway.sources.base import CHOSEN, Draft, Inbound, Sample, SecretSettings, Source
 from gateway.sources.meta_leads import GraphLeads
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
@@ -27,7 +27,7 @@ PAREN = re.compile(r"\(.*$")
 
 
 class MetaSettings(SecretSettings):
-    verify_token = fields.String(required=True, validate=validate.Length(min=8))
+    verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
                                schemes={"http", "https"})
@@ -61,9 +61,13 @@ class MetaLeadAds(Source):
             return 400, "hub.challenge is missing"
         return 200, challenge
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"X-Hub-Signature-256": "sha256=" + digest(settings["secret"], body)}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "X-Hub-Signature-256")
-        expected = "sha256=" + digest(settings["secret"], inbound.body)
+        expected = self.sign(settings, inbound.body)["X-Hub-Signature-256"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature-256 does not match the body")
 
@@ -98,9 +102,7 @@ class MetaLeadAds(Source):
                     "ad_id": 120210000000000001, "form_id": 987654321098765,
                     "leadgen_id": lead_id, "created_time": int(now),
                     "page_id": 112233445566778, "adgroup_id": 120210000000000001}}]}]}).encode()
-        signature = "sha256=" + digest(settings["secret"], body)
-        return Sample(body, {"Content-Type": "application/json",
-                             "X-Hub-Signature-256": signature})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def lead_draft(lead_id: str, webhook_fields: dict[str, Any], lead: dict[str, Any]) -> Draft:
@@ -116,9 +118,10 @@ def lead_draft(lead_id: str, webhook_fields: dict[str, Any], lead: dict[str, Any
 def lead_values(lead: dict[str, Any]) -> dict[str, Any]:
     """A Graph lead object's answers by question key; one-value lists become the value."""
     values: dict[str, Any] = {}
-    for item in lead.get("field_data") or []:
-        if isinstance(item, dict) and item.get("name"):
-            answers = item.get("values") or []
+    field_data = lead.get("field_data")
+    for item in field_data if isinstance(field_data, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str | int) and item["name"]:
+            answers = item["values"] if isinstance(item.get("values"), list) else []
             values[str(item["name"])] = answers[0] if len(answers) == 1 else answers
     for name in ("ad_name", "adset_name", "campaign_name", "platform", "is_organic",
                  "created_time"):

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +17,8 @@ from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 
 from gateway.errors import BadRequest, Unauthorized
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def digest(secret: bytes | str, message: bytes, *, algorithm: str = "sha256",
@@ -58,19 +61,22 @@ def check_timestamp(ts: float, now: float, tolerance_s: float, what: str) -> Non
 def parse_json(body: bytes) -> Any:
     """Strict JSON: UTF-8, no duplicate keys, no NaN."""
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
             raise BadRequest("JSON object has duplicate keys")
-        return dict(pairs)
+        return obj
 
     def no_constant(name: str) -> Any:
         raise BadRequest(f"JSON holds {name}, which is not JSON")
 
     try:
         text = body.decode("utf-8")
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
-    except UnicodeDecodeError:
-        raise BadRequest("body is not valid UTF-8") from None
+        value = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        if SURROGATE_ESCAPE.search(text):     # pairs are fine; a lone one is not Unicode
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except UnicodeError:
+        raise BadRequest("body is not valid Unicode (UTF-8, no lone surrogate escapes)") from None
     except RecursionError:
         raise BadRequest("JSON is nested too deeply") from None
     except ValueError as exc:

@@ -7,29 +7,37 @@ import binascii
 import json
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates
 
 from gateway.errors import BadRequest, Unauthorized
 from gateway.sources.base import Draft, Inbound, RouteSettings, Sample, Source, sample_contact
 from gateway.sources.generic import json_draft, parse_body
+from gateway.sources.recognize import Budget
 from gateway.sources.signatures import check_timestamp, digest, matches_any, require_header
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` value of a message: `v1,` and the base64 HMAC-SHA256 of
-    `id.timestamp.body`, keyed by the decoded `whsec_` secret."""
-    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
-    return "v1," + digest(key, f"{msg_id}.{timestamp}.".encode() + body, encoding="base64")
 
 
 class StandardWebhooksSettings(RouteSettings):
     secret = fields.String(required=True, validate=validate.Regexp(r"^whsec_[A-Za-z0-9+/=]+$"))
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
 
+    @validates("secret")
+    def _decodes(self, secret: str, **_: Any) -> None:
+        try:
+            signing_key(secret)
+        except (ValueError, binascii.Error):
+            raise ValidationError("not a whsec_ key (whsec_ and base64)") from None
+
 
 class StandardWebhooks(Source):
     name = "standard_webhooks"
     settings_schema = StandardWebhooksSettings
+
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        signature = digest(signing_key(settings["secret"]), f"{msg_id}.{stamp}.".encode() + body,
+                           encoding="base64")
+        return {"webhook-id": msg_id, "webhook-timestamp": stamp,
+                "webhook-signature": f"v1,{signature}"}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         msg_id = require_header(inbound.headers, "webhook-id")
@@ -37,21 +45,18 @@ class StandardWebhooks(Source):
         signatures = require_header(inbound.headers, "webhook-signature")
         try:
             ts = int(stamp)
-            key = base64.b64decode(settings["secret"].removeprefix("whsec_") + "==")
-        except (ValueError, binascii.Error):
+        except ValueError:
             raise Unauthorized("webhook-timestamp is not a unix time") from None
         check_timestamp(ts, inbound.now, settings["tolerance_s"], "webhook-timestamp")
-        signed = f"{msg_id}.{ts}.".encode() + inbound.body
-        expected = digest(key, signed, encoding="base64")
-        candidates = [s.split(",", 1)[1] for s in signatures.split() if s.startswith("v1,")]
-        if not matches_any(expected, candidates):
+        expected = self.sign(settings, inbound.body, stamp=str(ts), msg_id=msg_id)
+        if not matches_any(expected["webhook-signature"], signatures.split()):
             raise Unauthorized("no webhook-signature matches")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         body = parse_body(inbound)
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
-        draft = json_draft(body, None)
+        draft = json_draft(body, None, Budget.for_body(len(inbound.body)))
         draft.event_id = str(inbound.headers.get("webhook-id"))
         return [draft]
 
@@ -60,7 +65,10 @@ class StandardWebhooks(Source):
         body = json.dumps({"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
                            "data": {"name": who["name"], "email": who["email"],
                                     "phone": who["phone"]}}).encode()
-        msg_id, stamp = f"msg_{tag}", int(now)
-        return Sample(body, {"Content-Type": "application/json", "webhook-id": msg_id,
-                             "webhook-timestamp": str(stamp),
-                             "webhook-signature": sign(settings["secret"], msg_id, stamp, body)})
+        return Sample(body, {"Content-Type": "application/json",
+                             **self.sign(settings, body, stamp=str(int(now)), msg_id=f"msg_{tag}")})
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key a `whsec_<base64>` secret stands for."""
+    return base64.b64decode(secret.removeprefix("whsec_") + "==")

@@ -6,46 +6,60 @@ import json
 from typing import Any
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
+from gateway.sources.base import (
+    ChosenSecretSettings,
+    Draft,
+    Inbound,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.recognize import recognize
+from gateway.sources.shape import SCALAR, member, objects, scalar
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
+CONTACT = "\0contact"      # marks a field that is a contact by its type
 CONTACT_TYPES = {"INPUT_EMAIL": "contact_email", "INPUT_PHONE_NUMBER": "contact_phone"}
 
 
 class Tally(Source):
     name = "tally"
-    settings_schema = SecretSettings
+    settings_schema = ChosenSecretSettings
+
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"Tally-Signature": digest(settings["secret"], body, encoding="base64")}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "Tally-Signature")
-        if not matches_any(digest(settings["secret"], inbound.body, encoding="base64"), [given]):
+        if not matches_any(self.sign(settings, inbound.body)["Tally-Signature"], [given]):
             raise Unauthorized("Tally-Signature does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         body = parse_json(inbound.body)
-        if not isinstance(body, dict) or not body.get("eventId"):
+        if not isinstance(body, dict) or not scalar(body, "eventId", "eventId"):
             raise BadRequest("not a Tally delivery: no eventId")
         if body.get("eventType") != "FORM_RESPONSE":
             raise Ignored(f"eventType {body.get('eventType')!r} carries no lead")
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = member(body, "data", dict, "data", {})
         found: dict[str, Any] = {}
         values: dict[str, Any] = {}
-        for field in data.get("fields") or []:
-            if not isinstance(field, dict):
-                continue
+        names: list[set[str]] = []
+        for field in objects(data, "fields", "data.fields"):
             value = _value(field)
-            for name in {str(field.get("label") or ""), str(field.get("key") or "")} - {""}:
+            kind = scalar(field, "type", "data.fields[].type")
+            label, key = (scalar(field, n, f"data.fields[].{n}") for n in ("label", "key"))
+            names.append({str(label or ""), str(key or "")} - {""})
+            for name in names[-1]:
                 values[name] = value
-            if field.get("type") in CONTACT_TYPES and value:
-                found[CONTACT_TYPES[field["type"]]] = value
+            if kind in CONTACT_TYPES and value:
+                found[CONTACT_TYPES[kind]] = value
+                names[-1].add(CONTACT)
         lead, used = recognize(values)
         lead.update(found)
-        for field in data.get("fields") or []:      # a field used by label is used by key
-            names = {str(field.get("label")), str(field.get("key"))} if isinstance(
-                field, dict) else set()
-            if names & used or (isinstance(field, dict) and field.get("type") in CONTACT_TYPES):
-                used |= names
+        for field_names in names:      # a field used by label is used by key
+            if field_names & used or CONTACT in field_names:
+                used |= field_names - {CONTACT}
         return [Draft(event_id=str(body["eventId"]), lead=lead, fields=values, used=used)]
 
 
@@ -62,16 +76,18 @@ class Tally(Source):
                                    {"key": "question_3", "label": "Phone",
                                     "type": "INPUT_PHONE_NUMBER", "value": who["phone"]}]}}
                           ).encode()
-        return Sample(body, {"Content-Type": "application/json",
-                             "Tally-Signature": digest(settings["secret"], body,
-                                                       encoding="base64")})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def _value(field: dict[str, Any]) -> Any:
     """Choice answers resolved from option ids to their text."""
-    value, options = field.get("value"), field.get("options")
-    if isinstance(options, list) and value is not None:
-        text = {o.get("id"): o.get("text") for o in options if isinstance(o, dict)}
+    value = field.get("value")
+    options = member(field, "options", list, "data.fields[].options")
+    if options is not None and value is not None:
+        text = {scalar(o, "id", "data.fields[].options[].id"): o.get("text")
+                for o in options if isinstance(o, dict)}
         ids = value if isinstance(value, list) else [value]
+        if not all(isinstance(i, SCALAR) for i in ids):
+            raise BadRequest("data.fields[].value must be option ids when the field has options")
         return [text.get(i, i) for i in ids]
     return value

@@ -8,14 +8,22 @@ from typing import Any
 from marshmallow import fields
 
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import Draft, Inbound, Sample, SecretSettings, Source, sample_contact
+from gateway.sources.base import (
+    ChosenSecretSettings,
+    Draft,
+    Inbound,
+    Sample,
+    Source,
+    sample_contact,
+)
 from gateway.sources.recognize import recognize
+from gateway.sources.shape import member, objects, scalar
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
 
 VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url", "file_url")
 
 
-class TypeformSettings(SecretSettings):
+class TypeformSettings(ChosenSecretSettings):
     accept_partial = fields.Boolean(load_default=False)
 
 
@@ -23,9 +31,14 @@ class Typeform(Source):
     name = "typeform"
     settings_schema = TypeformSettings
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        return {"Typeform-Signature": "sha256=" + digest(settings["secret"], body,
+                                                         encoding="base64")}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         given = require_header(inbound.headers, "Typeform-Signature")
-        expected = "sha256=" + digest(settings["secret"], inbound.body, encoding="base64")
+        expected = self.sign(settings, inbound.body)["Typeform-Signature"]
         if not matches_any(expected, [given]):
             raise Unauthorized("Typeform-Signature does not match the body")
 
@@ -38,7 +51,7 @@ class Typeform(Source):
             raise Ignored("partial response (accept_partial is off)")
         if kind not in ("form_response", "form_response_partial"):
             raise Ignored(f"event_type {kind!r} carries no lead")
-        if not body.get("event_id"):
+        if not scalar(body, "event_id", "event_id"):
             raise BadRequest("no event_id")
         answers, types = _answers(body["form_response"])
         lead, used = recognize(answers)
@@ -69,26 +82,23 @@ class Typeform(Source):
                                    {"type": "phone_number", "phone_number": who["phone"],
                                     "field": {"id": "k6T", "type": "phone_number",
                                               "ref": "phone"}}]}}).encode()
-        signature = "sha256=" + digest(settings["secret"], body, encoding="base64")
-        return Sample(body, {"Content-Type": "application/json",
-                             "Typeform-Signature": signature})
+        return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})
 
 
 def _answers(response: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Every answer by field ref (else title), hidden fields as `hidden.<name>`, and types."""
-    definition = response.get("definition") or {}
-    titles = {f.get("id"): f.get("title", "") for f in definition.get("fields") or []
-              if isinstance(f, dict)}
+    definition = member(response, "definition", dict, "form_response.definition", {})
+    titles = {scalar(f, "id", "definition.fields[].id"): f.get("title", "")
+              for f in objects(definition, "fields", "form_response.definition.fields")}
     values: dict[str, Any] = {}
     types: dict[str, str] = {}
-    for answer in response.get("answers") or []:
-        if not isinstance(answer, dict):
-            continue
-        field = answer.get("field") or {}
-        name = str(field.get("ref") or titles.get(field.get("id"), "") or field.get("id", ""))
+    for answer in objects(response, "answers", "form_response.answers"):
+        field = member(answer, "field", dict, "form_response.answers[].field", {})
+        ref, field_id = (scalar(field, key, f"answers[].field.{key}") for key in ("ref", "id"))
+        name = str(ref or titles.get(field_id, "") or field_id or "")
         if name:
             values[name], types[name] = _value(answer), str(answer.get("type"))
-    for name, value in (response.get("hidden") or {}).items():
+    for name, value in member(response, "hidden", dict, "form_response.hidden", {}).items():
         values[f"hidden.{name}"] = value
     return values, types
 
@@ -106,9 +116,10 @@ def _titled_name(answers: dict[str, Any], types: dict[str, str]) -> str | None:
 def _value(answer: dict[str, Any]) -> Any:
     kind = answer.get("type")
     if kind == "choice":
-        choice = answer.get("choice") or {}
+        choice = member(answer, "choice", dict, "answers[].choice", {})
         return choice.get("label") or choice.get("other")
     if kind == "choices":
-        choices = answer.get("choices") or {}
-        return [*choices.get("labels", []), *([choices["other"]] if choices.get("other") else [])]
+        choices = member(answer, "choices", dict, "answers[].choices", {})
+        labels = member(choices, "labels", list, "answers[].choices.labels", [])
+        return [*labels, *([choices["other"]] if choices.get("other") else [])]
     return answer.get(kind) if kind in VALUE_KEYS else None

@@ -34,6 +34,13 @@ class Webflow(Source):
     name = "webflow"
     settings_schema = WebflowSettings
 
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        if not settings.get("secret"):
+            return {}
+        return {"x-webflow-timestamp": stamp,
+                "x-webflow-signature": digest(settings["secret"], stamp.encode() + b":" + body)}
+
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         if not settings.get("secret"):
             return      # the URL token, checked before any source runs, is the credential
@@ -44,7 +51,7 @@ class Webflow(Source):
         except ValueError:
             raise Unauthorized("x-webflow-timestamp is not a time in milliseconds") from None
         check_timestamp(millis / 1000, inbound.now, settings["tolerance_s"], "x-webflow-timestamp")
-        expected = digest(settings["secret"], stamp.encode() + b":" + inbound.body)
+        expected = self.sign(settings, inbound.body, stamp=stamp)["x-webflow-signature"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("x-webflow-signature does not match the body")
 
@@ -83,10 +90,5 @@ class Webflow(Source):
                        for n in ("First Name", "Last Name", "email", "Phone Number", "Message")],
             "submittedAt": "2026-05-01T12:00:00.123Z", "id": f"6821ca84{tag}",
             "formId": "65429eadebe8a9f3a30f62d0"}}).encode()
-        headers = {"Content-Type": "application/json"}
-        if settings.get("secret"):
-            stamp = str(int(now * 1000))
-            headers["x-webflow-timestamp"] = stamp
-            headers["x-webflow-signature"] = digest(settings["secret"],
-                                                    stamp.encode() + b":" + body)
-        return Sample(body, headers)
+        return Sample(body, {"Content-Type": "application/json",
+                             **self.sign(settings, body, stamp=str(int(now * 1000)))})
