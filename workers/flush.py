@@ -67,6 +67,9 @@ class Flush:
                 return hold, False
             if not events:
                 return 0, True
+            if (alike := policy.alike_prefix(events)) < len(events):   # imports travel apart
+                self.store.split(self.name, batch, keep=alike)
+                return 0, True
             self.freeze(batch, events)
         if waiting := self.rate_wait(batch.endpoint):
             return waiting, False
@@ -189,7 +192,8 @@ class Flush:
 
     def freeze(self, batch: Batch, events: list[dict[str, str]]) -> None:
         """Fix the exact bytes and key before the first send; retries reuse them."""
-        batch.endpoint = policy.endpoint_for(self.customer, len(events))
+        batch.endpoint = policy.endpoint_for(self.customer, len(events), bulk_only=any(
+            e.get("bulk_only") for e in events))
         batch.key = policy.idempotency_key(batch.endpoint, events)
         batch.body = policy.request_body(self.customer, batch.endpoint, events)
         self.store.freeze(self.name, batch)
