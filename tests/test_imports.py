@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +271,66 @@ def test_upload_api(client: Any, drain: Any, megasim: Sim, redis_client: redis.R
                                "contact_email dropped: not a valid email address"}]
     assert client.get("/v1/imports/imp_nope", headers=ADMIN).status_code == 404
     assert not any(b"ada@example.com" in k for k in redis_client.scan_iter("*"))
+
+
+@pytest.fixture
+def one_call_per_second() -> Any:
+    """megasim allowing one bulk call per 1-second window."""
+    from werkzeug.serving import make_server
+
+    from megasim.app import create_app as create_megasim
+    from megasim.config import config_from_dict as sim_config
+    from tests.conftest import ACME_ID, ACME_TOKEN
+
+    tenants = {"limits": {"window_s": 1, "single_per_window": 1, "bulk_per_window": 1},
+               "customers": [{"id": ACME_ID, "keys": [{"token": ACME_TOKEN}]}]}
+    server = make_server("127.0.0.1", 0, create_megasim(sim_config(tenants)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Sim(server.app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+
+
+def test_dry_run_keeps_within_megas_rate_limit(
+        one_call_per_second: Sim, config_dict: dict[str, Any], redis_server: Any,
+        tmp_path: Path) -> None:
+    from gateway.imports.preview import Previewer
+    from gateway.imports.rows import make_plan
+    from gateway.imports.run import DryRun
+    from tests.conftest import build
+    from workers.mega import MegaClient
+
+    sim = one_call_per_second
+    config = build({**config_dict, "mega": {"base_url": sim.url, "timeout_s": 2}},
+                   redis_server.url)
+    path = write(tmp_path / "a.csv", "email\n" + "".join(f"r{i}@example.com\n"
+                                                         for i in range(501)))
+    sim.faults(script=["429"])                # the first call meets a 429 with Retry-After
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    mega = MegaClient(base_url=sim.url, timeout_s=2)
+    plan = make_plan(config, "imp_test", customer="acme")
+    try:
+        report = DryRun(plan, Previewer(mega, plan.customer, "update", sleep=sleep)).run(path)
+    finally:
+        mega.close()
+    assert report["counts"]["created"] == 501 and report["mega_calls"] == 3
+    assert [r["status"] for r in sim.requests()] == ["429", "200", "200"]   # one 429 only
+    assert len(slept) == 2 and all(0 < s <= 1.0 for s in slept)
+    assert sim.leads() == []
+
+
+@pytest.mark.parametrize(("kinds", "alike"), [
+    ([{}, {}, {}], 3),
+    ([{}, {"bulk_only": "1", "on_duplicate": "skip"}], 1),
+    ([{"bulk_only": "1", "on_duplicate": "skip"}] * 2 + [{}], 2),
+    ([{"bulk_only": "1", "on_duplicate": "skip"}, {"bulk_only": "1", "on_duplicate": "update"}],
+     1),
+])
+def test_a_request_holds_only_leads_of_one_kind(kinds: list[dict[str, str]], alike: int) -> None:
+    from workers.policy import alike_prefix
+
+    assert alike_prefix(kinds) == alike
