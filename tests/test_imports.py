@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 
 from gateway.cli import cli
 from tests.conftest import Sim, stored_keys, to_toml
+from tests.test_delivery import tight_megasim  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = {"Authorization": "Bearer admin-secret"}
@@ -273,25 +273,8 @@ def test_upload_api(client: Any, drain: Any, megasim: Sim, redis_client: redis.R
     assert not any(b"ada@example.com" in k for k in redis_client.scan_iter("*"))
 
 
-@pytest.fixture
-def one_call_per_second() -> Any:
-    """megasim allowing one bulk call per 1-second window."""
-    from werkzeug.serving import make_server
-
-    from megasim.app import create_app as create_megasim
-    from megasim.config import config_from_dict as sim_config
-    from tests.conftest import ACME_ID, ACME_TOKEN
-
-    tenants = {"limits": {"window_s": 1, "single_per_window": 1, "bulk_per_window": 1},
-               "customers": [{"id": ACME_ID, "keys": [{"token": ACME_TOKEN}]}]}
-    server = make_server("127.0.0.1", 0, create_megasim(sim_config(tenants)), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Sim(server.app, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-
-
 def test_dry_run_keeps_within_megas_rate_limit(
-        one_call_per_second: Sim, config_dict: dict[str, Any], redis_server: Any,
+        request: pytest.FixtureRequest, config_dict: dict[str, Any], redis_server: Any,
         tmp_path: Path) -> None:
     from gateway.imports.preview import Previewer
     from gateway.imports.rows import make_plan
@@ -299,7 +282,7 @@ def test_dry_run_keeps_within_megas_rate_limit(
     from tests.conftest import build
     from workers.mega import MegaClient
 
-    sim = one_call_per_second
+    sim: Sim = request.getfixturevalue("tight_megasim")   # one bulk call per 2-s window
     config = build({**config_dict, "mega": {"base_url": sim.url, "timeout_s": 2}},
                    redis_server.url)
     path = write(tmp_path / "a.csv", "email\n" + "".join(f"r{i}@example.com\n"
@@ -319,7 +302,7 @@ def test_dry_run_keeps_within_megas_rate_limit(
         mega.close()
     assert report["counts"]["created"] == 501 and report["mega_calls"] == 3
     assert [r["status"] for r in sim.requests()] == ["429", "200", "200"]   # one 429 only
-    assert len(slept) == 2 and all(0 < s <= 1.0 for s in slept)
+    assert len(slept) == 2 and all(0 < s <= 2.0 for s in slept)
     assert sim.leads() == []
 
 
