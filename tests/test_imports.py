@@ -4,6 +4,7 @@ burst worker. Dry runs create nothing and count as the real import does; re-runs
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import subprocess
@@ -168,14 +169,15 @@ def test_ten_thousand_rows_preview_and_import_agree(
         cli_env: dict[str, Any], client: Any, drain: Any, megasim: Sim,
         redis_client: redis.Redis, tmp_path: Path) -> None:
     path = ten_thousand(tmp_path / "big.tsv")
-    with open(path, "rb") as fh:
-        dry = client.post("/v1/imports", headers=ADMIN, data={
-            "customer": "acme", "dry_run": "true", "map": "plan=custom_fields.plan_interest",
-            "file": (fh, "big.tsv")}, content_type="multipart/form-data")
+    dry = client.post("/v1/imports?customer=acme&dry_run=true&map=plan=custom_fields."
+                      "plan_interest", headers=ADMIN, data=path.read_bytes(),
+                      content_type="text/csv")
     assert dry.status_code == 200, dry.get_json()
     preview = dry.get_json()
     assert preview["counts"]["failed"] == 50 and preview["counts"]["duplicates_in_file"] == 100
-    assert preview["mega_calls"] == 20 and len(preview["rows"]) == 9850
+    assert preview["mega_calls"] == 20 and len(preview["rows"]) == 10_000
+    assert [r["row"] for r in preview["rows"][:3]] == [1, 2, 3]
+    assert preview["rows"][199]["status"] == "invalid"
     assert megasim.leads() == [] and stored_keys(redis_client) == []
     real = leadgate(cli_env, "import", str(path), "--customer", "acme", "--no-wait",
                     "--map", "plan=custom_fields.plan_interest")
@@ -257,8 +259,8 @@ def test_upload_api(client: Any, drain: Any, megasim: Sim, redis_client: redis.R
     missing = client.post("/v1/imports", data=body, content_type="text/csv", headers=ADMIN)
     assert missing.status_code == 400 and "customer" in missing.get_json()["error"]["message"]
     assert client.post("/v1/imports?customer=acme", json={}, headers=ADMIN).status_code == 415
-    created = client.post("/v1/imports?customer=acme", data=body, content_type="text/csv",
-                          headers=ADMIN)
+    created = client.post("/v1/imports", headers=ADMIN, content_type="multipart/form-data",
+                          data={"customer": "acme", "file": (io.BytesIO(body.encode()), "a.csv")})
     assert created.status_code == 202
     report = created.get_json()
     assert created.headers["Location"] == f"/v1/imports/{report['import']}"

@@ -83,6 +83,7 @@ class DryRun:
         self._ids: set[str] = set()
         self._contacts: set[str] = set()
         self._waiting: list[Prepared] = []
+        self._told: list[dict[str, Any]] = []
 
     def run(self, source: Source, progress: Progress | None = None) -> dict[str, Any]:
         """Read the file, send the rows to preview, and report."""
@@ -103,17 +104,22 @@ class DryRun:
         for p in chunk:
             if p.record is None:
                 self.fail(p.number, p.reason)
+                self.tell(p.number, "invalid", [p.reason])
                 continue
             self.counts["warnings"] += p.warned
-            flag = self.seen(p)
-            if flag != ROW_NEW:
+            if self.seen(p) != ROW_NEW:
                 self.counts["duplicates_in_file"] += 1
+                self.tell(p.number, "duplicate")
             else:
                 fresh.append(p)
         known = self.imports.known([p.record["id"] for p in fresh]) if (  # type: ignore[index]
             self.imports and fresh) else [False] * len(fresh)
         self.counts["already_imported"] += sum(known)
-        self._waiting += [p for p, old in zip(fresh, known, strict=True) if not old]
+        for p, old in zip(fresh, known, strict=True):
+            if old:
+                self.tell(p.number, "already_imported")
+            else:
+                self._waiting.append(p)
         while len(self._waiting) >= MAX_BULK_ROWS:
             self.send()
 
@@ -129,20 +135,28 @@ class DryRun:
         return ROW_NEW
 
     def send(self) -> None:
-        """Preview the next MAX_BULK_ROWS waiting rows."""
+        """Preview the next MAX_BULK_ROWS waiting rows; tell the rows settled so far, in order."""
         batch, self._waiting = self._waiting[:MAX_BULK_ROWS], self._waiting[MAX_BULK_ROWS:]
-        if not batch:
-            return
-        self.counts["queued"] += len(batch)
-        results, unknown = self.previewer.preview(batch)
-        self.unknown.update(unknown)
-        for result in results:
-            if result["status"] == "failed":
-                self.fail(result["row"], "; ".join(result["errors"]) or "failed")
-            else:
-                self.counts[result["status"]] += 1
-            if self.on_row:
+        settled, self._told = self._told, []
+        if batch:
+            self.counts["queued"] += len(batch)
+            results, unknown = self.previewer.preview(batch)
+            self.unknown.update(unknown)
+            for result in results:
+                if result["status"] == "failed":
+                    self.fail(result["row"], "; ".join(result["errors"]) or "failed")
+                else:
+                    self.counts[result["status"]] += 1
+            settled += results
+        if self.on_row:
+            for result in sorted(settled, key=lambda r: int(r["row"])):
                 self.on_row(result)
+
+    def tell(self, number: int, status: str, errors: list[str] | None = None) -> None:
+        """A row settled here, not by MEGA: not sent, and why (told with the next preview)."""
+        if self.on_row:
+            self._told.append({"row": number, "status": status, "matched_by": None,
+                               "errors": errors or [], "ignored_custom_fields": []})
 
     def fail(self, number: int, reason: str) -> None:
         self.counts["failed"] += 1

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 VERBS = {"created": "would create", "updated": "would update", "skipped": "would skip",
-         "failed": "would fail"}
+         "failed": "would fail", "invalid": "not sent",
+         "duplicate": "not sent, its email or phone (or id) is on an earlier row",
+         "already_imported": "not sent, already imported"}
 ERRORS_PRINTED = 10
 
 
