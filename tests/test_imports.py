@@ -18,6 +18,7 @@ import redis
 from click.testing import CliRunner
 
 from gateway.cli import cli
+from gateway.openapi import ImportReport
 from tests.conftest import Sim, stored_keys, to_toml
 from tests.test_delivery import tight_megasim  # noqa: F401  (a fixture)
 
@@ -174,6 +175,7 @@ def test_ten_thousand_rows_preview_and_import_agree(
                       content_type="text/csv")
     assert dry.status_code == 200, dry.get_json()
     preview = dry.get_json()
+    assert ImportReport().validate(preview) == {}
     assert preview["counts"]["failed"] == 50 and preview["counts"]["duplicates_in_file"] == 100
     assert preview["mega_calls"] == 20 and len(preview["rows"]) == 10_000
     assert [r["row"] for r in preview["rows"][:3]] == [1, 2, 3]
@@ -267,6 +269,7 @@ def test_upload_api(client: Any, drain: Any, megasim: Sim, redis_client: redis.R
     assert report["status"] == "delivering" and report["pending"] == 1
     drain()
     done = client.get(created.headers["Location"], headers=ADMIN).get_json()
+    assert ImportReport().validate(done) == {} == ImportReport().validate(report)
     assert done["counts"]["created"] == 1 and done["status"] == "done"
     assert done["errors"] == [{"row": 2, "reason": "no usable lead: at least one of "
                                "contact_name, contact_phone, contact_email is required; "
