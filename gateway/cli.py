@@ -400,10 +400,15 @@ def _import(imports: Any, plan: Any, file: str, *, wait: bool) -> tuple[dict[str
             if step == "reading":
                 run.start(imports, plan, file, name=Path(file).name, progress=bar)
             elif wait:
-                run.wait(imports, plan.import_id, progress=bar)
+                run.wait(imports, plan.import_id, progress=bar, stalled=_stalled)
         finally:
             bar.close()
     return imports.report(plan.import_id), imports.failed_rows(plan.import_id)
+
+
+def _stalled() -> None:
+    click.echo("\nno row has finished for a while: is a worker running (leadgate worker)? "
+               "Ctrl-C stops waiting; the import goes on.", err=True)
 
 
 def _dry_run(config: Config, plan: Any, imports: Any, file: str) -> tuple[dict[str, Any],

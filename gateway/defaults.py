@@ -28,6 +28,7 @@ REDIS_SOCKET_TIMEOUT_S = 2.0           # intake answers 503 rather than wait lon
 IMPORT_CHUNK_ROWS = 500                # CSV rows read, checked and stored per Redis round trip
 IMPORT_SNIFF_CHARS = 16_384            # characters read to detect a CSV file's delimiter
 IMPORT_POLL_S = 0.5                    # how often a waiting import looks at its rows' progress
+IMPORT_STALL_S = 30.0                  # a waiting import says so when no row finished this long
 IMPORT_ERRORS_SHOWN = 100              # failed rows listed in an import's report (all in the CSV)
 IMPORT_MAX_UPLOAD_MB = 16              # largest CSV accepted by POST /v1/imports, megabytes
 IMPORT_API_MAX_WAIT_S = 10.0           # a dry run over the API waits no longer for MEGA's limit

@@ -322,3 +322,61 @@ def test_a_request_holds_only_leads_of_one_kind(kinds: list[dict[str, str]], ali
     from workers.policy import alike_prefix
 
     assert alike_prefix(kinds) == alike
+
+
+def test_two_imports_of_one_file_at_once_create_each_lead_once(
+        config: Any, drain: Any, megasim: Sim, tmp_path: Path) -> None:
+    import threading
+
+    from gateway.imports import run
+    from gateway.imports.record import Imports
+    from gateway.imports.rows import make_plan
+    from gateway.redis_server import connect
+    from gateway.store import Store
+
+    path = write(tmp_path / "a.csv", "email,phone\n" + "".join(
+        f"p{i}@example.com,+1 206 555 {i:04d}\n" for i in range(3000)))
+    ids = [run.new_import_id() for _ in range(2)]
+
+    def one(import_id: str) -> None:
+        imports = Imports(Store(connect(config.redis_url)), ttl_s=config.dedup_ttl_s)
+        run.start(imports, make_plan(config, import_id, customer="acme"), path)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    drain(timeout_s=60)
+    imports = Imports(Store(connect(config.redis_url)), ttl_s=config.dedup_ttl_s)
+    counts = [imports.report(i)["counts"] for i in ids]  # type: ignore[index]
+    assert sum(c["queued"] for c in counts) == 3000          # each row queued by one of them
+    assert all(c["queued"] + c["already_imported"] == 3000 for c in counts)
+    assert sum(c["created"] for c in counts) == 3000 == len(megasim.leads())
+
+
+def test_waiting_without_a_worker_says_so_once(config: Any, redis_client: redis.Redis,
+                                               tmp_path: Path) -> None:
+    from gateway.imports import run
+    from gateway.imports.record import Imports
+    from gateway.imports.rows import make_plan
+    from gateway.redis_server import connect
+    from gateway.store import Store
+
+    imports = Imports(Store(connect(config.redis_url)), ttl_s=config.dedup_ttl_s)
+    plan = make_plan(config, run.new_import_id(), customer="acme")
+    run.start(imports, plan, write(tmp_path / "a.csv", "email\na@example.com\n"))
+    now, told = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] > 60:           # a worker delivers it at last: the event becomes terminal
+            (eid,) = [m.decode() for m in redis_client.smembers(
+                f"leadgate:import:{plan.import_id}:pending")]
+            redis_client.hset(f"leadgate:event:{eid}", mapping={"status": "delivered",
+                                                                 "outcome": "created"})
+
+    run.wait(imports, plan.import_id, stalled=lambda: told.append(now[0]), sleep=sleep,
+             clock=lambda: now[0])
+    assert len(told) == 1 and 30 < told[0] <= 31
+    assert imports.report(plan.import_id)["counts"]["created"] == 1  # type: ignore[index]

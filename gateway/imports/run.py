@@ -57,17 +57,24 @@ def start(imports: Imports, plan: Plan, source: Source, *, name: str = "",
 
 
 def wait(imports: Imports, import_id: str, *, progress: Progress | None = None,
-         sleep: Callable[[float], None] = time.sleep) -> None:
-    """Until every queued row is terminal; progress gets the rows finished since last told."""
+         stalled: Callable[[], None] | None = None,
+         sleep: Callable[[float], None] = time.sleep,
+         clock: Callable[[], float] = time.monotonic) -> None:
+    """Until every queued row is terminal; progress gets the rows finished since last told,
+    stalled is called once when none has finished for IMPORT_STALL_S (no worker running?)."""
     queued = imports.count(import_id, "queued")
-    done = 0
+    done, moved = 0, clock()
     while True:
         pending = imports.tally(import_id)
-        if progress and queued - pending > done:
-            progress(queued - pending - done, queued)
-            done = queued - pending
+        if queued - pending > done:
+            if progress:
+                progress(queued - pending - done, queued)
+            done, moved = queued - pending, clock()
         if not pending:
             return
+        if stalled and clock() - moved > defaults.IMPORT_STALL_S:
+            stalled()
+            stalled = None
         sleep(defaults.IMPORT_POLL_S)
 
 
