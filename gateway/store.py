@@ -131,10 +131,10 @@ class Store:
             pipe.hset(self.keys.event(eid), "last_error", error)
         return int(pipe.execute()[0])
 
-    def split(self, customer: str, batch: Batch, *, keep: int = 0) -> None:
-        """Keep the first half (or `keep` events) in flight, to be frozen anew; put the rest
-        back in front."""
-        half = keep or max(1, len(batch.ids) // 2)
+    def split(self, customer: str, batch: Batch, *, head: int = 0) -> None:
+        """Keep the first half (or the first `head` events) in flight, to be frozen anew; put
+        the rest back in front."""
+        half = head or max(1, len(batch.ids) // 2)
         keep, back = batch.ids[:half], batch.ids[half:]
         self._split(keys=[self.keys.buffer(customer), self.keys.batch(customer)],
                     args=[",".join(keep), batch.created, *back])

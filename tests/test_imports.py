@@ -380,3 +380,11 @@ def test_waiting_without_a_worker_says_so_once(config: Any, redis_client: redis.
              clock=lambda: now[0])
     assert len(told) == 1 and 30 < told[0] <= 31
     assert imports.report(plan.import_id)["counts"]["created"] == 1  # type: ignore[index]
+
+
+def test_import_key_strings() -> None:
+    from gateway.keys import Keys
+
+    k = Keys()
+    assert (k.imports, k.import_("imp_1"), k.import_("imp_1", "pending")) == (
+        "leadgate:imports", "leadgate:import:imp_1", "leadgate:import:imp_1:pending")

@@ -68,7 +68,7 @@ class Flush:
             if not events:
                 return 0, True
             if (alike := policy.alike_prefix(events)) < len(events):   # imports travel apart
-                self.store.split(self.name, batch, keep=alike)
+                self.store.split(self.name, batch, head=alike)
                 return 0, True
             self.freeze(batch, events)
         if waiting := self.rate_wait(batch.endpoint):
