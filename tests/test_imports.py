@@ -388,3 +388,15 @@ def test_import_key_strings() -> None:
     k = Keys()
     assert (k.imports, k.import_("imp_1"), k.import_("imp_1", "pending")) == (
         "leadgate:imports", "leadgate:import:imp_1", "leadgate:import:imp_1:pending")
+
+
+def test_route_option_applies_the_routes_lead_fields_and_map(
+        cli_env: dict[str, Any], drain: Any, megasim: Sim, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", "email,budget,source_type\na@example.com,9000,manual\n")
+    result = leadgate(cli_env, "import", str(path), "--customer", "acme", "--route", "acme-form",
+                      "--no-wait")
+    assert result.exit_code == 0, result.output
+    drain()
+    (lead,) = megasim.leads()
+    assert lead["source_platform"] == "direct" and lead["current_stage"]["slug"] == "new"
+    assert lead["custom_fields"] == {"budget": "9000"} and lead["source_type"] == "manual"

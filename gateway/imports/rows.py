@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway import defaults
 from gateway.config import Config, Customer, Route
 from gateway.contract import CONTACT_FIELDS, LEAD_FIELDS, ON_DUPLICATE
 from gateway.errors import BadRequest, NoUsableLead
@@ -65,7 +66,7 @@ def make_plan(config: Config, import_id: str, *, customer: str, route: str | Non
     if on_duplicate not in (None, *ON_DUPLICATE):
         raise ImportOptionError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
     base = spec or Route(name=SOURCE, customer=customer, source=SOURCE,
-                         settings={"default_region": "US"})
+                         settings={"default_region": defaults.DEFAULT_REGION})
     merged = Route(name=base.name, customer=customer, source=SOURCE, lead=base.lead,
                    fields={**base.fields, **(maps or {})}, settings=base.settings)
     chosen = config.customers[customer]
@@ -136,5 +137,5 @@ def _why(plan: Plan, found: Draft, exc: NoUsableLead) -> str:
     raw: dict[str, Any] = {**found.lead, **{target: found.fields.get(column)
                                            for column, target in plan.route.fields.items()
                                            if "." not in target}}
-    _, warnings = normalize(raw, plan.route.settings.get("default_region", "US"))
+    _, warnings = normalize(raw, plan.route.settings.get("default_region", defaults.DEFAULT_REGION))
     return "; ".join([exc.message, *warnings])
