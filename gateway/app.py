@@ -16,6 +16,7 @@ from gateway import admin, console, health, intake, openapi
 from gateway.config import Config, config_from_dict, load_config
 from gateway.contract import error_body
 from gateway.errors import InboundError
+from gateway.imports import api as imports_api
 from gateway.index import Index
 from gateway.redis_server import connect
 from gateway.store import Store, require_redis_url
@@ -48,6 +49,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(imports_api.bp)
     app.register_blueprint(openapi.bp)
     console.init_app(app)
     app.register_error_handler(InboundError, _inbound_error)

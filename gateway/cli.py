@@ -359,6 +359,113 @@ def _require_redis(config: Config, command: str) -> Config:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     return config
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--customer", required=True, help="The customer whose MEGA gets the leads.")
+@click.option("--route", help="Apply this route's [lead] fields, [fields] map and region.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+              help="A column to a MEGA field or custom_fields.<slug> (repeatable).")
+@click.option("--id-column", help="The column that identifies a row (default: a hash of it).")
+@click.option("--on-duplicate", type=click.Choice(["update", "skip"]),
+              help="When MEGA already has the contact (default: the customer's setting).")
+@click.option("--dry-run", is_flag=True, help="Show MEGA's preview; store and create nothing.")
+@click.option("--failed-rows", type=click.Path(dir_okay=False),
+              help="Write the rows that failed, with the reason, to this CSV file.")
+@click.option("--no-wait", is_flag=True, help="Return once the rows are queued.")
+@config_option
+def import_csv(file: str, customer: str, route: str | None, maps: tuple[str, ...],
+               id_column: str | None, on_duplicate: str | None, dry_run: bool,
+               failed_rows: str | None, no_wait: bool, config_path: str | None) -> None:
+    """Import a CSV file of leads, delivered to MEGA in bulk (or previewed with --dry-run)."""
+    from gateway.errors import InboundError
+    from gateway.imports import run
+    from gateway.imports.record import Imports
+    from gateway.imports.rows import make_plan
+    from gateway.imports.text import report_lines
+
+    config = _config(config_path)
+    imports = Imports(_store(config), ttl_s=config.dedup_ttl_s)
+    try:
+        plan = make_plan(config, run.new_import_id(), customer=customer, route=route,
+                         maps=_map_pairs(maps), id_column=id_column, on_duplicate=on_duplicate)
+        if dry_run:
+            report, reasons = _dry_run(config, plan, imports, file)
+        else:
+            report, reasons = _import(imports, plan, file, wait=not no_wait)
+    except InboundError as exc:
+        raise click.ClickException(exc.message) from None
+    for line in report_lines(report):
+        click.echo(line)
+    if failed_rows:
+        written = run.write_failed_rows(file, failed_rows, reasons)
+        click.echo(f"{written} failed row(s) written to {failed_rows}"
+                   + (" (rows MEGA may still refuse are not known yet)" if report["pending"]
+                      else ""))
+
+
+def _map_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column or not field:
+            raise click.BadParameter(f"'{pair}' is not COLUMN=FIELD", param_hint="--map")
+        out[column] = field
+    return out
+
+
+class _Bar:
+    """A click progress bar, made when the total is first known."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _import(imports: Any, plan: Any, file: str, *, wait: bool) -> tuple[dict[str, Any],
+                                                                       dict[int, str]]:
+    from gateway.imports import run
+
+    for step in ("reading", "delivering"):
+        bar = _Bar(f"{step:10}")
+        try:
+            if step == "reading":
+                run.start(imports, plan, file, name=Path(file).name, progress=bar)
+            elif wait:
+                run.wait(imports, plan.import_id, progress=bar, stalled=_stalled)
+        finally:
+            bar.close()
+    return imports.report(plan.import_id), imports.failed_rows(plan.import_id)
+
+
+def _stalled() -> None:
+    click.echo("\nno row has finished for a while: is a worker running (leadgate worker)? "
+               "Ctrl-C stops waiting; the import goes on.", err=True)
+
+
+def _dry_run(config: Config, plan: Any, imports: Any, file: str) -> tuple[dict[str, Any],
+                                                                          dict[int, str]]:
+    from gateway.imports.preview import Previewer
+    from gateway.imports.run import DryRun
+    from gateway.imports.text import preview_line
+    from workers.mega import MegaClient
+
+    mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
+    dry = DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate), imports,
+                 on_row=lambda result: click.echo(preview_line(result)))
+    try:
+        report = dry.run(file)
+    finally:
+        mega.close()
+    return report, {e["row"]: e["reason"] for e in dry.errors}
 
 
 if __name__ == "__main__":

@@ -29,6 +29,11 @@ gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
     {p}:alerts:marks        hash   what the alert evaluator last saw (dead letter counts, times)
     {p}:alerts:pending      zset   alert delivery id -> when it is due (ms; a lease while sent)
     {p}:alert:{delivery_id} hash   one alert to one target: body, attempts
+    {p}:imports             zset   import id -> when it started (ms)
+    {p}:import:{id}         hash   one CSV import: customer, options, counts, status
+    {p}:import:{id}:{part}  set/list  its rows' event ids (`ids`), keyed contact digests
+                                   (`contacts`), ids not yet terminal (`pending`), failed rows
+                                   as JSON {row, reason} (`errors`), unknown custom fields
 """
 
 from __future__ import annotations
@@ -123,6 +128,13 @@ class Keys:
 
     def alert(self, delivery_id: str) -> str:
         return f"{self.prefix}:alert:{delivery_id}"
+
+    @property
+    def imports(self) -> str:
+        return f"{self.prefix}:imports"
+
+    def import_(self, import_id: str, part: str = "") -> str:
+        return f"{self.prefix}:import:{import_id}" + (f":{part}" if part else "")
 
 
 # KEYS: buffer, due, leases, customer, event keys...   ARGV: customer, now, linger, max_batch,
@@ -358,4 +370,54 @@ local now = tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id) end
 return due
+"""
+
+# KEYS: import's ids set, contacts set   ARGV: per row: event id, contact digest, contact digest
+# ('' where none). A row is new (0) unless an earlier row of the import had its id (1) or one of
+# its contacts (2), as MEGA would match it; only new rows' ids and contacts are remembered.
+IMPORT_ROWS = """
+local out = {}
+for i = 1, #ARGV, 3 do
+  local a, b = ARGV[i + 1], ARGV[i + 2]
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 1 then
+    out[#out + 1] = 1
+  elseif (a ~= '' and redis.call('SISMEMBER', KEYS[2], a) == 1)
+      or (b ~= '' and redis.call('SISMEMBER', KEYS[2], b) == 1) then
+    out[#out + 1] = 2
+  else
+    redis.call('SADD', KEYS[1], ARGV[i])
+    if a ~= '' then redis.call('SADD', KEYS[2], a) end
+    if b ~= '' then redis.call('SADD', KEYS[2], b) end
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+
+# KEYS: import hash, pending set, errors list, unknown-fields set
+# ARGV: event key prefix, SSCAN cursor, count
+# Counts the import's events that became terminal since the last look (each once: it leaves
+# the pending set): delivered by outcome, dead letters as failed rows with MEGA's reason.
+# Returns {next cursor, how many are still pending}.
+IMPORT_TALLY = """
+local scan = redis.call('SSCAN', KEYS[2], ARGV[2], 'COUNT', tonumber(ARGV[3]))
+for _, id in ipairs(scan[2]) do
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'outcome', 'import_row', 'error',
+                       'ignored_custom_fields')
+  if f[1] == 'delivered' then
+    redis.call('HINCRBY', KEYS[1], f[2] or 'created', 1)
+    if f[5] and f[5] ~= '[]' then
+      for _, name in ipairs(cjson.decode(f[5])) do redis.call('SADD', KEYS[4], name) end
+    end
+    redis.call('SREM', KEYS[2], id)
+  elseif f[1] == 'dead' then
+    redis.call('HINCRBY', KEYS[1], 'failed', 1)
+    redis.call('RPUSH', KEYS[3], cjson.encode({row = tonumber(f[3]), reason = f[4] or 'failed'}))
+    redis.call('SREM', KEYS[2], id)
+  elseif not f[1] then
+    redis.call('HINCRBY', KEYS[1], 'gone', 1)
+    redis.call('SREM', KEYS[2], id)
+  end
+end
+return {scan[1], redis.call('SCARD', KEYS[2])}
 """

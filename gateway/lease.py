@@ -108,9 +108,10 @@ class Lease:
         self.apply(w)
         return attempts
 
-    def split(self, batch: Batch) -> None:
-        """Keep the first half in flight (to be frozen anew); put the rest back in front."""
-        half = max(1, len(batch.ids) // 2)
+    def split(self, batch: Batch, *, head: int = 0) -> None:
+        """Keep the first half (or the first `head` events) in flight, to be frozen anew; put
+        the rest back in front."""
+        half = head or max(1, len(batch.ids) // 2)
         keep, back = batch.ids[:half], batch.ids[half:]
         w = Writes()
         w("DEL", self.keys.batch(self.customer))

@@ -139,6 +139,44 @@ class Routes(Schema):
     routes = fields.Dict(keys=fields.String(), values=fields.Nested(RouteStatus), required=True)
 
 
+class ImportCounts(Schema):
+    rows = fields.Integer(required=True)
+    queued = fields.Integer(required=True, metadata={"description": "rows sent to MEGA"})
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    duplicates_in_file = fields.Integer(required=True)
+    already_imported = fields.Integer(required=True)
+    warnings = fields.Integer(required=True)
+    gone = fields.Integer(required=True, metadata={"description": "rows whose event expired "
+                                                   "before its outcome was counted"})
+
+
+class FailedRow(Schema):
+    row = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class ImportReport(Schema):
+    class Meta:
+        unknown = "include"
+
+    import_ = fields.String(data_key="import", required=True, allow_none=True,
+                            metadata={"description": "null for a dry run"})
+    dry_run = fields.Boolean(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["reading", "delivering", "done", "preview"]))
+    customer = fields.String(required=True)
+    pending = fields.Integer(required=True)
+    counts = fields.Nested(ImportCounts, required=True)
+    errors = fields.List(fields.Nested(FailedRow), required=True,
+                         metadata={"description": "the first 100 failed rows"})
+    unknown_custom_fields = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.Dict(), metadata={"description": "a dry run: MEGA's verdict "
+                                                "per row"})
+
+
 class Replayed(Schema):
     replayed = fields.String(required=True)
     events = fields.List(fields.String(), required=True, metadata={
@@ -173,7 +211,7 @@ def build_spec() -> dict[str, Any]:
                          ("Customer", Customer), ("Customers", Customers),
                          ("DeadLetters", DeadLetters), ("Replayed", Replayed),
                          ("Routes", Routes),
-                         ("Purged", Purged)):
+                         ("Purged", Purged), ("ImportReport", ImportReport)):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("admin", {"type": "http", "scheme": "bearer"})
     route = {"name": "route", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -230,7 +268,19 @@ def build_spec() -> dict[str, Any]:
         "delete": {"summary": "delete a dead letter for good", "tags": ["admin"],
                    "security": admin,
                    "responses": {**_ok(200, "Purged", "deleted"), **denied, **_errors(503)}}})
+    _import_paths(spec, admin, denied)
     return spec.to_dict()
+
+
+def _import_paths(spec: APISpec, admin: list[dict[str, Any]], denied: dict[str, Any]) -> None:
+    """GET only: POST /v1/imports's options depend on the config and the file's columns,
+    which a static document cannot describe for schema-driven fuzzing."""
+    import_id = {"name": "import_id", "in": "path", "required": True,
+                 "schema": {"type": "string"}}
+    spec.path(path="/v1/imports/{import_id}", parameters=[import_id], operations={"get": {
+        "summary": "an import's report", "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "ImportReport", "the report"), **denied,
+                      **_errors(503)}}})
 
 
 _SPEC: dict[str, Any] | None = None

@@ -15,11 +15,31 @@ from gateway.contract import BULK_ONLY_FIELDS
 from gateway.records import Replay, SentRequest
 
 
-def endpoint_for(customer: Customer, n: int) -> str:
-    """`auto` sends one lead as a single create (it triggers MEGA's automations), more in bulk."""
+def endpoint_for(customer: Customer, n: int, *, bulk_only: bool = False) -> str:
+    """`auto` sends one lead as a single create (it triggers MEGA's automations), more in bulk.
+    Imported rows (`bulk_only`) always go in bulk, where MEGA keeps them inert."""
+    if bulk_only:
+        return "bulk"
     if customer.delivery == "auto":
         return "single" if n == 1 else "bulk"
     return customer.delivery
+
+
+def bulk_only(events: list[dict[str, str]]) -> bool:
+    """Whether these events are imported rows, which go in bulk only."""
+    return any(e.get("bulk_only") for e in events)
+
+
+def delivery_kind(event: dict[str, str]) -> tuple[str, str]:
+    """What must be alike in one request: bulk-only (imported) or not, and on_duplicate."""
+    return event.get("bulk_only", ""), event.get("on_duplicate", "")
+
+
+def alike_prefix(events: list[dict[str, str]]) -> int:
+    """How many leading events share the first one's kind: an import's rows never share a
+    request with other leads, so each import's on_duplicate and bulk-only hold."""
+    first = delivery_kind(events[0])
+    return next((i for i, e in enumerate(events) if delivery_kind(e) != first), len(events))
 
 
 def idempotency_key(endpoint: str, events: list[dict[str, str]]) -> str:
@@ -39,7 +59,8 @@ def request_body(customer: Customer, endpoint: str, events: list[dict[str, str]]
     if endpoint == "single":
         payload = {k: v for k, v in leads[0].items() if k not in BULK_ONLY_FIELDS}
     else:
-        payload = {"on_duplicate": customer.on_duplicate, "dry_run": False,
+        on_duplicate = events[0].get("on_duplicate") or customer.on_duplicate  # an import's own
+        payload = {"on_duplicate": on_duplicate, "dry_run": False,
                    "leads": [{"row_ref": e["id"], **lead}
                              for e, lead in zip(events, leads, strict=True)]}
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
@@ -59,7 +80,7 @@ def replay_plan(customer: Customer, events: list[dict[str, str]], sent: SentRequ
     ids = [e["id"] for e in events]
     if not all(e.get("lead") for e in events) or not was_sent:
         return Replay(ids, "", "never sent: a new key when the worker sends it")
-    endpoint = endpoint_for(customer, len(events))
+    endpoint = endpoint_for(customer, len(events), bulk_only=bulk_only(events))
     body = request_body(customer, endpoint, events)
     if sent is not None and not new_key and (sent.endpoint, sent.body) == (endpoint, body):
         return Replay(ids, sent.key, "body unchanged: the original key, so MEGA answers with "

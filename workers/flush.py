@@ -111,13 +111,17 @@ class Flush:
     def prepare(self, batch: Batch, events: Events) -> tuple[int, Events]:
         """Enrich what a source asks for, then freeze the exact bytes and key."""
         hold, events = enrich(self, batch, events)
+        if not hold and events and (alike := policy.alike_prefix(events)) < len(events):
+            self.lease.split(batch, head=alike)     # an import's rows travel apart: go on
+            return 0, []
         if not hold and events:
             self.freeze(batch, events)
         return hold, events
 
     def freeze(self, batch: Batch, events: Events) -> None:
         """Fix the exact bytes and key before the first send; retries reuse them."""
-        batch.endpoint = policy.endpoint_for(self.customer, len(events))
+        batch.endpoint = policy.endpoint_for(self.customer, len(events),
+                                             bulk_only=policy.bulk_only(events))
         batch.key = policy.idempotency_key(batch.endpoint, events)
         batch.body = policy.request_body(self.customer, batch.endpoint, events)
         batch.key_since = now_ms(self.ctx.clock)

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from gateway import defaults
 from gateway.config import Customer
 from gateway.errors import MegaBadRequest, MegaConflict, MegaCredentialsError, MegaRateLimited
-from gateway.outbound import endpoint_for, idempotency_key, request_body, single_drops
+from gateway.outbound import (
+    alike_prefix,
+    bulk_only,
+    endpoint_for,
+    idempotency_key,
+    request_body,
+    single_drops,
+)
 from workers.deadline import call_s
 from workers.graph import GraphError
 
@@ -79,5 +86,6 @@ def decide(failure: Exception | None, *, rows: int, attempts: int, age_ms: int,
     return Decision("retry", reason, int(wait_s * 1000), attempt=True)
 
 
-__all__ = ["Decision", "Limits", "backoff_s", "decide", "endpoint_for", "idempotency_key",
+__all__ = ["Decision", "Limits", "alike_prefix", "backoff_s", "bulk_only", "decide",
+           "endpoint_for", "idempotency_key",
            "lease_s", "request_body", "single_drops", "take_size"]
