@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -189,6 +190,26 @@ def test_overview_counts_routes_and_customers(config_dict: dict[str, Any], redis
     assert re.findall(r'class="num[^"]*">(\d+)', row) == ["2", "0", "0", "1"]
     customer = re.search(r">ops</a></td>(.*?)</tr>", page, re.S).group(1)  # type: ignore
     assert re.findall(r'class="num">(\d+)', customer) == ["0", "0", "0", "2", "0"]
+
+
+def test_overview_shows_a_meta_routes_health_and_missed_leads(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis) -> None:
+    from tests.samples import SETTINGS
+
+    config_dict["routes"]["ops-meta"] = {"customer": "acme", "source": "meta_lead_ads",
+                                         **SETTINGS["meta_lead_ads"], "page_id": "1234567"}
+    console = create_app(build(config_dict, redis_server.url)).test_client()
+    sign_in(console)
+    redis_client.hset("leadgate:reconcile:ops-meta", mapping={"seen": 9, "missed": 3,
+                                                              "last_run_ms": 1_700_000_000_000})
+    redis_client.hset("leadgate:source-health", "ops-meta", json.dumps(
+        {"state": "token_expiring", "detail": "", "days_left": 5}))
+    page = console.get("/console/overview").data.decode()
+    row = re.search(r"ops-meta</a></td>(.*?)</tr>", page, re.S).group(1)  # type: ignore
+    assert "token expiring in 5 days" in row and "missed by webhook: 3" in row
+    assert "seen 9" in row
+    other = re.search(r"acme-form</a></td>(.*?)</tr>", page, re.S).group(1)  # type: ignore
+    assert "missed by webhook" not in other
 
 
 # -- contact search across providers, and no contact in any key name --------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.console.read import REJECTED
 from gateway.logs import mask
+from gateway.route_status import health_label, reconcile_label, routes_report
 from gateway.store import Store, now_ms
 
 REPLAY_RULE = ("each goes out under its original idempotency key while its body is unchanged (MEGA "
@@ -71,12 +72,21 @@ def routes(store: Store, config: Config) -> list[dict[str, Any]]:
             outcome = labels.get("outcome", "")
             kind = "rejected" if outcome in REJECTED else outcome
             counts[(labels.get("route", ""), kind)] += value
-    health = getattr(store, "route_state", None)     # reconciliation and source health
+    report = routes_report(config, store)          # Meta: reconciliation and source health
     return [{"name": name, "customer": route.customer, "source": route.source,
              **{kind: int(counts[(name, kind)])
                 for kind in ("accepted", "duplicate", "ignored", "rejected")},
-             "health": health(name) if callable(health) else {}}
+             "health": _health(report[name])}
             for name, route in sorted(config.routes.items())]
+
+
+def _health(report: dict[str, Any]) -> dict[str, str]:
+    """A Meta route's source health and reconciliation in words; nothing for other routes."""
+    if "reconcile" not in report:
+        return {}
+    return {"source": health_label(report.get("health")),
+            "missed by webhook": str(report["reconcile"]["missed"]),
+            "reconciliation": reconcile_label(report["reconcile"])}
 
 
 def timeline(record: dict[str, str], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
