@@ -119,7 +119,7 @@ def configure(level: str | None = None, stream: Any = None, fmt: str | None = No
     else:
         handler.setFormatter(JsonLines())
     handler.addFilter(MaskContacts())
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False  # unused
+    logging.logThreads = logging.logMultiprocessing = False  # unused (gunicorn prints pids)
     logging._srcfile = None          # no caller lookup per line: no format prints it
     root = logging.getLogger()
     root.handlers[:] = [handler]
