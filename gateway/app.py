@@ -33,6 +33,11 @@ class Gateway:
     store: Store
     clock: Callable[[], float]
 
+    def close(self) -> None:
+        """Stop the store's metrics thread (its last counts written) and close Redis."""
+        self.store.close()
+        self.redis.close()
+
 
 def create_app(config: Config | dict[str, Any] | None = None, *,
                clock: Callable[[], float] = time.time) -> Flask:

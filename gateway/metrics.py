@@ -58,6 +58,7 @@ class Metrics:
         self._counts: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         self._add(_field(name, labels), value)
@@ -75,14 +76,24 @@ class Metrics:
         self._start()
 
     def _start(self) -> None:
+        if self._closed.is_set():
+            return
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
             self._thread.start()
 
     def _loop(self) -> None:
-        while True:
-            time.sleep(FLUSH_INTERVAL_S)
+        while not self._closed.wait(FLUSH_INTERVAL_S):
             self.flush()
+
+    def close(self) -> None:
+        """Stop the background thread and add what is left to Redis now: nothing this object
+        counted lands in Redis after it is closed (counts made later stay until a flush)."""
+        self._closed.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self.flush()
 
     def flush(self) -> None:
         with self._lock:

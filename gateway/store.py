@@ -54,6 +54,10 @@ class Store(ReadModel):
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
 
+    def close(self) -> None:
+        """Stop the background metrics thread, its last counts written."""
+        self.metrics.close()
+
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
         """Store new events and queue the pending ones, in one round trip."""

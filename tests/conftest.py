@@ -12,10 +12,12 @@ import httpx
 import pytest
 import redis
 from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
 
 from bench.harness import free_port
 from gateway.app import create_app
 from gateway.config import Config, config_from_dict
+from gateway.metrics import Metrics
 from gateway.redis_server import RedisServer
 from megasim.app import create_app as create_megasim
 from megasim.config import config_from_dict as sim_config
@@ -30,6 +32,32 @@ READONLY_TOKEN = "mega_" + "c" * 64
 OWNER_ID = "0b8d2f7e-1c3a-4d5b-9e6f-7a8b9c0d1e2f"
 URL_TOKEN = "test-url-token-0123456789"
 HMAC_SECRET = "test-hmac-secret"
+
+
+@pytest.fixture(autouse=True)
+def stops_what_it_starts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Nothing a test starts runs on into the next one.
+
+    The metrics of every Store the test built (apps, worker contexts, CLI commands run in
+    process) are closed: their last counts are written now, not by a background thread a
+    second into a later test that snapshots or counts the session Redis. A dispatcher or
+    monitor thread still running after the test's own teardown fails it.
+    """
+    made: list[Metrics] = []
+    init = Metrics.__init__
+
+    def tracked(self: Metrics, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Metrics, "__init__", tracked)
+    before = set(threading.enumerate())
+    yield
+    for metrics in made:
+        metrics.close()
+    left = sorted(t.name for t in threading.enumerate()
+                  if t not in before and t.name.startswith("leadgate"))
+    assert not left, f"the test left leadgate threads running: {', '.join(left)}"
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +84,45 @@ def stored_keys(client: redis.Redis) -> list[bytes]:
                   if not k.startswith(b"leadgate:metrics"))
 
 
+class InFlight:
+    """WSGI middleware counting the requests still being answered (a slow or trickled answer
+    goes on after its client gave up)."""
+
+    def __init__(self, app: Any):
+        self.app, self.count, self.lock = app, 0, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.lock:
+            self.count += 1
+        try:
+            return ClosingIterator(self.app(environ, start_response), self._done)
+        except BaseException:
+            self._done()
+            raise
+
+    def _done(self) -> None:
+        with self.lock:
+            self.count -= 1
+
+
 class Sim:
     """megasim served on a real port, with helpers that use its HTTP inspection API."""
 
-    def __init__(self, app: Any, url: str):
-        self.app, self.url = app, url
+    def __init__(self, app: Any, url: str, in_flight: InFlight | None = None):
+        self.app, self.url, self.in_flight = app, url, in_flight
         self.http = httpx.Client(base_url=url, timeout=10)
+
+    def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until megasim has answered every request it got (a test's slow or trickled
+        answer is logged when it ends: it must not end in the next test)."""
+        if self.in_flight is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight.count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"megasim is still answering {self.in_flight.count} "
+                                     f"request(s) after {timeout_s} s")
+            time.sleep(0.01)
 
     def leads(self, customer_id: str | None = None) -> list[dict[str, Any]]:
         params = {"customer_id": customer_id} if customer_id else {}
@@ -99,17 +160,20 @@ SIM_TENANTS = {
 @pytest.fixture(scope="session")
 def megasim_server() -> Iterator[Sim]:
     app = create_megasim(sim_config(SIM_TENANTS), seed=7)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    in_flight = InFlight(app)
+    server = make_server("127.0.0.1", 0, in_flight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Sim(app, f"http://127.0.0.1:{server.server_port}")
+    yield Sim(app, f"http://127.0.0.1:{server.server_port}", in_flight)
     server.shutdown()
 
 
 @pytest.fixture
 def megasim(megasim_server: Sim) -> Iterator[Sim]:
+    megasim_server.settle()
     megasim_server.reset()
     yield megasim_server
+    megasim_server.settle()
     megasim_server.reset()
 
 
@@ -155,8 +219,10 @@ def config(config_dict: dict[str, Any], redis_server: RedisServer,
 
 
 @pytest.fixture
-def app(config: Config) -> Any:
-    return create_app(config)
+def app(config: Config) -> Iterator[Any]:
+    made = create_app(config)
+    yield made
+    made.extensions["leadgate"].close()
 
 
 @pytest.fixture
@@ -213,8 +279,7 @@ def drain(config: Config) -> Iterator[Drainer]:
     bind(ctx)
     yield Drainer(ctx)
     bind(None)
-    ctx.mega.close()
-    ctx.graph.close()
+    ctx.close()
 
 
 @pytest.fixture
@@ -231,8 +296,7 @@ def drain_factory() -> Iterator[Any]:
     yield factory
     bind(None)
     for ctx in made:
-        ctx.mega.close()
-        ctx.graph.close()
+        ctx.close()
 
 
 def to_toml(config: dict[str, Any]) -> str:

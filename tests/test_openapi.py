@@ -3,6 +3,7 @@ from it (intake and admin) against the real app and Redis, and checks each answe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,9 +18,11 @@ ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def api_app(redis_server: Any, megasim_server: Any) -> Any:
-    return create_app(build(base_config(redis_server.url, megasim_server.url),
-                            redis_server.url))
+def api_app(redis_server: Any, megasim_server: Any) -> Iterator[Any]:
+    app = create_app(build(base_config(redis_server.url, megasim_server.url),
+                           redis_server.url))
+    yield app
+    app.extensions["leadgate"].close()
 
 
 schema = schemathesis.openapi.from_dict(build_spec())

@@ -27,6 +27,14 @@ class WorkerContext:
     clock: Callable[[], float] = time.time
     stopping: threading.Event = field(default_factory=threading.Event)
 
+    def close(self) -> None:
+        """Stop the threads that use this context (dispatcher, monitors, metrics) and close
+        its clients; the metrics' last counts are written first."""
+        self.stopping.set()
+        self.store.close()
+        self.mega.close()
+        self.graph.close()
+
 
 def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> WorkerContext:
     """Long-lived clients for a worker: Redis (no socket timeout: jobs block) and MEGA."""

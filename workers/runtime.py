@@ -69,7 +69,4 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
             worker = None
             ctx.stopping.wait(RESTART_PAUSE_S)
     finally:
-        ctx.stopping.set()
-        ctx.store.metrics.flush()
-        ctx.mega.close()
-        ctx.graph.close()
+        ctx.close()
