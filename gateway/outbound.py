@@ -82,7 +82,9 @@ def replay_plan(customer: Customer, events: list[dict[str, str]], sent: SentRequ
         return Replay(ids, "", "never sent: a new key when the worker sends it")
     endpoint = endpoint_for(customer, len(events), bulk_only=bulk_only(events))
     body = request_body(customer, endpoint, events)
-    if sent is not None and not new_key and (sent.endpoint, sent.body) == (endpoint, body):
+    refused = all(e.get("dead_reason") == "rejected" for e in events)
+    if sent is not None and not new_key and not refused and \
+            (sent.endpoint, sent.body) == (endpoint, body):
         return Replay(ids, sent.key, "body unchanged: the original key, so MEGA answers with "
                                      "what it stored if it had committed", "", endpoint, body,
                       sent.key_since)
@@ -90,6 +92,9 @@ def replay_plan(customer: Customer, events: list[dict[str, str]], sent: SentRequ
     key = idempotency_key(endpoint, renewed)
     if new_key:
         return Replay(ids, key, "a new key, as asked", MAY_DUPLICATE, endpoint, body)
+    if refused:     # MEGA's stored answer to the original key would be the refusal again
+        return Replay(ids, key, "MEGA refused it, so nothing was created: a new key, so MEGA "
+                                "judges it again", "", endpoint, body)
     if sent is None:
         return Replay(ids, key, "the original request is past key retention: a new key",
                       MAY_DUPLICATE, endpoint, body)

@@ -89,8 +89,9 @@ class ReadModel:
         """Queue a dead letter again, with the dead letters of the request it went out in.
 
         The body is built again: unchanged, it goes out under the original key (MEGA answers
-        with its stored response if it had committed); changed (a config fix), or with
-        `new_key`, under a new one. None if `eid` is not a dead letter."""
+        with its stored response if it had committed); changed (a config fix), refused by MEGA
+        (nothing was created), or with `new_key`, under a new one. None if `eid` is not a
+        dead letter."""
         plan = self.plan_replay(eid, customer, new_key=new_key)
         if plan is None:
             return None

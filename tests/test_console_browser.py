@@ -143,11 +143,11 @@ def test_sign_in_search_timeline_and_replay_a_dead_letter(
     browser.find_element(By.XPATH, "//button[text()='Replay…']").click()
     confirm = wait.until(ec.presence_of_element_located((By.ID, "confirm")))
     page = browser.find_element(By.TAG_NAME, "main").text
-    assert "Replay 1 dead letter?" in page and f"lg-{dead[4:]}: body unchanged" in page
+    assert "Replay 1 dead letter?" in page and f"lg-{dead[4:]}-r1: MEGA refused it" in page
     confirm.click()
     assert wait.until(ec.presence_of_element_located((By.ID, "done"))).text == "Replayed 1 of 1"
     drain()
     assert sorted(lead["contact_name"] for lead in megasim.leads()) == [
         "Ada Lovelace", "Grace Hopper", "Jane Roe"]
-    sent = [r for r in megasim.requests() if r.get("idempotency_key") == f"lg-{dead[4:]}"]
-    assert [r["status"] for r in sent] == ["400", "201"]    # the replay reused the key
+    sent = [r for r in megasim.requests() if r.get("idempotency_key") == f"lg-{dead[4:]}-r1"]
+    assert [r["status"] for r in sent] == ["201"]      # refused, so judged again under a new key

@@ -97,3 +97,33 @@ def test_a_new_key_is_explicit_and_warns(client: Any, drain: Any, megasim: Sim,
     drain()
     keys = [r["idempotency_key"] for r in megasim.requests()]
     assert len(keys) == 2 and keys[0] != keys[1]
+
+
+def test_a_refused_request_replays_under_a_new_key_once_mega_would_take_it(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        megasim: Sim, drain_factory: Any) -> None:
+    """MEGA answered its refusal (bulk rows `failed` in a 200) and stored that answer under the
+    key: the original key would only fetch the refusal again, and nothing was created."""
+    import dataclasses
+
+    config_dict["customers"]["acme"]["delivery"] = "bulk"
+    config_dict["routes"]["acme-form"]["lead"]["stage_slug"] = "nurture"    # not in MEGA yet
+    config = build(config_dict, redis_server.url)
+    client = create_app(config).test_client()
+    ids = post(client, "One", "Two")
+    drain_factory(config)()
+    assert {client.get(f"/v1/events/{e}", headers=ADMIN).get_json()["dead_reason"]
+            for e in ids} == {"rejected"}
+    first_key = megasim.requests()[0]["idempotency_key"]
+    tenants = megasim.app.extensions["megasim"].config.tenants
+    acme = tenants[ACME_ID]
+    tenants[ACME_ID] = dataclasses.replace(acme, stages=(*acme.stages, {      # MEGA's admin
+        "slug": "nurture", "name": "Nurture", "color": "#000000"}))           # adds the stage
+    try:
+        answer = replay(client, ids[0])
+        assert answer["key"] != first_key and "refused" in answer["key_reason"]
+        drain_factory(config)()
+    finally:
+        tenants[ACME_ID] = acme
+    assert sorted(lead["contact_name"] for lead in megasim.leads(ACME_ID)) == ["One", "Two"]
+    assert client.get("/v1/dead-letters", headers=ADMIN).get_json()["total"] == 0
