@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from gateway import defaults
+from gateway.encoding import loads
 from gateway.keys import Keys
 from gateway.leads import normalize
 
@@ -85,7 +86,7 @@ class Index:
         """Mark each record with its contact keys; the extra INGEST argument."""
         for rec in records:
             if rec.get("lead"):
-                rec["_index"] = self.contact_keys(json.loads(rec["lead"]))
+                rec["_index"] = self.contact_keys(loads(rec["lead"]))
         return self.ingest_arg
 
     def add_contacts(self, client: redis.Redis, events: Iterable[dict[str, str]],

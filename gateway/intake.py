@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Request, Response, current_app, g, jsonify, request
 
 from gateway.config import Config, Route
 from gateway.encoding import dumps
@@ -35,20 +35,29 @@ def _start() -> None:
 @bp.after_request
 def _record(response: Response) -> Response:
     """One log line and the metrics of every webhook, whatever its answer."""
-    ctx = current_app.extensions["leadgate"]
-    seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    route = (request.view_args or {}).get("route", "")
+    ctx, req, seen = current_app.extensions["leadgate"], _request(), _g()   # one lookup each
+    seconds = time.perf_counter() - seen.get("started", time.perf_counter())
+    route = (req.view_args or {}).get("route", "")
     spec = ctx.config.routes.get(route)
     label = route if spec else "(unknown)"
-    outcome = g.get("outcome") or OUTCOMES.get(response.status_code, "error")
-    if request.method != "POST":
+    outcome = seen.get("outcome") or OUTCOMES.get(response.status_code, "error")
+    if req.method != "POST":
         outcome = "check"
     ctx.store.metrics.inc("leadgate_webhooks", route=label, outcome=outcome)
     ctx.store.metrics.observe("leadgate_intake_seconds", seconds, route=label)
     log.info("webhook", extra={"route": label, "customer": spec.customer if spec else None,
-                               "events": g.get("events", []), "status": response.status_code,
+                               "events": seen.get("events", []), "status": response.status_code,
                                "outcome": outcome, "duration_ms": round(seconds * 1000, 2)})
     return response
+
+
+def _request() -> Request:
+    """The request itself: each access through Flask's proxy costs ~0.8 µs."""
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _g() -> Any:
+    return g._get_current_object()  # type: ignore[attr-defined]
 
 
 @bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})
@@ -60,11 +69,11 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     if spec is None:
         raise RouteNotFound(f"no route named '{route}'")
     check_url_token(spec, url_token)
-    source = SOURCES[spec.source]
-    inbound = Inbound(request.method, request.headers, request.args,
-                      request.get_data(cache=True) if request.method == "POST" else b"",
-                      request.mimetype, url_token, ctx.clock())
-    if request.method != "POST":
+    source, req = SOURCES[spec.source], _request()
+    inbound = Inbound(req.method, req.headers, req.args,
+                      req.get_data(cache=True) if req.method == "POST" else b"",
+                      req.mimetype, url_token, ctx.clock())
+    if req.method != "POST":
         answer = source.handshake(inbound, spec.settings)
         if answer is None:
             return jsonify({"route": route, "ok": True}), 200
@@ -81,9 +90,9 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     added = store.ingest(config.customers[spec.customer], records, config.dedup_ttl_s)
     accepted = sum(added)
     status = source.success_status if accepted else 200
-    g.events = [r["id"] for r in records]
-    g.outcome = "accepted" if accepted else "duplicate"
-    body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": g.events}
+    seen, events = _g(), [r["id"] for r in records]
+    seen.events, seen.outcome = events, "accepted" if accepted else "duplicate"
+    body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": events}
     return Response(dumps(body), status, mimetype="application/json")
 
 
