@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -165,6 +167,36 @@ def test_redis_down_answers_503_never_2xx(config: Config, config_dict: dict[str,
     assert response.get_json()["error"]["type"] == "api_error"
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_connection_redis_dropped_is_replaced_not_a_503(client: Any,
+                                                           redis_client: redis.Redis) -> None:
+    """Each web thread keeps its own Redis connection; one that Redis closed while it idled
+    (a restart, a failover, a client timeout) is replaced on first use, never a 503."""
+    assert client.post(FORM_URL, json=LEAD).status_code == 202
+    assert redis_client.client_kill_filter(_type="normal", skipme=True) >= 1
+    again = client.post(FORM_URL, json={**LEAD, "email": "grace@example.com"})
+    assert again.status_code == 202 and again.get_json()["accepted"] == 1
+    assert redis_client.llen("leadgate:buffer:acme") == 2
+
+
+def test_a_finished_threads_connection_is_closed(app: Any, redis_client: redis.Redis) -> None:
+    """A thread's connection goes with the thread (a server that starts a thread per request
+    must not leave a socket per request open)."""
+    def connections() -> int:
+        return len(redis_client.client_list(_type="normal"))
+
+    before = connections()
+    threads = [threading.Thread(target=lambda i=i: app.test_client().post(
+        FORM_URL, json={**LEAD, "email": f"t{i}@example.com"})) for i in range(5)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert redis_client.llen("leadgate:buffer:acme") == 5
+    deadline = time.monotonic() + 5
+    while connections() > before + 1 and time.monotonic() < deadline:   # + the metrics thread's
+        time.sleep(0.05)
+    assert connections() <= before + 1
 
 
 def test_event_keys_are_scoped_per_customer(client: Any, redis_client: redis.Redis) -> None:
