@@ -1,4 +1,4 @@
-"""The two references leadgate's intake is measured against, served by the same gunicorn."""
+"""The references leadgate's intake is measured against, served by the same gunicorn."""
 
 from __future__ import annotations
 
@@ -19,9 +19,21 @@ def bare_hook(route: str, token: str) -> tuple[str, int]:
     return "", 202
 
 
+ping = Flask("ping")
+_redis = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://"))
+
+
+@ping.post("/hooks/<route>/<token>")
+def ping_hook(route: str, token: str) -> tuple[str, int]:
+    """The bare app plus one Redis round trip (a PING): the floor of any receiver that stores
+    a webhook in Redis before answering."""
+    request.get_data()
+    _redis.ping()
+    return "", 202
+
+
 rq_receiver = Flask("rq_receiver")
-_queue = Queue("bench-rq", connection=redis.Redis.from_url(os.environ.get("REDIS_URL",
-                                                                          "redis://")))
+_queue = Queue("bench-rq", connection=_redis)
 
 
 @rq_receiver.post("/hooks/<route>/<token>")

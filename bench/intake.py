@@ -1,11 +1,14 @@
 """Intake: leadgate's web (gunicorn, production settings, real Redis) receiving signed
-webhooks, beside a bare Flask app that only reads the body and a Flask receiver that enqueues
-one RQ job per webhook, all three under the same gunicorn settings in the same run.
+webhooks, beside a bare Flask app that only reads the body, the same app plus one Redis PING,
+and a Flask receiver that enqueues one RQ job per webhook, all under the same gunicorn
+settings in the same run.
 
     .venv/bin/python -m bench.intake [--seconds 10]
 
 For each: the maximum rate (closed loop), then p50/p99 latency at half of leadgate's maximum
-(open loop, latency counted from when each request was due).
+(open loop, latency counted from when each request was due). Then the CPU time each request
+cost at the maximum rate, by process: the web server's, Redis's and the load generator's (all
+of them share the machine's cores, so these add up to what limits the rate).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import hmac
 import json
 import os
 import uuid
+from collections.abc import Callable
+
+import psutil
 
 from bench import load
 from bench.harness import URL_TOKEN, Stack
@@ -40,6 +46,33 @@ def webhook(run: str, customers: int) -> load.Maker:
     return make
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (and their live children) so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for each in [proc, *proc.children(recursive=True)]:
+                times = each.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measured(run: Callable[[], load.Stats], web: int, redis: int
+             ) -> tuple[load.Stats, tuple[float, float, float]]:
+    """A load run, and the CPU µs per request it cost the web server, Redis and the load
+    generator (this process's children, reaped when the run ends)."""
+    before = cpu_seconds([web]), cpu_seconds([redis]), os.times()
+    stats = run()
+    after = cpu_seconds([web]), cpu_seconds([redis]), os.times()
+    generator = (after[2].children_user + after[2].children_system
+                 - before[2].children_user - before[2].children_system)
+    per = 1e6 / max(1, stats.requests)
+    return stats, ((after[0] - before[0]) * per, (after[1] - before[1]) * per, generator * per)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -48,15 +81,21 @@ def main() -> None:
     customers = 10
     with Stack(customers=customers, start_workers=False, hmac_secret=SECRET) as stack:
         targets = {"bare Flask (reads body, 202)": stack.serve("bare", "bench.apps:bare"),
+                   "bare Flask + one Redis PING": stack.serve("ping", "bench.apps:ping"),
                    "Flask + one RQ job per webhook": stack.serve("rq", "bench.apps:rq_receiver"),
                    "leadgate": stack.web_url}
+        servers = dict(zip(targets, ["bare", "ping", "rq", "web"], strict=True))
+        assert stack.redis.process is not None
         run = uuid.uuid4().hex[:6]
-        peak = {name: load.run(url, webhook(f"{run}w{n}", customers), seconds=2,
-                               connections=args.connections)  # warm-up
-                for n, (name, url) in enumerate(targets.items())}
-        peak = {name: load.run(url, webhook(f"{run}p{n}", customers), seconds=args.seconds,
-                               connections=args.connections)
-                for n, (name, url) in enumerate(targets.items())}
+        for n, url in enumerate(targets.values()):                  # warm-up
+            load.run(url, webhook(f"{run}w{n}", customers), seconds=2,
+                     connections=args.connections)
+        peak, cpu = {}, {}
+        for n, (name, url) in enumerate(targets.items()):
+            peak[name], cpu[name] = measured(
+                lambda url=url, n=n: load.run(url, webhook(f"{run}p{n}", customers),
+                                              seconds=args.seconds, connections=args.connections),
+                stack.procs[servers[name]].pid, stack.redis.process.pid)
         half = peak["leadgate"].rate / 2
         paced = {name: load.run(url, webhook(f"{run}h{n}", customers), seconds=args.seconds,
                                 connections=args.connections, rate=half)
@@ -71,6 +110,11 @@ def main() -> None:
         top, low = peak[name], paced[name]
         print(f"{name:32} {top.rate:10.0f} {top.rate / bare:8.0%} {top.errors + low.errors:7d} "
               f"{low.p50:8.2f} {low.pct(99):8.2f}")
+    print(f"\nCPU µs per request at the maximum rate\n{'target':32} {'web':>7} {'Redis':>7} "
+          f"{'load gen':>9} {'total':>7}")
+    for name in targets:
+        web, redis, generator = cpu[name]
+        print(f"{name:32} {web:7.0f} {redis:7.0f} {generator:9.0f} {web + redis + generator:7.0f}")
 
 
 if __name__ == "__main__":
