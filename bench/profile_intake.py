@@ -31,10 +31,10 @@ ROUNDS = 5
 
 
 def main() -> None:
-    with open("/dev/null", "w") as sink:
+    with open("/dev/null", "w") as sink, \
+            tempfile.TemporaryDirectory(prefix="leadgate-profile-") as data:
         configure(stream=sink)
-        server = RedisServer(Path(tempfile.mkdtemp(prefix="leadgate-profile-")),
-                             port=free_port())
+        server = RedisServer(Path(data), port=free_port())
         server.start()
         try:
             report(server.url)
