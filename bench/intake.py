@@ -46,27 +46,22 @@ def webhook(run: str, customers: int) -> load.Maker:
     return make
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (and their live children) so far."""
-    total = 0.0
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            for each in [proc, *proc.children(recursive=True)]:
-                times = each.cpu_times()
-                total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live children so far."""
+    try:
+        proc = psutil.Process(pid)
+        return sum(sum(each.cpu_times()[:2]) for each in [proc, *proc.children(recursive=True)])
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def measured(run: Callable[[], load.Stats], web: int, redis: int
              ) -> tuple[load.Stats, tuple[float, float, float]]:
     """A load run, and the CPU µs per request it cost the web server, Redis and the load
     generator (this process's children, reaped when the run ends)."""
-    before = cpu_seconds([web]), cpu_seconds([redis]), os.times()
+    before = cpu_seconds(web), cpu_seconds(redis), os.times()
     stats = run()
-    after = cpu_seconds([web]), cpu_seconds([redis]), os.times()
+    after = cpu_seconds(web), cpu_seconds(redis), os.times()
     generator = (after[2].children_user + after[2].children_system
                  - before[2].children_user - before[2].children_system)
     per = 1e6 / max(1, stats.requests)

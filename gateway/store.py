@@ -49,10 +49,10 @@ class _Own:
     """A thread's own connection: its thread-local goes when the thread ends, and with it
     this object, whose finalizer closes the socket (not left to the garbage collector)."""
 
-    __slots__ = ("pid", "conn", "__weakref__")
+    __slots__ = ("conn", "__weakref__")
 
-    def __init__(self, pid: int, conn: Any):
-        self.pid, self.conn = pid, conn
+    def __init__(self, conn: Any):
+        self.conn = conn
 
 
 class Packed:
@@ -93,10 +93,9 @@ class Packed:
         """This thread's connection, made as the client's pool makes its own, and closed when
         the thread ends. A forked process makes new ones: a socket never crosses a fork."""
         own = getattr(self._local, "own", None)
-        if own is None or own.pid != os.getpid():
+        if own is None or own.conn.pid != os.getpid():    # redis-py notes its maker's pid
             pool = self.redis.connection_pool
-            own = self._local.own = _Own(os.getpid(),
-                                         pool.connection_class(**pool.connection_kwargs))
+            own = self._local.own = _Own(pool.connection_class(**pool.connection_kwargs))
             with self._lock:
                 self._closers = [c for c in self._closers if c.alive]
                 self._closers.append(weakref.finalize(own, own.conn.disconnect))
