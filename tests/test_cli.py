@@ -110,7 +110,8 @@ def test_dev_runs_everything_and_the_printed_curl_makes_a_lead(dev: Dev) -> None
     response = httpx.post(url, content=data, headers={"Content-Type": "application/json"})
     assert response.status_code == 202
     assert _until(lambda: "ada@example.com" in [lead["contact_email"] for lead in dev.leads()])
-    assert (dev.cwd / ".leadgate" / "redis" / "appendonly.aof").exists()
+    # Valkey keeps its append-only file as a base and increments in this directory
+    assert list((dev.cwd / ".leadgate" / "redis" / "appendonlydir").glob("*.incr.aof"))
 
 
 @pytest.mark.timeout(120)
