@@ -19,7 +19,7 @@ from gateway.errors import InboundError
 from gateway.imports import api as imports_api
 from gateway.index import Index
 from gateway.redis_server import connect
-from gateway.store import Store, require_redis_url
+from gateway.store import Store, acknowledged, require_redis_url
 
 log = logging.getLogger("leadgate.web")
 
@@ -49,7 +49,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app = Flask("leadgate")
     app.config["MAX_CONTENT_LENGTH"] = config.server["max_body_kb"] * 1024
     client = connect(require_redis_url(config, "web"))
-    store = Store(client, clock=clock, index=Index.from_config(config))
+    store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
     app.extensions["leadgate"] = Gateway(config, client, store, clock)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
@@ -64,7 +64,10 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
 
 
 def _inbound_error(exc: InboundError) -> tuple[Response, int]:
-    return jsonify(error_body(exc.status_code, exc.message)), exc.status_code
+    response = jsonify(error_body(exc.status_code, exc.message))
+    if retry_after := getattr(exc, "retry_after_s", None):      # a full or unconfirmed store
+        response.headers["Retry-After"] = str(retry_after)
+    return response, exc.status_code
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:

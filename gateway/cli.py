@@ -125,7 +125,8 @@ def web(config_path: str | None, port: int) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
     from gateway.server import serve
 
-    _require_redis(_config(config_path, dev_instance=False), "web")  # fail fast, before gunicorn
+    config = _require_redis(_config(config_path, dev_instance=False), "web")
+    _check_redis(config)                                      # fail fast, before gunicorn
     serve(config_path, port=port)
 
 
@@ -136,7 +137,9 @@ def worker(config_path: str | None, burst: bool) -> None:
     """Deliver queued leads to MEGA (RQ worker plus dispatcher)."""
     from workers.runtime import run_worker
 
-    run_worker(_require_redis(_config(config_path, dev_instance=False), "worker"), burst=burst)
+    config = _require_redis(_config(config_path, dev_instance=False), "worker")
+    _check_redis(config)
+    run_worker(config, burst=burst)
 
 
 @cli.command()
@@ -208,7 +211,7 @@ def _store(config: Config) -> Any:
 
     from gateway.index import Index
     from gateway.redis_server import connect
-    from gateway.store import Store
+    from gateway.store import Store, acknowledged
 
     url = config.redis_url
     if not url and (dev := _dev()) is not None:
@@ -222,7 +225,7 @@ def _store(config: Config) -> Any:
     except redis.RedisError as exc:
         raise click.ClickException(f"Redis does not answer: {type(exc).__name__} "
                                    f"(is the instance running? check REDIS_URL)") from None
-    return Store(client, index=Index.from_config(config))
+    return Store(client, index=Index.from_config(config), **acknowledged(config))
 
 
 @cli.command()
@@ -241,7 +244,18 @@ def status(config_path: str | None, no_check: bool) -> None:
         click.echo(f"{name:16} {s['state']:11} {s['pending']:>8} {s['in_flight']:>9} "
                    f"{s['held']:>6} {s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
     click.echo(f"dead letters: {store.dead_count()}")
+    _redis_status(config, store)
     _meta_status(config, store, check=not no_check)
+
+
+def _redis_status(config: Config, store: Any) -> None:
+    """Redis's memory headroom, and a warning if its policy may evict leads."""
+    from gateway.headroom import evicting, eviction_warning, memory
+
+    info = store.redis.info("memory")
+    click.echo(memory(info, config.redis.get("max_memory_mb")).line())
+    if policy := evicting(info):
+        click.echo(f"warning: {eviction_warning(policy)}")
 
 
 def _meta_status(config: Config, store: Any, *, check: bool) -> None:
@@ -359,6 +373,29 @@ def _require_redis(config: Config, command: str) -> Config:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     return config
+
+
+def _check_redis(config: Config) -> None:
+    """Stop on a Redis that may evict leads or cannot give server.ack's promise; print the
+    warning of one LEADGATE_ALLOW_EVICTION=1 lets through. A Redis that does not answer yet
+    is not checked: the intake answers 503 until it does, and workers wait for it."""
+    import redis
+
+    from gateway.headroom import check_server
+    from gateway.redis_server import connect
+
+    client = connect(config.redis_url)
+    try:
+        allow = os.environ.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1"
+        for warning in check_server(client, config, allow_eviction=allow):
+            click.echo(f"leadgate: {warning}", err=True)
+    except redis.RedisError as exc:
+        click.echo(f"leadgate: warning: Redis not checked at start ({type(exc).__name__})",
+                   err=True)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        client.close()
 @cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--customer", required=True, help="The customer whose MEGA gets the leads.")

@@ -50,6 +50,21 @@ class ServerSchema(Schema):
                                  validate=validate.Range(1, 102_400))
     dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,
                                   validate=validate.Range(1, 3650))
+    # when a 2xx is sent: in Redis's memory, on its disk (WAITAOF), or on a replica (WAIT)
+    ack = fields.String(load_default=defaults.ACK,
+                        validate=validate.OneOf(("memory", "fsync", "replica")))
+    ack_timeout_ms = fields.Integer(load_default=defaults.ACK_TIMEOUT_MS,
+                                    validate=validate.Range(1, 60_000))
+
+
+class RedisSchema(Schema):
+    """What leadgate cannot read from the Redis server itself."""
+
+    class Meta:
+        unknown = RAISE
+
+    # the memory limit shown and alerted on when the server's maxmemory is 0 (a host's own)
+    max_memory_mb = fields.Integer(validate=validate.Range(1, 16 * 1024 * 1024))
 
 
 class MegaSchema(Schema):
@@ -169,6 +184,7 @@ class Config:
     redis_url: str = ""
     source_path: str = ""
     alerts: dict[str, Any] = field(default_factory=lambda: AlertsSchema().load({}))
+    redis: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dedup_ttl_s(self) -> int:
@@ -243,7 +259,7 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
     """Validate an already parsed config (tests pass dicts here)."""
     env = os.environ if env is None else env
     data = interpolate(raw, env)
-    unknown = sorted(set(data) - {"server", "mega", "customers", "routes", "alerts"})
+    unknown = sorted(set(data) - {"server", "mega", "customers", "routes", "alerts", "redis"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section")
     server = _load(ServerSchema(), data.get("server", {}), "server")
@@ -256,7 +272,8 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
               _section(data, "routes").items()}
     alerts = _load(AlertsSchema(), data.get("alerts", {}), "alerts")
     return Config(server, mega, customers, routes, redis_url=redis_url(env),
-                  source_path=source_path, alerts=alerts)
+                  source_path=source_path, alerts=alerts,
+                  redis=_load(RedisSchema(), data.get("redis", {}), "redis"))
 
 
 def redis_url(env: Mapping[str, str]) -> str:

@@ -40,6 +40,16 @@ BACKOFF_CAP_S = 300.0                  # no retry waits longer than this
 CREDENTIALS_RETRY_S = 60.0             # a customer whose token MEGA refuses is retried this often
 
 REDIS_SOCKET_TIMEOUT_S = 2.0           # intake answers 503 rather than wait longer for Redis
+STORE_FULL_RETRY_AFTER_S = 30          # Retry-After of the 503 when Redis is at maxmemory, s
+NOT_ACKNOWLEDGED_RETRY_AFTER_S = 5     # Retry-After of the 503 when server.ack's wait fell short
+ACK = "memory"                         # server.ack: memory | fsync (WAITAOF) | replica (WAIT)
+ACK_TIMEOUT_MS = 1000                  # server.ack's longest wait for the fsync or replica, ms
+ACK_MIN_VERSION = {"fsync": (7, 2), "replica": (3, 0)}   # server versions with WAITAOF / WAIT
+MEMORY_RESERVE_PERCENT = 2             # the intake refuses new events (503) this close to the
+MEMORY_RESERVE_MIN_MB = 2              # ...memory limit, or this close, whichever is more: room
+MEMORY_CHECK_S = 1.0                   # ...left for workers to deliver; looked at this often, s
+MEMORY_ALERT_PERCENT = (80, 95)        # used/max memory that fires the redis_memory alert...
+MEMORY_RESOLVED_PERCENT = 70           # ...and that resolves it, once below
 
 METRICS_WINDOWS = ((300, 3900), (3600, 90_000))  # (bucket, kept) seconds: last hour, last 24 h
 ATTEMPT_LOG_SIZE = 20                  # MEGA calls kept on an event's timeline

@@ -7,6 +7,9 @@
     │   ├── PayloadTooLarge 413 (flattening limits; the body limit is Flask's)
     │   ├── UnsupportedMediaType 415
     │   ├── NoUsableLead 422   └── StoreUnavailable 503
+    │                                  ├── StoreFull 503 + Retry-After: Redis is at maxmemory
+    │                                  └── NotAcknowledged 503 + Retry-After: stored, but not
+    │                                      on disk / on a replica in time (server.ack)
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
     ├── LeaseLost                        a flush's lease moved to another flush: stop writing
     └── DeliveryError (request context)  a MEGA call failed
@@ -21,6 +24,8 @@
 """
 
 from __future__ import annotations
+
+from gateway import defaults
 
 
 class LeadgateError(Exception):
@@ -65,6 +70,25 @@ class NoUsableLead(InboundError):
 
 class StoreUnavailable(InboundError):
     status_code = 503
+    retry_after_s: int | None = None          # sent as Retry-After when set
+
+
+class StoreFull(StoreUnavailable):
+    """Redis is at (or within the workers' reserve of) its memory limit."""
+
+    retry_after_s = defaults.STORE_FULL_RETRY_AFTER_S
+
+    def __init__(self, message: str = "the event store is full (Redis is at its memory "
+                 "limit); leads already accepted are still delivered: retry later",
+                 **kwargs: object):
+        super().__init__(message, **kwargs)
+
+
+class NotAcknowledged(StoreUnavailable):
+    """The event is stored, but server.ack's wait (fsync or replica) fell short: the
+    provider's resend is answered as a duplicate."""
+
+    retry_after_s = defaults.NOT_ACKNOWLEDGED_RETRY_AFTER_S
 
 
 class Ignored(LeadgateError):

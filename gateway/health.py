@@ -33,7 +33,8 @@ def metrics() -> Response:
     ctx = current_app.extensions["leadgate"]
     ctx.store.metrics.flush()           # this process's latest counts, before reading them
     try:
-        body = render(ctx.store, sorted(ctx.config.customers))
+        body = render(ctx.store, sorted(ctx.config.customers),
+                      max_memory_mb=ctx.config.redis.get("max_memory_mb"))
     except redis.RedisError as exc:
         return Response(f"# redis unavailable: {type(exc).__name__}\n", status=503,
                         mimetype="text/plain")

@@ -156,8 +156,8 @@ def _field_of(name: str, labels: tuple[tuple[str, str], ...]) -> str:
 class StateCollector(Collector):
     """Counters and histograms from the Redis hash, gauges from the queues themselves."""
 
-    def __init__(self, store: Any, customers: list[str]):
-        self.store, self.customers = store, customers
+    def __init__(self, store: Any, customers: list[str], *, max_memory_mb: int | None = None):
+        self.store, self.customers, self.max_memory_mb = store, customers, max_memory_mb
 
     def collect(self) -> Iterator[Metric]:
         raw = self.store.redis.hgetall(self.store.keys.metrics)
@@ -191,6 +191,18 @@ class StateCollector(Collector):
         yield self._source_health()
         yield GaugeMetricFamily("leadgate_dead_letters", "Dead letters kept until replayed or "
                                 "purged", value=self.store.dead_count())
+        yield from self._memory()
+
+    def _memory(self) -> Iterator[Metric]:
+        """Redis's used memory, and its limit when known (maxmemory or redis.max_memory_mb)."""
+        from gateway.headroom import memory
+
+        now = memory(self.store.redis.info("memory"), self.max_memory_mb)
+        yield GaugeMetricFamily("leadgate_redis_memory_used_bytes", "Memory Redis uses "
+                                "(INFO memory used_memory)", value=now.used)
+        if now.limit:
+            yield GaugeMetricFamily("leadgate_redis_memory_max_bytes", "Redis's memory limit: "
+                                    "maxmemory, else redis.max_memory_mb", value=now.limit)
 
 
 def _source_health_family(raw: dict[bytes, bytes]) -> Metric:
@@ -223,9 +235,9 @@ def _histograms(name: str, doc: str, labels: tuple[str, ...],
     yield family
 
 
-def render(store: Any, customers: list[str]) -> bytes:
+def render(store: Any, customers: list[str], *, max_memory_mb: int | None = None) -> bytes:
     from prometheus_client import generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StateCollector(store, customers))
+    registry.register(StateCollector(store, customers, max_memory_mb=max_memory_mb))
     return generate_latest(registry)

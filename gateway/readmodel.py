@@ -11,7 +11,7 @@ from typing import Any
 import redis
 
 from gateway.config import Customer
-from gateway.errors import StoreUnavailable
+from gateway.errors import StoreFull, StoreUnavailable
 from gateway.keys import Keys
 from gateway.outbound import replay_plan
 from gateway.records import CustomerState, Replay, SentRequest, now_ms
@@ -19,10 +19,12 @@ from gateway.records import CustomerState, Replay, SentRequest, now_ms
 
 @contextmanager
 def translated() -> Iterator[None]:
-    """Redis trouble as the one error callers handle."""
+    """Redis trouble as the one error callers handle (a full Redis as its own 503)."""
     try:
         yield
     except redis.RedisError as exc:
+        if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
+            raise StoreFull() from exc
         raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
 
 

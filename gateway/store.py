@@ -16,9 +16,11 @@ from typing import Any
 
 import redis
 
+from gateway import defaults
 from gateway.config import Customer
 from gateway.encoding import dumps
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, NotAcknowledged, StoreFull
+from gateway.headroom import memory
 from gateway.index import Index
 from gateway.keys import CLAIM, INGEST, REPLAY, Keys
 from gateway.lease import Lease
@@ -26,7 +28,7 @@ from gateway.metrics import Metrics
 from gateway.readmodel import ReadModel, translated
 from gateway.records import Batch, now_ms
 
-__all__ = ["Batch", "Store", "event_id", "now_ms", "translated"]
+__all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
 
 TERMINAL = ("delivered", "dead", "test")
 
@@ -43,6 +45,13 @@ def require_redis_url(config: Any, command: str) -> str:
         raise ConfigError(f"REDIS_URL is not set: `leadgate {command}` needs a Redis "
                           "(only `leadgate dev` and the tests start an embedded one)")
     return str(config.redis_url)
+
+
+def acknowledged(config: Any) -> dict[str, Any]:
+    """The Store's keywords from the config: server.ack, server.ack_timeout_ms, and
+    redis.max_memory_mb."""
+    return {"ack": config.server["ack"], "ack_timeout_ms": config.server["ack_timeout_ms"],
+            "max_memory_mb": config.redis.get("max_memory_mb")}
 
 
 class _Own:
@@ -112,6 +121,13 @@ class Packed:
             conn.disconnect()
             return self._round_trip(conn, packed)
 
+    def wait(self, *command: str | int, timeout_s: float) -> Any:
+        """A WAIT or WAITAOF on this thread's connection: it waits for the writes this
+        connection made, so it must follow the script on the same socket."""
+        conn = self._connection()
+        conn.send_command(*command)
+        return conn.read_response(timeout=timeout_s)
+
     @staticmethod
     def _round_trip(conn: Any, packed: bytes) -> Any:
         conn.send_packed_command([packed])
@@ -122,9 +138,13 @@ class Store(ReadModel):
     """One object for the web app and the worker: intake, claims, leases, the read model."""
 
     def __init__(self, client: redis.Redis, *, keys: Keys | None = None,
-                 clock: Callable[[], float] = time.time, index: Index | None = None):
+                 clock: Callable[[], float] = time.time, index: Index | None = None,
+                 ack: str = defaults.ACK, ack_timeout_ms: int = defaults.ACK_TIMEOUT_MS,
+                 max_memory_mb: int | None = None):
         self.redis, self.keys, self.clock = client, keys or Keys(), clock
         self.index = index          # the console's events and contact index, when set
+        self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
+        self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
         self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
         self._ingest = Packed(client, INGEST)
         self._claim = client.register_script(CLAIM)
@@ -138,7 +158,9 @@ class Store(ReadModel):
 
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
-        """Store new events and queue the pending ones, in one round trip."""
+        """Store new events and queue the pending ones, in one round trip (and a look at the
+        memory once a second; a wait for the disk or a replica if server.ack asks)."""
+        self.check_room()
         k = self.keys
         keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
                 *(k.event(r["id"]) for r in records)]
@@ -146,7 +168,43 @@ class Store(ReadModel):
         args = [customer.name, str(now_ms(self.clock)), str(customer.wait_ms),
                 str(customer.max_batch), str(ttl_s), *(dumps(r) for r in records), *extra]
         with translated():
-            return [bool(flag) for flag in self._ingest(keys, args)]
+            added = [bool(flag) for flag in self._ingest(keys, args)]
+            if any(added):
+                self.acknowledge()
+        return added
+
+    def check_room(self) -> None:
+        """StoreFull once Redis is within the workers' reserve of its memory limit, so that
+        they can still enqueue and record deliveries (INFO looked at once a second)."""
+        seen_at, ok = self._room
+        if abs(self.clock() - seen_at) >= defaults.MEMORY_CHECK_S:
+            with translated():
+                now = memory(self.redis.info("memory"), self.max_memory_mb)
+            reserve = max(now.limit * defaults.MEMORY_RESERVE_PERCENT / 100,
+                          defaults.MEMORY_RESERVE_MIN_MB * 1024 * 1024)
+            ok = not now.limit or now.used < now.limit - reserve
+            self._room = (self.clock(), ok)
+        if not ok:
+            raise StoreFull()
+
+    def acknowledge(self) -> None:
+        """Wait until this thread's last write is on disk (ack "fsync": WAITAOF) or on a
+        replica ("replica": WAIT), or raise NotAcknowledged; "memory" returns at once."""
+        if self.ack == "memory":
+            return
+        timeout = self.ack_timeout_ms
+        if self.ack == "fsync":
+            done = self._ingest.wait("WAITAOF", 1, 0, timeout, timeout_s=self._wait_s())[0]
+        else:
+            done = self._ingest.wait("WAIT", 1, timeout, timeout_s=self._wait_s())
+        if int(done) < 1:
+            where = "on Redis's disk" if self.ack == "fsync" else "on a replica"
+            raise NotAcknowledged(f"the event is stored but was not {where} within {timeout} "
+                                  f"ms (server.ack = \"{self.ack}\"); a resend is answered as "
+                                  "a duplicate")
+
+    def _wait_s(self) -> float:
+        return self.ack_timeout_ms / 1000 + defaults.REDIS_SOCKET_TIMEOUT_S
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:

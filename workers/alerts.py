@@ -23,6 +23,7 @@ import httpx
 
 from gateway import defaults
 from gateway.config import Config
+from gateway.headroom import read_memory
 from gateway.keys import ALERT_CLAIM, ALERT_TRANSITION
 from gateway.route_status import health_report, reconcile_report, reconciles
 from gateway.sources.standard_webhooks import StandardWebhooks
@@ -37,6 +38,8 @@ RESOLVED = {
     "token_expiring": "route {s}: the Meta page token no longer expires soon",
     "source_unhealthy": "route {s}: the Meta connection is healthy again",
     "missed_leads": "route {s}: the last reconciliation found no missed lead",
+    "redis_memory": f"Redis memory (alert at {{s}}): back under "
+                    f"{defaults.MEMORY_RESOLVED_PERCENT}% of its limit",
 }
 
 
@@ -90,7 +93,22 @@ class Evaluator:
                 found.append(Condition("missed_leads", route.name, f"route {route.name}: "
                                        f"reconciliation recovered {n} lead(s) the webhook "
                                        "missed"))
-        return found
+        return found + self.memory_conditions()
+
+    def memory_conditions(self) -> list[Condition]:
+        """Redis memory at 80%, and again at 95%, of its limit; each alert holds until the
+        use falls under 70% (no flapping around a threshold)."""
+        now = read_memory(self.store.redis, self.config)
+        if now.percent is None:
+            return []
+        levels, floor = defaults.MEMORY_ALERT_PERCENT, defaults.MEMORY_RESOLVED_PERCENT
+        firing = self.store.redis.hmget(self.store.keys.alert_state,
+                                        [f"redis_memory:{level}%" for level in levels])
+        return [Condition("redis_memory", f"{level}%", f"Redis memory at {now.percent:.0f}% "
+                          f"of {now.limit / 1e6:.0f} MB (alert at {level}%); when full, the "
+                          "intake answers 503 until workers deliver what is queued")
+                for level, was in zip(levels, firing, strict=True)
+                if now.percent >= level or (was and now.percent >= floor)]
 
     def customer_conditions(self, name: str) -> list[Condition]:
         """Blocked on credentials, held routes, fresh dead letters, a stale backlog."""

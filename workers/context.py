@@ -12,7 +12,7 @@ import redis
 from gateway.config import Config, load_config
 from gateway.index import Index
 from gateway.redis_server import connect
-from gateway.store import Store, require_redis_url
+from gateway.store import Store, acknowledged, require_redis_url
 from workers.graph import GraphClient
 from workers.mega import MegaClient
 
@@ -41,7 +41,7 @@ def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> 
     client = connect(require_redis_url(config, "worker"), socket_timeout=30)
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
     graph = GraphClient(timeout_s=config.mega["timeout_s"])
-    store = Store(client, clock=clock, index=Index.from_config(config))
+    store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
     return WorkerContext(config, client, store, mega, graph, clock)
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, session, url_for
 
+from gateway import defaults
 from gateway.console import bp, read, state
 from gateway.console.auth import client, ctx
+from gateway.headroom import read_memory
 from gateway.index import hashed
 from gateway.records import Replay
 from gateway.store import Store, now_ms
@@ -42,7 +44,10 @@ def _overview() -> dict[str, Any]:
     _store().metrics.flush()          # this process's latest counts first
     config = ctx().config
     return {"customers": state.customers(_store(), config),
-            "routes": state.routes(_store(), config), "dead_total": _store().dead_count()}
+            "routes": state.routes(_store(), config), "dead_total": _store().dead_count(),
+            "memory": read_memory(_store().redis, config),     # the bar's colours: alert levels
+            "memory_low": defaults.MEMORY_RESOLVED_PERCENT,
+            "memory_high": defaults.MEMORY_ALERT_PERCENT[0]}
 
 
 @bp.get("/events")
