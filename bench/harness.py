@@ -137,6 +137,18 @@ class Stack:
                     raise
                 time.sleep(0.1)
 
+    def serve_web(self, name: str, **server: str) -> str:
+        """Another leadgate web on the same Redis, with these [server] settings (TOML values)
+        added to the config; returns its base URL."""
+        path = self.dir / f"{name}.toml"
+        added = "".join(f"{key} = {value}\n" for key, value in server.items())
+        path.write_text((self.dir / "leadgate.toml").read_text().replace(
+            "[server]\n", f"[server]\n{added}", 1))
+        port = free_port()
+        self._spawn(name, "web", "--port", str(port), "--config", str(path))
+        wait_for(f"http://127.0.0.1:{port}/readyz")
+        return f"http://127.0.0.1:{port}"
+
     def start_all_workers(self) -> None:
         for i in range(self.workers):
             self.start_worker(i)

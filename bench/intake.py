@@ -1,6 +1,7 @@
 """Intake: leadgate's web (gunicorn, production settings, real Redis) receiving signed
 webhooks, beside a bare Flask app that only reads the body, the same app plus one Redis PING,
-and a Flask receiver that enqueues one RQ job per webhook, all under the same gunicorn
+a Flask receiver that enqueues one RQ job per webhook, and leadgate with server.ack = "fsync"
+(a WAITAOF before each 2xx; Redis with appendfsync everysec), all under the same gunicorn
 settings in the same run.
 
     .venv/bin/python -m bench.intake [--seconds 10]
@@ -78,8 +79,9 @@ def main() -> None:
         targets = {"bare Flask (reads body, 202)": stack.serve("bare", "bench.apps:bare"),
                    "bare Flask + one Redis PING": stack.serve("ping", "bench.apps:ping"),
                    "Flask + one RQ job per webhook": stack.serve("rq", "bench.apps:rq_receiver"),
-                   "leadgate": stack.web_url}
-        servers = dict(zip(targets, ["bare", "ping", "rq", "web"], strict=True))
+                   "leadgate": stack.web_url,
+                   'leadgate, server.ack = "fsync"': stack.serve_web("fsync", ack='"fsync"')}
+        servers = dict(zip(targets, ["bare", "ping", "rq", "web", "fsync"], strict=True))
         assert stack.redis.process is not None
         run = uuid.uuid4().hex[:6]
         for n, url in enumerate(targets.values()):                  # warm-up
