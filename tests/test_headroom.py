@@ -252,3 +252,16 @@ def test_memory_shown_in_status_metrics_and_console(
         assert re.search(r"\([34]\d%, limit from maxmemory\)", overview)
     finally:
         app.extensions["leadgate"].close()
+
+
+def test_the_import_waits_as_server_ack_says(
+        config_dict: dict[str, Any], redis_server: RedisServer, server: redis.Redis,
+        tmp_path: Path) -> None:
+    rows = tmp_path / "leads.csv"
+    rows.write_text("name,email\nAda Lovelace,ada@example.com\nAlan Turing,alan@example.com\n")
+    config_dict["server"].update(ack="replica", ack_timeout_ms=50)
+    short = leadgate(config_dict, redis_server.url, tmp_path, "import", str(rows),
+                     "--customer", "acme", "--no-wait")
+    assert short.exit_code == 1
+    assert "not on a replica within 50 ms" in short.output
+    assert len(list(server.scan_iter("leadgate:event:*"))) == 2      # stored all the same
