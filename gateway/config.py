@@ -50,6 +50,9 @@ class ServerSchema(Schema):
                                  validate=validate.Range(1, 102_400))
     dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,
                                   validate=validate.Range(1, 3650))
+    # a terminal lead's full record, then only its tombstone (till dedup_ttl_days)
+    record_retention_hours = fields.Float(load_default=defaults.RECORD_RETENTION_HOURS,
+                                          validate=validate.Range(0, 87_600))
 
 
 class MegaSchema(Schema):
@@ -173,6 +176,10 @@ class Config:
     @property
     def dedup_ttl_s(self) -> int:
         return int(self.server["dedup_ttl_days"] * 86400)
+
+    @property
+    def record_retention_ms(self) -> int:
+        return int(self.server["record_retention_hours"] * 3_600_000)
 
 
 def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:

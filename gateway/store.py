@@ -16,15 +16,16 @@ from typing import Any
 
 import redis
 
+from gateway import defaults
 from gateway.config import Customer
 from gateway.encoding import dumps
 from gateway.errors import ConfigError
 from gateway.index import Index
-from gateway.keys import CLAIM, INGEST, REPLAY, Keys
+from gateway.keys import CLAIM, COMPACT, INGEST, REPLAY, Keys
 from gateway.lease import Lease
 from gateway.metrics import Metrics
 from gateway.readmodel import ReadModel, translated
-from gateway.records import Batch, now_ms
+from gateway.records import TOMBSTONE_FIELDS, Batch, now_ms
 
 __all__ = ["Batch", "Store", "event_id", "now_ms", "translated"]
 
@@ -129,6 +130,7 @@ class Store(ReadModel):
         self._ingest = Packed(client, INGEST)
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
+        self._compact = client.register_script(COMPACT)
 
     def close(self) -> None:
         """Stop the background metrics thread (its last counts written) and close the
@@ -140,13 +142,22 @@ class Store(ReadModel):
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
         """Store new events and queue the pending ones, in one round trip."""
         k = self.keys
-        keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
+        keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name), k.compact,
                 *(k.event(r["id"]) for r in records)]
         extra = [self.index.tag(records)] if self.index else []
         args = [customer.name, str(now_ms(self.clock)), str(customer.wait_ms),
                 str(customer.max_batch), str(ttl_s), *(dumps(r) for r in records), *extra]
         with translated():
             return [bool(flag) for flag in self._ingest(keys, args)]
+
+    def compact(self, *, retention_ms: int, limit: int = defaults.COMPACT_BATCH) -> int:
+        """Shrink up to `limit` leads terminal (delivered, test) for `retention_ms` to their
+        tombstones; how many were taken from the queue (0: none is due)."""
+        k = self.keys
+        return int(self._compact(
+            keys=[k.compact],
+            args=[now_ms(self.clock) - retention_ms, limit, k.event(""), k.attempts(""),
+                  now_ms(self.clock), *TOMBSTONE_FIELDS]))
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
