@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 import redis
 
 from gateway import defaults
@@ -32,13 +33,18 @@ def stored(r: redis.Redis, eid: str) -> dict[str, str]:
     return unpacked(r.hgetall(f"leadgate:event:{eid}"))
 
 
-def test_a_delivered_lead_compacts_and_a_resend_is_still_a_duplicate(
-        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
-        megasim: Any, drain_factory: Any) -> None:
+@pytest.fixture
+def at_once(config_dict: dict[str, Any], redis_server: Any, drain_factory: Any
+            ) -> tuple[Any, Any, Any]:
+    """A deployment whose records compact as soon as they are done: config, drain, client."""
     config_dict["server"]["record_retention_hours"] = 0
     config = build(config_dict, redis_server.url)
-    drain = drain_factory(config)
-    client = create_app(config).test_client()
+    return config, drain_factory(config), create_app(config).test_client()
+
+
+def test_a_delivered_lead_compacts_and_a_resend_is_still_a_duplicate(
+        at_once: tuple[Any, Any, Any], redis_client: redis.Redis, megasim: Any) -> None:
+    config, drain, client = at_once
     (eid,) = client.post(FORM_URL, json=LEAD).get_json()["events"]
     drain()
     full = stored(redis_client, eid)
@@ -78,12 +84,8 @@ def test_records_compact_only_after_their_retention(config: Any, redis_client: r
 
 
 def test_dead_letters_and_held_leads_never_compact(
-        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
-        megasim: Any, drain_factory: Any) -> None:
-    config_dict["server"]["record_retention_hours"] = 0
-    config = build(config_dict, redis_server.url)
-    drain = drain_factory(config)
-    client = create_app(config).test_client()
+        at_once: tuple[Any, Any, Any], redis_client: redis.Redis, megasim: Any) -> None:
+    _, drain, client = at_once
     megasim.faults(reject_containing="Reject")
     (dead,) = client.post(FORM_URL, json={"name": "Reject Me"}).get_json()["events"]
     (held,) = client.post(FORM_URL, json={"name": "Held"}).get_json()["events"]
