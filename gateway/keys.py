@@ -152,6 +152,7 @@ class Keys:
 # replaces one; ev_get reads one whole.
 EVENT_FIELDS = """
 local function ev_args(args, name, value)
+  value = tostring(value)
   if #value <= 64 and string.byte(value, 1) ~= 0 then
     args[#args + 1] = name; args[#args + 1] = value
     return args
