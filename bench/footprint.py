@@ -116,9 +116,12 @@ def main() -> None:
         delivered = client.info("memory")["used_memory"] - before
         report(f"{args.leads} delivered", delivered, by_kind(client) - empty, args.leads)
         compacted: float | None = None
+        client.config_resetstat()
         if compact_all(client):
             compacted = client.info("memory")["used_memory"] - before
             report(f"{args.leads} compacted", compacted, by_kind(client) - empty, args.leads)
+            spent = client.info("commandstats")["cmdstat_evalsha"]["usec"]
+            print(f"compaction: {spent / args.leads:.1f} µs inside Redis per lead")
         stored = sum(stack.sim("/_megasim/stats")["leads"].values())
         print(f"MEGA holds {stored} leads")
         plans = steady_state(delivered / args.leads,
