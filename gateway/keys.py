@@ -149,7 +149,7 @@ class Keys:
 # most 64 bytes (hash-max-listpack-value; hash-max-ziplist-value on Redis 6.2): a longer value
 # (the lead's JSON) is stored as a marker "\0<n>" under its name and n chunks `name~1`..`name~n`.
 # ev_args adds a field to an HSET argument list; ev_drop deletes a field and its chunks; ev_set
-# replaces one; ev_get reads one whole.
+# replaces one; ev_get reads one whole (ev_joined: from any getter, e.g. a table of HGETALL).
 EVENT_FIELDS = """
 local function ev_args(args, name, value)
   value = tostring(value)
@@ -179,14 +179,15 @@ local function ev_set(key, name, value)
   ev_drop(key, name)
   ev_hset(key, ev_args({}, name, value))
 end
-local function ev_get(key, name)
-  local v = redis.call('HGET', key, name)
+local function ev_joined(get, name)
+  local v = get(name)
   if not v or string.byte(v, 1) ~= 0 then return v end
   local parts = {}
-  for i = 1, tonumber(string.sub(v, 2)) do
-    parts[i] = redis.call('HGET', key, name .. '~' .. i) or ''
-  end
+  for i = 1, tonumber(string.sub(v, 2)) do parts[i] = get(name .. '~' .. i) or '' end
   return table.concat(parts)
+end
+local function ev_get(key, name)
+  return ev_joined(function(n) return redis.call('HGET', key, n) end, name)
 end
 """
 
@@ -515,11 +516,12 @@ COMPACT = EVENT_FIELDS + """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
   local key = ARGV[3] .. id
-  local status = redis.call('HGET', key, 'status')
-  if (status == 'delivered' or status == 'test') and not redis.call('HGET', key, 'compacted') then
+  local raw, rec = redis.call('HGETALL', key), {}
+  for i = 1, #raw, 2 do rec[raw[i]] = raw[i + 1] end
+  if (rec['status'] == 'delivered' or rec['status'] == 'test') and not rec['compacted'] then
     local keep = {'compacted', ARGV[5]}
     for i = 6, #ARGV do
-      local value = ev_get(key, ARGV[i])
+      local value = ev_joined(function(n) return rec[n] end, ARGV[i])
       if value then ev_args(keep, ARGV[i], value) end
     end
     local ttl = redis.call('PTTL', key)
