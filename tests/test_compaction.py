@@ -13,6 +13,7 @@ import redis
 
 from gateway import defaults
 from gateway.app import create_app
+from gateway.errors import ConfigError
 from gateway.index import Index
 from gateway.keys import Keys
 from gateway.lease import Lease, Writes
@@ -147,3 +148,12 @@ def test_a_shorter_value_leaves_no_chunks_behind(redis_client: redis.Redis) -> N
     lease.apply(Writes().event(keys.event("evt_x"), {"last_error": "short"}))
     assert redis_client.hgetall(keys.event("evt_x")) == {b"last_error": b"short",
                                                         b"status": b"held"}
+
+
+def test_record_retention_hours_takes_fractions_and_refuses_negatives(
+        config_dict: dict[str, Any], redis_server: Any) -> None:
+    config_dict["server"]["record_retention_hours"] = 0.5
+    assert build(config_dict, redis_server.url).record_retention_ms == 1_800_000
+    config_dict["server"]["record_retention_hours"] = -1
+    with pytest.raises(ConfigError, match="record_retention_hours"):
+        build(config_dict, redis_server.url)
