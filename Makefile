@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench-intake bench-drain bench-latency bench-ratelimit chaos requirements clean
+.PHONY: run test lint bench-intake bench-drain bench-latency bench-ratelimit bench-footprint chaos requirements clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench-latency: $(STAMP)
 
 bench-ratelimit: $(STAMP)
 	$(BIN)/python -m bench.ratelimit
+
+bench-footprint: $(STAMP)
+	$(BIN)/python -m bench.footprint
 
 # requirements.txt (what Heroku installs) from the venv, after a change to the dependencies
 requirements: $(STAMP)

@@ -62,6 +62,7 @@ class Stack:
     start_workers: bool = True
     quiet: bool = True
     hmac_secret: str = ""           # routes also check an X-Signature HMAC of the body
+    event_id: str = "id"            # where routes read the event id ('': a hash of the body)
 
     def __post_init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="leadgate-bench-"))
@@ -87,7 +88,8 @@ class Stack:
                       f'delivery = "{self.delivery}"', f"linger_ms = {self.linger_ms}",
                       f"max_batch = {self.max_batch}", "",
                       f"[routes.r{i}]", f'customer = "c{i}"', 'source = "generic"',
-                      f'url_token = "{URL_TOKEN}"', 'event_id = "id"',
+                      f'url_token = "{URL_TOKEN}"',
+                      *([f'event_id = "{self.event_id}"'] if self.event_id else []),
                       *([f'hmac_secret = "{self.hmac_secret}"'] if self.hmac_secret else []),
                       ""]
         (self.dir / "leadgate.toml").write_text("\n".join(lines))

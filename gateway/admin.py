@@ -42,6 +42,10 @@ def _store() -> Store:
     return current_app.extensions["leadgate"].store  # type: ignore[no-any-return]
 
 
+COMPACTED_NOTE = ("details compacted (server.record_retention_hours after it was done): "
+                  "only the tombstone is kept")
+
+
 def public(record: dict[str, str]) -> dict[str, Any]:
     """An event record as the API shows it: JSON fields decoded, numbers as numbers."""
     out: dict[str, Any] = dict(record)
@@ -51,9 +55,11 @@ def public(record: dict[str, str]) -> dict[str, Any]:
                 out[name] = json.loads(out[name])
             except ValueError:
                 pass
-    for name in ("attempts", "replays", "received_at", "finished_at"):
+    for name in ("attempts", "replays", "received_at", "finished_at", "compacted"):
         if name in out and str(out[name]).isdigit():
             out[name] = int(out[name])
+    if "compacted" in out:
+        out["note"] = COMPACTED_NOTE
     return out
 
 

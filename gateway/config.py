@@ -55,6 +55,9 @@ class ServerSchema(Schema):
                         validate=validate.OneOf(("memory", "fsync", "replica")))
     ack_timeout_ms = fields.Integer(load_default=defaults.ACK_TIMEOUT_MS,
                                     validate=validate.Range(1, 60_000))
+    # a terminal lead's full record, then only its tombstone (till dedup_ttl_days)
+    record_retention_hours = fields.Float(load_default=defaults.RECORD_RETENTION_HOURS,
+                                          validate=validate.Range(0, 87_600))
 
 
 class RedisSchema(Schema):
@@ -189,6 +192,10 @@ class Config:
     @property
     def dedup_ttl_s(self) -> int:
         return int(self.server["dedup_ttl_days"] * 86400)
+
+    @property
+    def record_retention_ms(self) -> int:
+        return int(self.server["record_retention_hours"] * 3_600_000)
 
 
 def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:

@@ -8,6 +8,9 @@ CHOSEN_SECRET_MIN_CHARS = 16           # route secrets the user picks (URL token
 
 MAX_BODY_KB = 1024                     # request bodies above this get 413
 DEDUP_TTL_DAYS = 7                     # how long an event key (and its record) is kept once done
+RECORD_RETENTION_HOURS = 72            # a terminal lead's full record; then its tombstone
+COMPACT_BATCH = 50                     # leads compacted per Redis call (a few ms of Redis)
+COMPACT_TICK_S = 30.0                  # how often a worker compacts the leads that are due
 DEFAULT_REGION = "US"                  # phones without a country code are read in this region
 
 # Reading nested JSON as dotted paths ('data.contact.email') is bounded per delivery, so that no

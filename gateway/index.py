@@ -20,8 +20,9 @@ import redis
 
 from gateway import defaults
 from gateway.encoding import loads
-from gateway.keys import Keys
+from gateway.keys import ATTEMPT_LOG, Keys
 from gateway.leads import normalize
+from gateway.records import unpacked
 
 CONTACT_PURPOSE = b"leadgate contact index v1"
 SESSION_PURPOSE = b"leadgate console session v1"
@@ -115,19 +116,22 @@ class Index:
         return found
 
     def attempt(self, client: redis.Redis, ids: Iterable[str], entry: dict[str, Any]) -> None:
-        """Note one MEGA call (or a replay; `at` in ms) on each event's timeline, the last few
-        kept."""
-        line = json.dumps(entry, separators=(",", ":"))
-        pipe = client.pipeline(transaction=False)
-        for eid in ids:
-            key = self.keys.attempts(eid)
-            pipe.rpush(key, line)
-            pipe.ltrim(key, -defaults.ATTEMPT_LOG_SIZE, -1)
-            pipe.expire(key, self.keep_s)
-        pipe.execute()
+        """Note one MEGA call (or a replay; `at` in ms) on each event's timeline (its `log`
+        field), the last few kept."""
+        if keys := [self.keys.event(eid) for eid in ids]:
+            client.register_script(ATTEMPT_LOG)(
+                keys=keys, args=[json.dumps(entry, separators=(",", ":")),
+                                 defaults.ATTEMPT_LOG_SIZE])
 
     def attempts(self, client: redis.Redis, eid: str) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in client.lrange(self.keys.attempts(eid), 0, -1)]
+        """The event's last MEGA calls, oldest first (a record from before the `log` field:
+        its own list)."""
+        pipe = client.pipeline(transaction=False)
+        pipe.hgetall(self.keys.event(eid))
+        pipe.lrange(self.keys.attempts(eid), 0, -1)
+        raw, old = pipe.execute()
+        lines = old + [line for line in unpacked(raw).get("log", "").split("\n") if line]
+        return [json.loads(line) for line in lines]
 
 
 def hashed(text: str) -> str:

@@ -3,7 +3,11 @@
 Operators' scripts rely on these names; tests pin them. The records' fields, typed:
 gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
 
-    {p}:event:{event_id}    hash   one accepted event: status, lead, outcome...
+    {p}:event:{event_id}    hash   one accepted event: status, lead, outcome..., its last MEGA
+                                   calls (`log`); kept compact (listpack): a value over 64 bytes
+                                   is stored as 64-byte chunks (EVENT_FIELDS below); once
+                                   compacted, a tombstone (records.TOMBSTONE_FIELDS, `compacted`)
+    {p}:compact             zset   event id -> when it became terminal (ms): to be compacted
     {p}:buffer:{customer}   list   event ids waiting for a flush, in arrival order
     {p}:batch:{customer}    hash   the customer's frozen in-flight batch (ids, body, key)
     {p}:customer:{customer} hash   hold/pause state, rate-limit budget, counters
@@ -16,7 +20,8 @@ gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
     {p}:events              zset   event id -> when it was received (ms): the console's list
     {p}:contact:{digest}    zset   event id -> received (ms), per HMAC digest of a normalized
                                    email or phone (never the contact itself): contact search
-    {p}:attempts:{event_id} list   the event's last MEGA calls (JSON), for its timeline
+    {p}:attempts:{event_id} list   the event's last MEGA calls (JSON): older records only (now
+                                   the event's `log` field); deleted when the event compacts
     {p}:metrics:{size}s:{start}  hash  the counters of one time window (last hour / 24 h)
     {p}:signin-failures:{digest}  string  failed console sign-ins of one client (hashed address)
     {p}:replays:{customer}  list   replayed dead letters, each a JSON batch (frozen, or ids)
@@ -95,6 +100,10 @@ class Keys:
     def contact(self, digest: str) -> str:
         return f"{self.prefix}:contact:{digest}"
 
+    @property
+    def compact(self) -> str:
+        return f"{self.prefix}:compact"
+
     def attempts(self, event_id: str) -> str:
         return f"{self.prefix}:attempts:{event_id}"
 
@@ -136,29 +145,76 @@ class Keys:
     def import_(self, import_id: str, part: str = "") -> str:
         return f"{self.prefix}:import:{import_id}" + (f":{part}" if part else "")
 
+# Lua helpers for event fields. A hash stays a compact listpack only while every value is at
+# most 64 bytes (hash-max-listpack-value; hash-max-ziplist-value on Redis 6.2): a longer value
+# (the lead's JSON) is stored as a marker "\0<n>" under its name and n chunks `name~1`..`name~n`.
+# ev_args adds a field to an HSET argument list; ev_drop deletes a field and its chunks; ev_set
+# replaces one; ev_get reads one whole (ev_joined: from any getter, e.g. a table of HGETALL).
+EVENT_FIELDS = """
+local function ev_args(args, name, value)
+  value = tostring(value)
+  if #value <= 64 and string.byte(value, 1) ~= 0 then
+    args[#args + 1] = name; args[#args + 1] = value
+    return args
+  end
+  local n = math.ceil(#value / 64)
+  args[#args + 1] = name; args[#args + 1] = '\\0' .. n
+  for i = 1, n do
+    args[#args + 1] = name .. '~' .. i
+    args[#args + 1] = string.sub(value, (i - 1) * 64 + 1, i * 64)
+  end
+  return args
+end
+local function ev_drop(key, name)
+  local old = redis.call('HGET', key, name)
+  if old and string.byte(old, 1) == 0 then
+    for i = 1, tonumber(string.sub(old, 2)) do redis.call('HDEL', key, name .. '~' .. i) end
+  end
+  redis.call('HDEL', key, name)
+end
+local function ev_hset(key, args)
+  for i = 1, #args, 200 do redis.call('HSET', key, unpack(args, i, math.min(i + 199, #args))) end
+end
+local function ev_set(key, name, value)
+  ev_drop(key, name)
+  ev_hset(key, ev_args({}, name, value))
+end
+local function ev_joined(get, name)
+  local v = get(name)
+  if not v or string.byte(v, 1) ~= 0 then return v end
+  local parts = {}
+  for i = 1, tonumber(string.sub(v, 2)) do parts[i] = get(name .. '~' .. i) or '' end
+  return table.concat(parts)
+end
+local function ev_get(key, name)
+  return ev_joined(function(n) return redis.call('HGET', key, n) end, name)
+end
+"""
 
-# KEYS: buffer, due, leases, customer, event keys...   ARGV: customer, now, linger, max_batch,
-# ttl_s, then one JSON record per event key (flat string fields, 'id' and 'status' among them).
+
+# KEYS: buffer, due, leases, customer, compact, event keys...
+# ARGV: customer, now, linger, max_batch, ttl_s, then one JSON record per event key (flat
+# string fields, 'id' and 'status' among them).
 # New events are stored; pending ones are queued and a flush is scheduled: after the linger, or
 # at once when a full batch waits, never later than already scheduled (a wake-up for held
 # leads does not delay new ones), and never inside a hold (429 pause, refused credentials).
-# Returns 1 per new event, 0 per duplicate.
+# Returns 1 per new event, 0 per duplicate. A test event is terminal at once: queued to compact.
 # The console's index (optional, gateway/index.py): one more ARGV after the records, JSON
 # {events: key, keep_ms, ttl_s}; a record's '_index' lists its contact keys (HMAC digests).
-INGEST = """
+INGEST = EVENT_FIELDS + """
 local added, queued = {}, 0
 local now = tonumber(ARGV[2])
-local index = ARGV[#KEYS + 2] and cjson.decode(ARGV[#KEYS + 2])
-for i = 5, #KEYS do
+local index = ARGV[#KEYS + 1] and cjson.decode(ARGV[#KEYS + 1])
+for i = 6, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     added[#added + 1] = 0
   else
-    local rec = cjson.decode(ARGV[i + 1])
+    local rec = cjson.decode(ARGV[i])
     local contacts = rec['_index'] or {}
     rec['_index'] = nil
     local flat = {}
-    for k, v in pairs(rec) do flat[#flat + 1] = k; flat[#flat + 1] = v end
-    redis.call('HSET', KEYS[i], unpack(flat))
+    for k, v in pairs(rec) do ev_args(flat, k, v) end
+    ev_hset(KEYS[i], flat)
     if index then
       local at = tonumber(rec['received_at'])
       redis.call('ZADD', index['events'], at, rec['id'])
@@ -173,6 +229,7 @@ for i = 5, #KEYS do
       queued = queued + 1
     else
       redis.call('EXPIRE', KEYS[i], tonumber(ARGV[5]))
+      redis.call('ZADD', KEYS[5], now, rec['id'])
     end
     added[#added + 1] = 1
   end
@@ -285,14 +342,20 @@ return redis.call('HGETALL', KEYS[3])
 
 # KEYS: owners, then the keys the writes touch   ARGV: customer, token, writes as JSON
 # A flush's writes, all or none, while its lease holds: [[command, key index, args...], ...].
+# EVSET sets an event's fields (name, value, ...) as EVENT_FIELDS stores them.
 # Returns each command's answer.
-WRITE = FENCE + """
+WRITE = FENCE + EVENT_FIELDS + """
 local allowed = {HSET=1, HDEL=1, HINCRBY=1, ZADD=1, ZREM=1, EXPIRE=1, PEXPIRE=1, DEL=1,
-                 RPUSH=1, LPUSH=1}
+                 RPUSH=1, LPUSH=1, EVSET=1}
 local out = {}
 for i, op in ipairs(cjson.decode(ARGV[3])) do
   if not allowed[op[1]] then return redis.error_reply('not a flush write: ' .. op[1]) end
-  out[i] = redis.call(op[1], KEYS[op[2]], unpack(op, 3))
+  if op[1] == 'EVSET' then
+    for j = 3, #op, 2 do ev_set(KEYS[op[2]], op[j], op[j + 1]) end
+    out[i] = 1
+  else
+    out[i] = redis.call(op[1], KEYS[op[2]], unpack(op, 3))
+  end
 end
 return out
 """
@@ -300,16 +363,19 @@ return out
 # KEYS: replays, buffer, due, leases, dead, event keys...
 # ARGV: customer, now, batch JSON ('' sends the ids through the buffer), key, why, event ids...
 # Dead letters back in the queue, all or none: replays+1, status pending, the key and why.
-REPLAY = """
+REPLAY = EVENT_FIELDS + """
 for i = 6, #KEYS do
   if redis.call('HGET', KEYS[i], 'status') ~= 'dead' then return 0 end
 end
 for i = 6, #KEYS do
   local id = ARGV[i]
   redis.call('HINCRBY', KEYS[i], 'replays', 1)
-  redis.call('HSET', KEYS[i], 'status', 'pending', 'attempts', '0', 'replay_key', ARGV[4],
-             'replay_reason', ARGV[5])
-  redis.call('HDEL', KEYS[i], 'dead_reason', 'error', 'mega_status', 'mega_body', 'finished_at')
+  redis.call('HSET', KEYS[i], 'status', 'pending', 'attempts', '0')
+  ev_set(KEYS[i], 'replay_key', ARGV[4])
+  ev_set(KEYS[i], 'replay_reason', ARGV[5])
+  for _, name in ipairs({'dead_reason', 'error', 'mega_status', 'mega_body', 'finished_at'}) do
+    ev_drop(KEYS[i], name)
+  end
   redis.call('ZREM', KEYS[5], id)
   if ARGV[3] == '' then redis.call('RPUSH', KEYS[2], id) end
 end
@@ -399,11 +465,13 @@ return out
 # Counts the import's events that became terminal since the last look (each once: it leaves
 # the pending set): delivered by outcome, dead letters as failed rows with MEGA's reason.
 # Returns {next cursor, how many are still pending}.
-IMPORT_TALLY = """
+IMPORT_TALLY = EVENT_FIELDS + """
 local scan = redis.call('SSCAN', KEYS[2], ARGV[2], 'COUNT', tonumber(ARGV[3]))
 for _, id in ipairs(scan[2]) do
-  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'outcome', 'import_row', 'error',
-                       'ignored_custom_fields')
+  local f = {}
+  for j, name in ipairs({'status', 'outcome', 'import_row', 'error', 'ignored_custom_fields'}) do
+    f[j] = ev_get(ARGV[1] .. id, name) or false
+  end
   if f[1] == 'delivered' then
     redis.call('HINCRBY', KEYS[1], f[2] or 'created', 1)
     if f[5] and f[5] ~= '[]' then
@@ -420,4 +488,49 @@ for _, id in ipairs(scan[2]) do
   end
 end
 return {scan[1], redis.call('SCARD', KEYS[2])}
+"""
+
+# KEYS: event keys   ARGV: one attempt as a JSON line, how many lines to keep
+# Notes a MEGA call (or a replay) on each event's timeline, its `log` field: JSON lines, the last
+# few kept. A compacted or expired event gets none.
+ATTEMPT_LOG = EVENT_FIELDS + """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 and not redis.call('HGET', key, 'compacted') then
+    local lines = {}
+    for line in string.gmatch(ev_get(key, 'log') or '', '[^\\n]+') do lines[#lines + 1] = line end
+    lines[#lines + 1] = ARGV[1]
+    local keep = tonumber(ARGV[2])
+    ev_set(key, 'log', table.concat(lines, '\\n', math.max(1, #lines - keep + 1), #lines))
+  end
+end
+return #KEYS
+"""
+
+# KEYS: compact   ARGV: cutoff (ms), limit, event key prefix, old attempts key prefix, now,
+# tombstone fields...
+# Leads terminal since before the cutoff shrink to a tombstone (the named fields, `compacted`
+# the time), their TTL (the dedup key's) kept. Only delivered and test events: a dead letter or
+# held lead is left whole; one already compacted or gone just leaves the queue, so two workers
+# compacting at once do no harm. Returns how many ids it took from the queue.
+COMPACT = EVENT_FIELDS + """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  local key = ARGV[3] .. id
+  local raw, rec = redis.call('HGETALL', key), {}
+  for i = 1, #raw, 2 do rec[raw[i]] = raw[i + 1] end
+  if (rec['status'] == 'delivered' or rec['status'] == 'test') and not rec['compacted'] then
+    local keep = {'compacted', ARGV[5]}
+    for i = 6, #ARGV do
+      local value = ev_joined(function(n) return rec[n] end, ARGV[i])
+      if value then ev_args(keep, ARGV[i], value) end
+    end
+    local ttl = redis.call('PTTL', key)
+    redis.call('DEL', key)
+    ev_hset(key, keep)
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  end
+  redis.call('DEL', ARGV[4] .. id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ids
 """

@@ -39,6 +39,10 @@ class Writes:
     def hset(self, key: str, fields: dict[str, Any]) -> Writes:
         return self("HSET", key, *(x for pair in fields.items() for x in pair))
 
+    def event(self, key: str, fields: dict[str, Any]) -> Writes:
+        """An event's fields, a long value in chunks (keys.py: EVENT_FIELDS)."""
+        return self("EVSET", key, *(x for pair in fields.items() for x in pair))
+
 
 class Lease:
     """One flush's hold on one customer: every write checks the token first."""
@@ -104,7 +108,7 @@ class Lease:
         w.hset(self.keys.batch(self.customer), {"attempts": attempts, "created": batch.created})
         for eid in batch.ids:
             w("HINCRBY", self.keys.event(eid), "attempts", 1)
-            w.hset(self.keys.event(eid), {"last_error": error})
+            w.event(self.keys.event(eid), {"last_error": error})
         self.apply(w)
         return attempts
 
@@ -133,7 +137,7 @@ class Lease:
             w.hset(self.keys.customer(name),
                    {f"parked:{route}": until_ms, f"parked_reason:{route}": reason})
             for eid in ids:
-                w.hset(self.keys.event(eid), {"status": "held", "last_error": reason})
+                w.event(self.keys.event(eid), {"status": "held", "last_error": reason})
         self._keep(w, remaining)
         self.apply(w)
 
@@ -149,7 +153,7 @@ class Lease:
         """Fields of several events (enrichment's leads), in one fenced write."""
         w = Writes()
         for eid, fields in changes.items():
-            w.hset(self.keys.event(eid), fields)
+            w.event(self.keys.event(eid), fields)
         self.apply(w)
 
     def set_state(self, **fields: Any) -> None:
@@ -174,11 +178,12 @@ class Lease:
             key = self.keys.event(eid)
             request = {"request_key": sent.key} if kept and sent and outcome["status"] == "dead" \
                 else {}
-            w.hset(key, {**outcome, **request, "finished_at": now})
+            w.event(key, {**outcome, **request, "finished_at": now})
             if outcome["status"] == "dead":
                 w("ZADD", self.keys.dead, now, eid)
             else:
                 w("EXPIRE", key, ttl_s)
+                w("ZADD", self.keys.compact, now, eid)
             counts[outcome["status"]] += 1
         self._keep(w, remaining)
         for status, n in counts.items():

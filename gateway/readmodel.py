@@ -14,7 +14,7 @@ from gateway.config import Customer
 from gateway.errors import StoreFull, StoreUnavailable
 from gateway.keys import Keys
 from gateway.outbound import replay_plan
-from gateway.records import CustomerState, Replay, SentRequest, now_ms
+from gateway.records import CustomerState, Replay, SentRequest, now_ms, unpacked
 
 
 @contextmanager
@@ -41,11 +41,15 @@ class ReadModel:
         return self.state(customer).parked
 
     def events(self, ids: list[str]) -> list[dict[str, str]]:
-        """Event records by id (an empty dict for an id not stored)."""
+        """Event records by id (an empty dict for an id not stored); without their MEGA calls
+        (`log`: Index.attempts reads them)."""
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
-        return [{k.decode(): v.decode() for k, v in h.items()} for h in pipe.execute()]
+        records = [unpacked(h) for h in pipe.execute()]
+        for rec in records:
+            rec.pop("log", None)
+        return records
 
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:

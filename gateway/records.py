@@ -50,6 +50,30 @@ class EventRecord(TypedDict, total=False):
     dead_reason: str            # DEAD_REASONS
     error: str
     finished_at: str            # ms
+    compacted: str              # ms; set: only the TOMBSTONE_FIELDS are left
+
+
+# What a compacted event keeps (its tombstone, besides `compacted`: when, ms): enough to answer
+# a resend as a duplicate and to show where the lead went.
+TOMBSTONE_FIELDS = ("id", "status", "customer", "route", "source", "provider_id", "received_at",
+                    "finished_at", "lead_id", "outcome")
+CHUNK_MARK = b"\0"                # a value stored in chunks: b"\0<n>" (keys.py: EVENT_FIELDS)
+
+
+def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
+    """An event hash as its fields: chunked values joined (keys.py: EVENT_FIELDS)."""
+    out: dict[str, str] = {}
+    chunked = {name for name, value in raw.items()
+               if value[:1] == CHUNK_MARK and value[1:].isdigit()}
+    for name, value in raw.items():
+        base, _, part = name.rpartition(b"~")
+        if part.isdigit() and base in chunked:
+            continue
+        if name in chunked:
+            value = b"".join(raw.get(b"%s~%d" % (name, i), b"")
+                             for i in range(1, int(value[1:]) + 1))
+        out[name.decode()] = value.decode(errors="replace")
+    return out
 
 
 STATE_FIELDS = ("hold_until", "hold_reason", "blocked", "last_error", "last_success_at",

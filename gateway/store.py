@@ -22,11 +22,11 @@ from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.headroom import memory
 from gateway.index import Index
-from gateway.keys import CLAIM, INGEST, REPLAY, Keys
+from gateway.keys import CLAIM, COMPACT, INGEST, REPLAY, Keys
 from gateway.lease import Lease
 from gateway.metrics import Metrics
 from gateway.readmodel import ReadModel, translated
-from gateway.records import Batch, now_ms
+from gateway.records import TOMBSTONE_FIELDS, Batch, now_ms
 
 __all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
 
@@ -149,6 +149,7 @@ class Store(ReadModel):
         self._ingest = Packed(client, INGEST)
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
+        self._compact = client.register_script(COMPACT)
 
     def close(self) -> None:
         """Stop the background metrics thread (its last counts written) and close the
@@ -162,7 +163,7 @@ class Store(ReadModel):
         memory once a second; a wait for the disk or a replica if server.ack asks)."""
         self.check_room()
         k = self.keys
-        keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name),
+        keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name), k.compact,
                 *(k.event(r["id"]) for r in records)]
         extra = [self.index.tag(records)] if self.index else []
         args = [customer.name, str(now_ms(self.clock)), str(customer.wait_ms),
@@ -205,6 +206,15 @@ class Store(ReadModel):
 
     def _wait_s(self) -> float:
         return self.ack_timeout_ms / 1000 + defaults.REDIS_SOCKET_TIMEOUT_S
+
+    def compact(self, *, retention_ms: int, limit: int = defaults.COMPACT_BATCH) -> int:
+        """Shrink up to `limit` leads terminal (delivered, test) for `retention_ms` to their
+        tombstones; how many were taken from the queue (0: none is due)."""
+        k = self.keys
+        return int(self._compact(
+            keys=[k.compact],
+            args=[now_ms(self.clock) - retention_ms, limit, k.event(""), k.attempts(""),
+                  now_ms(self.clock), *TOMBSTONE_FIELDS]))
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:

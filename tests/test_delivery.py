@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from gateway.app import create_app
 from gateway.cli import cli
+from gateway.records import unpacked
 from megasim.app import create_app as create_megasim
 from megasim.config import config_from_dict as sim_config
 from tests.conftest import (
@@ -42,7 +43,7 @@ def post(client: Any, n: int = 1, url: str = FORM_URL, name: str = "Lead") -> li
 
 
 def record(r: redis.Redis, eid: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in r.hgetall(f"leadgate:event:{eid}").items()}
+    return unpacked(r.hgetall(f"leadgate:event:{eid}"))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from gateway.app import create_app
+from gateway.records import unpacked
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, build
 from workers import policy
 from workers.context import WorkerContext, bind, build_context
@@ -120,7 +121,7 @@ def test_a_flush_that_raises_every_time_becomes_a_dead_letter_at_max_age(
         now[0] += 3600
         if drainer.idle():
             break
-    record = {a.decode(): b.decode() for a, b in redis_client.hgetall(k.event("evt_1")).items()}
+    record = unpacked(redis_client.hgetall(k.event("evt_1")))
     assert record["status"] == "dead" and record["dead_reason"] == "expired"
     assert int(record["attempts"]) >= 2 and "bogus" in record["error"]
     assert drainer.idle() and megasim.requests() == []

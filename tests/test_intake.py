@@ -15,6 +15,7 @@ import redis
 
 from gateway.app import create_app
 from gateway.config import Config
+from gateway.records import unpacked
 from tests.conftest import HMAC_SECRET, URL_TOKEN, build, free_port, stored_keys
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
@@ -38,8 +39,7 @@ def test_json_post_is_stored_and_queued(client: Any, redis_client: redis.Redis) 
     body = response.get_json()
     assert body["accepted"] == 1 and body["duplicates"] == 0
     (eid,) = body["events"]
-    raw = redis_client.hgetall(f"leadgate:event:{eid}")
-    event = {k.decode(): v.decode() for k, v in raw.items()}
+    event = unpacked(redis_client.hgetall(f"leadgate:event:{eid}"))
     assert event["status"] == "pending" and event["route"] == "acme-form"
     assert json.loads(event["lead"]) == {
         "contact_name": "Ada Lovelace", "contact_email": "ada@example.com",
@@ -54,7 +54,7 @@ def test_form_post_is_accepted(client: Any, redis_client: redis.Redis) -> None:
                                            "phone_number": "2065550111", "budget": "9"})
     assert response.status_code == 202
     eid = response.get_json()["events"][0]
-    lead = json.loads(redis_client.hget(f"leadgate:event:{eid}", "lead"))
+    lead = json.loads(unpacked(redis_client.hgetall(f"leadgate:event:{eid}"))["lead"])
     assert lead["contact_name"] == "Grace Hopper" and lead["contact_phone"] == "+12065550111"
 
 

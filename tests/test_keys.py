@@ -22,6 +22,7 @@ def test_key_strings() -> None:
     assert Keys("other").event("x") == "other:event:x"
     assert (k.events, k.contact("ab12"), k.attempts("evt_1")) == (
         "leadgate:events", "leadgate:contact:ab12", "leadgate:attempts:evt_1")
+    assert k.compact == "leadgate:compact"
     assert k.metrics_window(300, 1_777_636_800) == "leadgate:metrics:300s:1777636800"
     assert k.signin_failures("ab12") == "leadgate:signin-failures:ab12"
 

@@ -9,14 +9,14 @@ from typing import Any
 import redis
 
 from gateway.app import create_app
+from gateway.records import unpacked
 from tests.conftest import ACME_ID, GLOBEX_ID, URL_TOKEN, Sim, build
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
 
 
 def event(redis_client: redis.Redis, eid: str) -> dict[str, str]:
-    raw = redis_client.hgetall(f"leadgate:event:{eid}")
-    return {k.decode(): v.decode() for k, v in raw.items()}
+    return unpacked(redis_client.hgetall(f"leadgate:event:{eid}"))
 
 
 def post_many(client: Any, url: str, n: int, start: int = 0) -> list[str]:

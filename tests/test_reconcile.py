@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
+from gateway.records import unpacked
 from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
@@ -68,7 +69,7 @@ def delivered_once(redis_client: redis.Redis, megasim: Sim, lead_ids: list[str])
     """Every lead is one MEGA lead, created once (a second write would be an update)."""
     emails = sorted(lead["contact_email"] for lead in megasim.leads(ACME_ID))
     assert emails == sorted(f"meta+{i}@example.com" for i in lead_ids)
-    events = [{k.decode(): v.decode() for k, v in redis_client.hgetall(key).items()}
+    events = [unpacked(redis_client.hgetall(key))
               for key in redis_client.scan_iter("leadgate:event:*")]
     assert sorted(e["provider_id"] for e in events) == sorted(lead_ids)
     assert {(e["status"], e["outcome"]) for e in events} == {("delivered", "created")}

@@ -36,6 +36,17 @@ def every(stopping: threading.Event, steps: list[tuple[Callable[[], Any], float]
         stopping.wait(tick_s)
 
 
+def compact_due(ctx: WorkerContext) -> int:
+    """Shrink the leads terminal for `server.record_retention_hours` to tombstones."""
+    done = 0
+    while not ctx.stopping.is_set():
+        taken = ctx.store.compact(retention_ms=ctx.config.record_retention_ms)
+        done += taken
+        if taken < defaults.COMPACT_BATCH:
+            return done
+    return done
+
+
 def start_monitors(ctx: WorkerContext) -> list[threading.Thread]:
     """Start the reconciliation and alert threads of a worker process."""
     reconciler = Reconciler(ctx.config, ctx.store, clock=ctx.clock)
@@ -44,7 +55,8 @@ def start_monitors(ctx: WorkerContext) -> list[threading.Thread]:
         AlertSender(ctx.config, ctx.store, clock=ctx.clock)
     loops = {
         "leadgate-reconcile": [(health.tick, defaults.RECONCILE_TICK_S),
-                               (reconciler.tick, defaults.RECONCILE_TICK_S)],
+                               (reconciler.tick, defaults.RECONCILE_TICK_S),
+                               (lambda: compact_due(ctx), defaults.COMPACT_TICK_S)],
         "leadgate-alerts": [(evaluator.evaluate, defaults.ALERT_EVAL_S),
                             (sender.send_due, defaults.ALERT_POLL_S)]}
     threads = [threading.Thread(target=every, args=(ctx.stopping, steps, defaults.ALERT_POLL_S),

@@ -95,7 +95,8 @@ def event(event_id: str) -> str:
                            row=read.masked_row(record), timeline=state.timeline(record, attempts),
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
-                           replay_note=state.replay_note(_store(), ctx().config, record))
+                           replay_note=state.replay_note(_store(), ctx().config, record),
+                           retention_hours=ctx().config.server["record_retention_hours"])
 
 
 @bp.post("/events/<event_id>/reveal")

@@ -1,0 +1,159 @@
+"""Compact event records (long values in chunks, the MEGA calls in the event) and compaction:
+a terminal lead shrinks to its tombstone after server.record_retention_hours."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from gateway import defaults
+from gateway.app import create_app
+from gateway.errors import ConfigError
+from gateway.index import Index
+from gateway.keys import Keys
+from gateway.lease import Lease, Writes
+from gateway.records import TOMBSTONE_FIELDS, unpacked
+from gateway.store import Store
+from tests.conftest import URL_TOKEN, build
+from tests.test_console import search, sign_in
+from workers.monitors import compact_due
+
+FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
+LEAD = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+1 206 555 0100",
+        "budget": "$5k", "utm_source": "google", "utm_campaign": "spring",
+        "message": "Please call me back after 5pm about a quote for the flat."}
+
+
+def stored(r: redis.Redis, eid: str) -> dict[str, str]:
+    return unpacked(r.hgetall(f"leadgate:event:{eid}"))
+
+
+@pytest.fixture
+def at_once(config_dict: dict[str, Any], redis_server: Any, drain_factory: Any
+            ) -> tuple[Any, Any, Any]:
+    """A deployment whose records compact as soon as they are done: config, drain, client."""
+    config_dict["server"]["record_retention_hours"] = 0
+    config = build(config_dict, redis_server.url)
+    return config, drain_factory(config), create_app(config).test_client()
+
+
+def test_a_delivered_lead_compacts_and_a_resend_is_still_a_duplicate(
+        at_once: tuple[Any, Any, Any], redis_client: redis.Redis, megasim: Any) -> None:
+    config, drain, client = at_once
+    (eid,) = client.post(FORM_URL, json=LEAD).get_json()["events"]
+    drain()
+    full = stored(redis_client, eid)
+    assert full["status"] == "delivered" and "lead" in full
+    assert compact_due(drain.ctx) == 1
+    tomb = stored(redis_client, eid)
+    assert set(tomb) == {"compacted", *TOMBSTONE_FIELDS}
+    assert {name: tomb[name] for name in TOMBSTONE_FIELDS} == \
+        {name: full[name] for name in TOMBSTONE_FIELDS}
+    assert 0 < redis_client.ttl(f"leadgate:event:{eid}") <= config.dedup_ttl_s
+    assert redis_client.zcard("leadgate:compact") == 0
+    assert compact_due(drain.ctx) == 0 and stored(redis_client, eid) == tomb   # idempotent
+    again = client.post(FORM_URL, json=LEAD).get_json()
+    assert again["accepted"] == 0 and again["duplicates"] == 1
+    drain()
+    assert [lead["contact_email"] for lead in megasim.leads()] == ["ada@example.com"]
+
+    shown = client.get(f"/v1/events/{eid}", headers=ADMIN).get_json()
+    assert shown["status"] == "delivered" and shown["lead_id"] == full["lead_id"]
+    assert shown["compacted"] > 0 and "compacted" in shown["note"] and "lead" not in shown
+    assert sign_in(client).status_code == 302
+    page = client.get(f"/console/events/{eid}").data.decode()
+    assert "Details compacted" in page and full["lead_id"] in page and "MEGA row" not in page
+    found = search(client, "ada@example.com").decode()
+    assert eid in found and "compacted" in found
+
+
+def test_records_compact_only_after_their_retention(config: Any, redis_client: redis.Redis,
+                                                     client: Any, drain: Any) -> None:
+    (eid,) = client.post(FORM_URL, json=LEAD).get_json()["events"]
+    drain()
+    assert compact_due(drain.ctx) == 0 and "lead" in stored(redis_client, eid)
+    hours = config.server["record_retention_hours"]
+    later = Store(redis_client, clock=lambda: time.time() + hours * 3600 + 60)
+    assert later.compact(retention_ms=config.record_retention_ms) == 1
+    assert "compacted" in stored(redis_client, eid)
+
+
+def test_dead_letters_and_held_leads_never_compact(
+        at_once: tuple[Any, Any, Any], redis_client: redis.Redis, megasim: Any) -> None:
+    _, drain, client = at_once
+    megasim.faults(reject_containing="Reject")
+    (dead,) = client.post(FORM_URL, json={"name": "Reject Me"}).get_json()["events"]
+    (held,) = client.post(FORM_URL, json={"name": "Held"}).get_json()["events"]
+    drain()
+    redis_client.hset(f"leadgate:event:{held}", "status", "held")   # as a parked route leaves it
+    redis_client.zadd("leadgate:compact", {dead: 0, held: 0})        # even if queued by mistake
+    compact_due(drain.ctx)
+    assert stored(redis_client, dead)["status"] == "dead" and "lead" in stored(redis_client, dead)
+    assert "lead" in stored(redis_client, held) and "compacted" not in stored(redis_client, held)
+
+
+def test_two_workers_compacting_at_once_leave_one_tombstone_each(
+        redis_client: redis.Redis, config: Any, client: Any, drain: Any) -> None:
+    ids = [client.post(FORM_URL, json={**LEAD, "email": f"l{i}@example.com"}).get_json()
+           ["events"][0] for i in range(40)]
+    drain()
+    stores = [Store(redis_client), Store(redis_client)]
+    threads = [threading.Thread(target=lambda s=s: s.compact(retention_ms=0, limit=3))
+               for s in stores for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    while stores[0].compact(retention_ms=0):
+        pass
+    records = [stored(redis_client, eid) for eid in ids]
+    assert all(set(r) == {"compacted", *TOMBSTONE_FIELDS} for r in records)
+    assert all(r["status"] == "delivered" and r["lead_id"] for r in records)
+
+
+def test_long_values_are_chunked_so_the_event_hash_stays_compact(
+        redis_client: redis.Redis, config: Any, client: Any, drain: Any, megasim: Any) -> None:
+    long_message = "é" + "x" * 300
+    (eid,) = client.post(FORM_URL, json={**LEAD, "message": long_message}).get_json()["events"]
+    drain()
+    key = f"leadgate:event:{eid}"
+    assert redis_client.object("encoding", key) in (b"listpack", b"ziplist")
+    assert len(max(redis_client.hvals(key), key=len)) <= 64
+    record = Store(redis_client).event(eid)
+    assert record is not None and "log" not in record
+    assert long_message in json.loads(record["unmapped"]).values()
+    assert json.loads(record["lead"])["contact_email"] == "ada@example.com"
+    index = Index.from_config(config)
+    for i in range(defaults.ATTEMPT_LOG_SIZE + 5):
+        index.attempt(redis_client, [eid], {"at": i, "kind": "replay", "note": "n" * 70})
+    log = index.attempts(redis_client, eid)
+    assert [e["at"] for e in log][-defaults.ATTEMPT_LOG_SIZE:] == \
+        list(range(5, defaults.ATTEMPT_LOG_SIZE + 5))
+    assert len(log) == defaults.ATTEMPT_LOG_SIZE
+    assert redis_client.object("encoding", key) in (b"listpack", b"ziplist")
+
+
+def test_a_shorter_value_leaves_no_chunks_behind(redis_client: redis.Redis) -> None:
+    keys = Keys()
+    redis_client.hset(keys.owners, "acme", "tok")
+    lease = Lease(redis_client, keys, "acme", "tok")
+    lease.apply(Writes().event(keys.event("evt_x"), {"last_error": "e" * 200, "status": "held"}))
+    assert unpacked(redis_client.hgetall(keys.event("evt_x")))["last_error"] == "e" * 200
+    lease.apply(Writes().event(keys.event("evt_x"), {"last_error": "short"}))
+    assert redis_client.hgetall(keys.event("evt_x")) == {b"last_error": b"short",
+                                                        b"status": b"held"}
+
+
+def test_record_retention_hours_takes_fractions_and_refuses_negatives(
+        config_dict: dict[str, Any], redis_server: Any) -> None:
+    config_dict["server"]["record_retention_hours"] = 0.5
+    assert build(config_dict, redis_server.url).record_retention_ms == 1_800_000
+    config_dict["server"]["record_retention_hours"] = -1
+    with pytest.raises(ConfigError, match="record_retention_hours"):
+        build(config_dict, redis_server.url)
