@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
@@ -19,6 +20,7 @@ from werkzeug.http import parse_options_header
 from gateway.errors import BadRequest, Unauthorized
 
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+WHSEC = re.compile(r"^whsec_[A-Za-z0-9+/=]+$")
 
 
 def digest(secret: bytes | str, message: bytes, *, algorithm: str = "sha256",
@@ -37,6 +39,21 @@ def matches_any(expected: str, candidates: Iterable[str], *, fold_case: bool = F
         given = (candidate.lower() if fold_case else candidate).strip().encode()
         found |= hmac.compare_digest(want, given)
     return found
+
+
+def whsec_key(secret: str) -> bytes:
+    """The HMAC key a `whsec_<base64>` secret stands for; ValueError when it is not one."""
+    if not WHSEC.match(secret):
+        raise ValueError("not whsec_ followed by base64")
+    return base64.b64decode(secret.removeprefix("whsec_") + "==")   # binascii.Error: ValueError
+
+
+def check_whsec(secret: str) -> None:
+    """Validator of a Standard Webhooks secret (a route's, the alerts'): one that signs."""
+    try:
+        whsec_key(secret)
+    except ValueError:
+        raise ValidationError("must be whsec_ followed by base64") from None
 
 
 def require_secret(given: Any, secret: str, what: str) -> None:
