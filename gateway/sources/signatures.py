@@ -17,9 +17,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 
+from gateway import defaults
 from gateway.errors import BadRequest, Unauthorized
 
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+STAMP = re.compile(rf"[0-9]{{1,{defaults.TIMESTAMP_MAX_DIGITS}}}")
 WHSEC = re.compile(r"^whsec_[A-Za-z0-9+/=]+$")
 
 
@@ -67,6 +69,15 @@ def require_header(headers: Any, name: str) -> str:
     if not value:
         raise Unauthorized(f"missing {name} header")
     return str(value)
+
+
+def parse_stamp(stamp: str, what: str, unit: str) -> int:
+    """A timestamp as the provider sends it: ASCII digits, a plausible number of them (no
+    sign, `_`, space or a 400-digit number that no float holds); else the verification
+    error."""
+    if not STAMP.fullmatch(stamp):
+        raise Unauthorized(f"{what} is not {unit}")
+    return int(stamp)
 
 
 def check_timestamp(ts: float, now: float, tolerance_s: float, what: str) -> None:

@@ -16,6 +16,7 @@ from gateway.sources.signatures import (
     check_whsec,
     digest,
     matches_any,
+    parse_stamp,
     require_header,
     whsec_key,
 )
@@ -41,12 +42,9 @@ class StandardWebhooks(Source):
         msg_id = require_header(inbound.headers, "webhook-id")
         stamp = require_header(inbound.headers, "webhook-timestamp")
         signatures = require_header(inbound.headers, "webhook-signature")
-        try:
-            ts = int(stamp)
-        except ValueError:
-            raise Unauthorized("webhook-timestamp is not a unix time") from None
+        ts = parse_stamp(stamp, "webhook-timestamp", "a unix time")
         check_timestamp(ts, inbound.now, settings["tolerance_s"], "webhook-timestamp")
-        expected = self.sign(settings, inbound.body, stamp=str(ts), msg_id=msg_id)
+        expected = self.sign(settings, inbound.body, stamp=stamp, msg_id=msg_id)
         if not matches_any(expected["webhook-signature"], signatures.split()):
             raise Unauthorized("no webhook-signature matches")
 
