@@ -371,11 +371,14 @@ def _require_redis(config: Config, command: str) -> Config:
 @click.option("--dry-run", is_flag=True, help="Show MEGA's preview; store and create nothing.")
 @click.option("--failed-rows", type=click.Path(dir_okay=False),
               help="Write the rows that failed, with the reason, to this CSV file.")
+@click.option("--raw", is_flag=True, help="In --failed-rows, keep cells a spreadsheet would "
+              "run as formulas (=, +, -, @, tab, CR) as they are, without a leading '.")
 @click.option("--no-wait", is_flag=True, help="Return once the rows are queued.")
 @config_option
 def import_csv(file: str, customer: str, route: str | None, maps: tuple[str, ...],
                id_column: str | None, on_duplicate: str | None, dry_run: bool,
-               failed_rows: str | None, no_wait: bool, config_path: str | None) -> None:
+               failed_rows: str | None, raw: bool, no_wait: bool,
+               config_path: str | None) -> None:
     """Import a CSV file of leads, delivered to MEGA in bulk (or previewed with --dry-run)."""
     from gateway.errors import InboundError
     from gateway.imports import run
@@ -397,7 +400,7 @@ def import_csv(file: str, customer: str, route: str | None, maps: tuple[str, ...
     for line in report_lines(report):
         click.echo(line)
     if failed_rows:
-        written = run.write_failed_rows(file, failed_rows, reasons)
+        written = run.write_failed_rows(file, failed_rows, reasons, raw=raw)
         click.echo(f"{written} failed row(s) written to {failed_rows}"
                    + (" (rows MEGA may still refuse are not known yet)" if report["pending"]
                       else ""))
