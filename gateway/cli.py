@@ -121,12 +121,14 @@ def _fault_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
 @cli.command()
 @config_option
 @click.option("--port", envvar="PORT", default=8000, show_default=True, type=int)
-def web(config_path: str | None, port: int) -> None:
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="The address to listen on (a Procfile host routes to every interface).")
+def web(config_path: str | None, port: int, host: str) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
     from gateway.server import serve
 
     _require_redis(_config(config_path, dev_instance=False), "web")  # fail fast, before gunicorn
-    serve(config_path, port=port)
+    serve(config_path, port=port, host=host)
 
 
 @cli.command()
@@ -143,13 +145,19 @@ def worker(config_path: str | None, burst: bool) -> None:
 @config_option
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--megasim-port", default=8090, show_default=True, type=int)
-def dev(config_path: str | None, port: int, megasim_port: int) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address web and megasim listen on. The default keeps them to this "
+                   "machine; another (0.0.0.0: every interface) opens them, and the admin API "
+                   "with the demo's public token, to the network.")
+def dev(config_path: str | None, port: int, megasim_port: int, host: str) -> None:
     """Everything locally: embedded Redis, megasim, web and worker; Ctrl-C stops it all."""
     dev_run.refuse_over_another()
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
+    sim_url = f"http://{dev_run.url_host(host)}:{megasim_port}"
     env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
-           "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", f"http://127.0.0.1:{megasim_port}")}
-    dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port)
+           "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", sim_url)}
+    dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port,
+                host=host)
 
 
 @cli.command("send-sample")

@@ -48,6 +48,7 @@ def test_gunicorn_settings_come_from_the_environment() -> None:
                          "GUNICORN_TIMEOUT": "45"})
     assert (got["bind"], got["workers"], got["threads"], got["timeout"]) == (
         "0.0.0.0:5000", 3, 8, 45)
+    assert options(5000, {}, host="127.0.0.1")["bind"] == "127.0.0.1:5000"    # leadgate dev's
 
 
 def test_requirements_pin_every_runtime_dependency() -> None:
