@@ -121,13 +121,15 @@ def _fault_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
 @cli.command()
 @config_option
 @click.option("--port", envvar="PORT", default=8000, show_default=True, type=int)
-def web(config_path: str | None, port: int) -> None:
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="The address to listen on (a Procfile host routes to every interface).")
+def web(config_path: str | None, port: int, host: str) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
     from gateway.server import serve
 
     config = _require_redis(_config(config_path, dev_instance=False), "web")
     _check_redis(config)                                      # fail fast, before gunicorn
-    serve(config_path, port=port)
+    serve(config_path, port=port, host=host)
 
 
 @cli.command()
@@ -146,13 +148,19 @@ def worker(config_path: str | None, burst: bool) -> None:
 @config_option
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--megasim-port", default=8090, show_default=True, type=int)
-def dev(config_path: str | None, port: int, megasim_port: int) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address web and megasim listen on. The default keeps them to this "
+                   "machine; another (0.0.0.0: every interface) opens them, and the admin API "
+                   "with the demo's public token, to the network.")
+def dev(config_path: str | None, port: int, megasim_port: int, host: str) -> None:
     """Everything locally: embedded Redis, megasim, web and worker; Ctrl-C stops it all."""
     dev_run.refuse_over_another()
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
+    sim_url = f"http://{dev_run.url_host(host)}:{megasim_port}"
     env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
-           "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", f"http://127.0.0.1:{megasim_port}")}
-    dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port)
+           "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", sim_url)}
+    dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port,
+                host=host)
 
 
 @cli.command("send-sample")
@@ -408,11 +416,14 @@ def _check_redis(config: Config) -> None:
 @click.option("--dry-run", is_flag=True, help="Show MEGA's preview; store and create nothing.")
 @click.option("--failed-rows", type=click.Path(dir_okay=False),
               help="Write the rows that failed, with the reason, to this CSV file.")
+@click.option("--raw", is_flag=True, help="In --failed-rows, keep cells a spreadsheet would "
+              "run as formulas (=, +, -, @, tab, CR) as they are, without a leading '.")
 @click.option("--no-wait", is_flag=True, help="Return once the rows are queued.")
 @config_option
 def import_csv(file: str, customer: str, route: str | None, maps: tuple[str, ...],
                id_column: str | None, on_duplicate: str | None, dry_run: bool,
-               failed_rows: str | None, no_wait: bool, config_path: str | None) -> None:
+               failed_rows: str | None, raw: bool, no_wait: bool,
+               config_path: str | None) -> None:
     """Import a CSV file of leads, delivered to MEGA in bulk (or previewed with --dry-run)."""
     from gateway.errors import InboundError
     from gateway.imports import run
@@ -434,7 +445,7 @@ def import_csv(file: str, customer: str, route: str | None, maps: tuple[str, ...
     for line in report_lines(report):
         click.echo(line)
     if failed_rows:
-        written = run.write_failed_rows(file, failed_rows, reasons)
+        written = run.write_failed_rows(file, failed_rows, reasons, raw=raw)
         click.echo(f"{written} failed row(s) written to {failed_rows}"
                    + (" (rows MEGA may still refuse are not known yet)" if report["pending"]
                       else ""))

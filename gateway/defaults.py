@@ -5,6 +5,7 @@ QUEUE_NAME = "leadgate"                # the RQ queue flush jobs go through
 
 ADMIN_TOKEN_MIN_CHARS = 32             # server.admin_token, when set
 CHOSEN_SECRET_MIN_CHARS = 16           # route secrets the user picks (URL tokens, HMAC keys...)
+TIMESTAMP_MAX_DIGITS = 16              # a signed timestamp header longer than this is a 401, digits
 
 MAX_BODY_KB = 1024                     # request bodies above this get 413
 DEDUP_TTL_DAYS = 7                     # how long an event key (and its record) is kept once done

@@ -19,25 +19,41 @@ import click
 from gateway import defaults, local_run
 from gateway.config import Config
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
-def run(config: Config, path: str, env: dict[str, str], *, port: int, megasim_port: int) -> None:
+
+def url_host(host: str) -> str:
+    """How to reach a server listening on host from here (every interface: via loopback)."""
+    if host in EVERY_INTERFACE:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def run(config: Config, path: str, env: dict[str, str], *, port: int, megasim_port: int,
+        host: str = "127.0.0.1") -> None:
     """Start Redis (unless REDIS_URL is set), megasim, web and worker; stop all on a signal."""
     from gateway.redis_server import DATA_DIR, RedisServer
 
     stop = _stop_on_signals()
+    local_run.private_dir(local_run.STATE_FILE.parent)
     redis_server = RedisServer(DATA_DIR) if not env.get("REDIS_URL") else None
     children: list[subprocess.Popen[bytes]] = []
     up = False
     try:
         if redis_server is not None:
             env["REDIS_URL"] = redis_server.start()
-        instance = _describe(config, path, env, port, megasim_port)
-        children = [subprocess.Popen(cmd, env=env) for cmd in _child_commands(instance, port)]
+        instance = _describe(config, path, env, port, megasim_port, host)
+        children = [subprocess.Popen(cmd, env=env)
+                    for cmd in _child_commands(instance, port, host)]
         instance = replace(instance, children=tuple(child.pid for child in children))
         up = _wait_up(children, instance, stop)
         if up:
             local_run.write(instance)
             _print_welcome(config, instance)
+            if host not in LOOPBACK:
+                click.echo(f"Listening on {host or 'every interface'}: other machines reach "
+                           "the intake, megasim and, with this admin token, every lead.\n")
             _wait(children, stop)
     finally:
         local_run.remove(os.getpid())
@@ -59,31 +75,32 @@ def refuse_over_another() -> None:
 
 
 def _describe(config: Config, path: str, env: dict[str, str], port: int,
-             megasim_port: int) -> local_run.DevInstance:
+              megasim_port: int, host: str) -> local_run.DevInstance:
     """What this `leadgate dev` will serve; megasim only when MEGA's URL is local."""
     import redis
 
-    mega_url = urlsplit(config.mega["base_url"])
+    mega_url, here = urlsplit(config.mega["base_url"]), url_host(host)
     megasim_url = None
-    if mega_url.hostname in ("127.0.0.1", "localhost"):
-        megasim_url = f"http://127.0.0.1:{mega_url.port or megasim_port}"
+    if mega_url.hostname in (*LOOPBACK, here.strip("[]")):
+        megasim_url = f"http://{here}:{mega_url.port or megasim_port}"
     try:
         run_id = local_run.redis_run_id(env["REDIS_URL"])
     except redis.RedisError as exc:
         raise click.ClickException(f"Redis does not answer (REDIS_URL): {type(exc).__name__}"
                                    ) from None
     return local_run.DevInstance(
-        pid=os.getpid(), config=str(Path(path).resolve()), web_url=f"http://127.0.0.1:{port}",
+        pid=os.getpid(), config=str(Path(path).resolve()), web_url=f"http://{here}:{port}",
         megasim_url=megasim_url, mega_base_url=env["MEGA_BASE_URL"], redis_url=env["REDIS_URL"],
         redis_run_id=run_id, admin_token_source=local_run.admin_token_source(shown(path), env))
 
 
-def _child_commands(dev: local_run.DevInstance, port: int) -> list[list[str]]:
-    """The child processes: megasim (if local), web and worker."""
+def _child_commands(dev: local_run.DevInstance, port: int, host: str) -> list[list[str]]:
+    """The child processes: megasim (if local), web and worker, listening on host."""
     exe = [sys.executable, "-m", "gateway.cli"]
-    commands = [exe + ["web", "--port", str(port)], exe + ["worker"]]
+    commands = [exe + ["web", "--port", str(port), "--host", host], exe + ["worker"]]
     if dev.megasim_url:
-        commands.insert(0, exe + ["megasim", "--port", str(urlsplit(dev.megasim_url).port)])
+        commands.insert(0, exe + ["megasim", "--port", str(urlsplit(dev.megasim_url).port),
+                                  "--host", host])
     return commands
 
 

@@ -60,9 +60,16 @@ def _server_info(url: str) -> dict[str, Any]:
         client.close()
 
 
+def private_dir(path: Path) -> Path:
+    """path as a folder only its owner may enter (0700), made so when it exists already."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def write(instance: DevInstance, path: Path = STATE_FILE) -> None:
-    """Write the runtime file atomically (readers see the old file or the new, whole)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the runtime file atomically (readers see the old file or the new, whole), 0600."""
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -72,7 +72,8 @@ class RedisServer:
         return f"unix://{self.data_dir / 'redis.sock'}?db=0"
 
     def start(self, *, timeout_s: float = 10.0) -> str:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)             # its files hold every lead: the owner's only
         args = [str(binary()), "--dir", str(self.data_dir), "--bind", "127.0.0.1",
                 "--port", str(self.port), "--save", "", "--protected-mode", "yes"]
         if not self.port:
@@ -82,7 +83,7 @@ class RedisServer:
         else:
             args += ["--appendonly", "no"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        start_new_session=True)
+                                        start_new_session=True, umask=0o077)   # files 0600
         self._wait_ready(timeout_s)
         return self.url
 

@@ -28,11 +28,12 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
         return app      # otherwise stall every thread of the process (25-65 ms each, measured)
 
 
-def options(port: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """gunicorn settings: PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT."""
+def options(port: int, env: dict[str, str] | None = None, *, host: str = "0.0.0.0"
+            ) -> dict[str, Any]:
+    """gunicorn settings: host, PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT."""
     env = dict(os.environ) if env is None else env
     return {
-        "bind": f"0.0.0.0:{port}",
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": int(env.get("WEB_CONCURRENCY", "2")),
         "worker_class": "gthread",
         "threads": int(env.get("GUNICORN_THREADS", "4")),
@@ -44,5 +45,5 @@ def options(port: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
-def serve(config_path: str | None, *, port: int) -> None:
-    GatewayServer(config_path, options(port)).run()
+def serve(config_path: str | None, *, port: int, host: str = "0.0.0.0") -> None:
+    GatewayServer(config_path, options(port, host=host)).run()

@@ -3,6 +3,7 @@ real local HTTP receiver, once per change of state, signed as Standard Webhooks 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from gateway import defaults
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
@@ -45,6 +47,7 @@ class Receiver:
     def __init__(self) -> None:
         self.got: list[tuple[str, Headers, bytes]] = []
         self.mode, self.arrived, self.release = "ok", threading.Event(), threading.Event()
+        self.failing: set[str] = set()          # paths answered with 500
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -57,6 +60,8 @@ class Receiver:
             self.release.wait(30)
             return Response("gone", status=503)(environ, start)
         self.got.append((request.path, Headers(request.headers), body))
+        if request.path in self.failing:
+            return Response("broken", status=500)(environ, start)
         return Response("ok")(environ, start)
 
     def webhooks(self) -> list[dict[str, Any]]:
@@ -229,6 +234,58 @@ def test_an_unreachable_target_is_retried_and_delivers_later(
     assert time.monotonic() - started < 2                  # short timeouts, no waiting around
     (delivery,) = redis_client.zrange(store.keys.alerts_pending, 0, -1)
     assert redis_client.hget(store.keys.alert(delivery.decode()), "attempts") == b"1"
+
+
+def queue_three_alerts(config: Config, clock: Any) -> Any:
+    """Three conditions, so three alerts for each target."""
+    store = store_of(config)
+    for name in ("acme", "globex", "initech"):
+        store.redis.hset(store.keys.customer(name), "blocked", "credentials")
+    assert len(Evaluator(config, store, clock=clock).evaluate()) == 3
+    return store
+
+
+def test_an_alert_that_cannot_be_signed_does_not_stop_the_others(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    config_dict["customers"]["initech"] = {**config_dict["customers"]["acme"]}
+    config = build(alerting(config_dict, receiver), redis_server.url)
+    # a secret that no longer loads (see test_config), set behind the loader's back
+    config = dataclasses.replace(config, alerts={**config.alerts,
+                                                 "webhook_secret": "whsec_abcdefghi"})
+    store = queue_three_alerts(config, time.time)
+    assert AlertSender(config, store).send_due() == 3                 # Slack's three
+    assert len(receiver.slack()) == 3 and receiver.webhooks() == []
+    attempts = sorted(redis_client.hget(store.keys.alert(d.decode()), "attempts")
+                      for d in redis_client.zrange(store.keys.alerts_pending, 0, -1))
+    assert attempts == [b"0", b"0", b"1"]          # tried once this round, the others wait
+    assert "(Error)" in caplog.text and "abcdefghi" not in caplog.text
+
+
+def test_a_broken_target_is_backed_off_then_dropped_and_never_holds_up_the_other(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    config_dict["customers"]["initech"] = {**config_dict["customers"]["acme"]}
+    config = build(alerting(config_dict, receiver), redis_server.url)
+    receiver.failing = {"/hook"}
+    now = [time.time()]
+    store = queue_three_alerts(config, lambda: now[0])
+    sender = AlertSender(config, store, clock=lambda: now[0])
+    assert sender.send_due() == 3 and len(receiver.slack()) == 3
+    hooks = lambda: [g for g in receiver.got if g[0] == "/hook"]       # noqa: E731
+    assert len(hooks()) == 1                          # one try of the broken target a round
+    assert sender.send_due() == 0 and len(hooks()) == 1             # backed off: not yet due
+    waits = []
+    while redis_client.zcard(store.keys.alerts_pending) and len(waits) < 1000:
+        due = redis_client.zrange(store.keys.alerts_pending, 0, 0, withscores=True)[0][1]
+        waits.append(due / 1000 - now[0])
+        now[0] = due / 1000 + 0.001
+        sender.send_due()
+    assert redis_client.zcard(store.keys.alerts_pending) == 0
+    assert waits[0] < waits[3] <= defaults.ALERT_BACKOFF_CAP_S       # the waits grow, capped
+    assert now[0] - time.time() > defaults.ALERT_MAX_AGE_S        # dropped once too old
+    assert caplog.text.count("dropped after") == 3 and "HTTP 500" in caplog.text
+    assert not redis_client.keys("*alert:alrt_*")
 
 
 @pytest.mark.timeout(90)

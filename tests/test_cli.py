@@ -8,6 +8,8 @@ import os
 import re
 import shlex
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -176,6 +178,50 @@ def test_a_second_dev_in_the_same_directory_is_refused(dev: Dev) -> None:
     second = dev.leadgate("dev", "--port", str(free_port()), "--megasim-port", str(free_port()))
     assert second.returncode == 1
     assert f"already runs here (pid {dev.proc.pid}" in second.stderr
+
+
+def test_dev_listens_on_loopback_only_and_keeps_its_files_private(dev: Dev) -> None:
+    assert _listening(dev.port) == {"127.0.0.1"}          # gunicorn's default is every interface
+    assert _listening(dev.sim_port) == {"127.0.0.1"}
+    state = dev.cwd / ".leadgate"                           # the fixture made it 0755
+    assert _mode(state) == 0o700 and _mode(state / "dev.json") == 0o600
+    inside = [p for p in (state / "redis").rglob("*") if p.is_file() or p.is_dir()]
+    assert any(p.name.startswith("appendonly") for p in inside)
+    assert _mode(state / "redis") == 0o700
+    assert {p.name: _mode(p) for p in inside} == {
+        p.name: 0o700 if p.is_dir() else 0o600 for p in inside}
+
+
+def test_dev_host_opens_web_and_megasim_and_the_urls_follow() -> None:
+    from gateway.dev_run import _child_commands, url_host
+
+    instance = local_run.DevInstance(
+        pid=1, config="c", web_url="http://192.0.2.7:8000", megasim_url="http://192.0.2.7:8090",
+        mega_base_url="http://192.0.2.7:8090", redis_url="redis://x", redis_run_id="r",
+        admin_token_source="s")
+    commands = _child_commands(instance, 8000, "192.0.2.7")
+    assert [c[c.index("--host") + 1] for c in commands if "--host" in c] == ["192.0.2.7"] * 2
+    assert [url_host(h) for h in ("0.0.0.0", "127.0.0.1", "192.0.2.7", "::1")] == [
+        "127.0.0.1", "127.0.0.1", "192.0.2.7", "[::1]"]
+    shown = " ".join(CliRunner().invoke(cli, ["dev", "--help"]).output.split())
+    assert "--host TEXT" in shown and "[default: 127.0.0.1]" in shown
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses with a socket listening on port (Linux's /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":
+                raw = bytes.fromhex(address)
+                found.add(socket.inet_ntoa(raw[::-1]) if len(raw) == 4 else "ipv6:" + address)
+    return found
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def _delivered(dev: Dev) -> int:

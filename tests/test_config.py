@@ -63,6 +63,9 @@ def test_interpolation_with_defaults_and_env() -> None:
      "alerts.webhook_secret: webhook_url and webhook_secret go together"),
     (lambda c: c.update(alerts={"webhook_url": "http://x.example/a", "webhook_secret": "nope"}),
      "alerts.webhook_secret: must be whsec_ followed by base64"),
+    (lambda c: c.update(alerts={"webhook_url": "http://x.example/a",
+                                "webhook_secret": "whsec_abcdefghi"}),     # not base64
+     "alerts.webhook_secret: must be whsec_ followed by base64"),
     (lambda c: c.update(alerts={"slack_url": "http://x.example/a"}), "alerts.slack_url: unknown"),
     (lambda c: c.update(alerts={"stale_after_min": 0}), "alerts.stale_after_min"),
     (lambda c: c["routes"]["r"].update(source="meta_lead_ads", secret="s" * 8,
@@ -119,7 +122,7 @@ def test_guessable_secrets_stop_the_process_naming_key_and_variable(change: Any,
 def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() -> None:
     raw = minimal(lead={"custom_fields": {"note": "$USD only"}})
     raw["server"] = {"admin_token": "${ADMIN}"}
-    raw["routes"]["r"]["url_token"] = "${URL_TOKEN:-unused-default-token}"
+    raw["routes"]["r"]["url_token"] = "${URL_TOKEN}"
     config = config_from_dict(raw, env={"ADMIN": "$Ab" * 11, "URL_TOKEN": "tok$en" * 3})
     assert config.server["admin_token"] == "$Ab" * 11
     assert config.routes["r"].settings["url_token"] == "tok$en" * 3
@@ -142,8 +145,43 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "leadgate.example.toml",
-                         env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a" * 32})
+                         env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a" * 32,
+                              "ACME_SITE_URL_TOKEN": "u" * 32})
     assert config.routes and config.customers
+
+
+def test_the_example_with_its_url_token_variable_misspelt_stops() -> None:
+    with pytest.raises(ConfigError, match="ACME_SITE_URL_TOKEN is not set"):
+        load_config(ROOT / "leadgate.example.toml",
+                    env={"MEGA_TOKEN_ACME": "mega_x", "ACME_SITE_URL_TOKN": "u" * 32})
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (lambda c: c["routes"]["r"].update(url_token="${ACME_SITE_URL_TOKEN:-change-me-to-a-long"
+                                                 "-random-token}"), "routes.r.url_token"),
+    (lambda c: c.update(server={"admin_token": "${LEADGATE_ADMIN_TOKEN:-" + "d" * 32 + "}"}),
+     "server.admin_token"),
+    (lambda c: c["customers"]["acme"].update(token="mega_${SUFFIX:-x}"), "customers.acme.token"),
+    (lambda c: c["routes"]["r"].update(source="typeform", secret="${TF:-" + "s" * 16 + "}"),
+     "routes.r.secret"),
+])
+def test_a_secret_with_a_default_stops_the_process(change: Any, where: str) -> None:
+    raw = minimal()
+    change(raw)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, env={})
+    assert str(info.value).startswith(f"{where}: a secret may not have a default (${{")
+    assert str(info.value).endswith(":-…}); set the variable")
+    assert "change-me" not in str(info.value) and "ddd" not in str(info.value)
+
+
+def test_an_empty_default_in_a_secret_is_fine_and_never_authenticates() -> None:
+    raw = minimal()
+    raw["server"] = {"admin_token": "${LEADGATE_ADMIN_TOKEN:-}"}
+    assert config_from_dict(raw, env={}).server["admin_token"] == ""      # admin API off
+    raw["routes"]["r"]["url_token"] = "${URL_TOKEN:-}"
+    with pytest.raises(ConfigError, match="routes.r.url_token: Shorter than minimum length"):
+        config_from_dict(raw, env={})
 
 
 def test_check_config_command(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def test_gunicorn_settings_come_from_the_environment() -> None:
                          "GUNICORN_TIMEOUT": "45"})
     assert (got["bind"], got["workers"], got["threads"], got["timeout"]) == (
         "0.0.0.0:5000", 3, 8, 45)
+    assert options(5000, {}, host="127.0.0.1")["bind"] == "127.0.0.1:5000"    # leadgate dev's
 
 
 def test_requirements_pin_every_runtime_dependency() -> None:
@@ -61,7 +62,8 @@ def test_requirements_pin_every_runtime_dependency() -> None:
 
 def test_config_from_one_environment_variable(tmp_path: Path) -> None:
     text = (ROOT / "leadgate.example.toml").read_text()
-    env = {"LEADGATE_CONFIG_TOML": text, "MEGA_TOKEN_ACME": "mega_" + "x" * 64}
+    env = {"LEADGATE_CONFIG_TOML": text, "MEGA_TOKEN_ACME": "mega_" + "x" * 64,
+           "ACME_SITE_URL_TOKEN": "u" * 32}
     assert "acme" in load_config(env=env).customers
     with pytest.raises(ConfigError, match="LEADGATE_CONFIG_TOML: not valid TOML"):
         load_config(env={"LEADGATE_CONFIG_TOML": "[server"})

@@ -15,7 +15,7 @@ from werkzeug.datastructures import Headers
 from gateway.errors import LeadgateError
 from gateway.sources import SOURCES, Inbound
 from tests.conftest import URL_TOKEN, stored_keys
-from tests.samples import NOW, SAMPLES, SETTINGS, encode, hook, signed
+from tests.samples import NOW, SAMPLES, SETTINGS, encode, hook, sign, signed
 
 SURROGATES = st.sampled_from(["\ud800", "ana\udfff@example.com", "\udc00\ud800"])
 JSON = st.recursive(
@@ -195,3 +195,36 @@ def test_any_parser_slip_is_a_400_without_the_value(provider_app: tuple[Any, Any
     message = response.get_json()["error"]["message"]
     assert "tally" in message and "ana@example.com" not in message and "Ana" not in message
     assert stored_keys(redis_client) == []
+
+
+TIMESTAMP_HEADERS = {"standard_webhooks": "webhook-timestamp", "webflow": "x-webflow-timestamp"}
+ODD_STAMPS = ["9" * 400, "1" * 17, "+" + str(NOW), "1_700_000_000", "-1", "0x10", "1e9", "١٢٣"]
+
+
+@pytest.mark.parametrize("stamp", ODD_STAMPS)
+@pytest.mark.parametrize("source", sorted(TIMESTAMP_HEADERS))
+def test_a_timestamp_that_is_not_a_plausible_number_is_a_401(
+        provider_app: tuple[Any, Any], redis_client: redis.Redis, caplog: pytest.LogCaptureFixture,
+        source: str, stamp: str) -> None:
+    """Signed with the odd stamp itself, so only the stamp's parsing can refuse it."""
+    body, headers = signed(source, SAMPLES[source])
+    headers.update(sign(source, body, stamp=stamp))
+    response = provider_app[0].post(hook(source), data=body, headers=headers)
+    assert response.status_code == 401, response.get_data()[:300]
+    assert f"{TIMESTAMP_HEADERS[source]} is not" in response.get_json()["error"]["message"]
+    assert stored_keys(redis_client) == [] and "Traceback" not in caplog.text
+
+
+HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=40)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stamp=st.integers(min_value=10**16).map(str) | HEADER_TEXT)
+@pytest.mark.parametrize("source", sorted(TIMESTAMP_HEADERS))
+def test_any_timestamp_header_is_a_4xx_never_a_500(provider_app: tuple[Any, Any], source: str,
+                                                   stamp: str) -> None:
+    body, headers = signed(source, SAMPLES[source])
+    headers[TIMESTAMP_HEADERS[source]] = stamp
+    response = provider_app[0].post(hook(source), data=body, headers=headers)
+    assert response.status_code == 401, response.get_data()[:300]

@@ -150,6 +150,33 @@ def test_waiting_import_writes_exactly_the_bad_rows_with_reasons(
                                                              "", "", "extra"]
 
 
+FORMULAS = (
+    "Name;Email;Phone;Budget;Notes;stage_slug\r\n"
+    ';;;-5;"=HYPERLINK(""http://x.example"",""open"")";\r\n'
+    ";;;+1;@SUM(A1);\r\n"
+    ';;;;"\tTAB";\r\n'
+    ';;;;"\rCR";\r\n'
+    ";;;;plain, -not first;\r\n"
+)
+
+
+@pytest.mark.parametrize(("flags", "quote"), [([], "'"), (["--raw"], "")])
+def test_failed_rows_cells_a_spreadsheet_would_run_are_quoted_unless_raw(
+        cli_env: dict[str, Any], megasim: Sim, tmp_path: Path, flags: list[str],
+        quote: str) -> None:
+    path = write(tmp_path / "leads.csv", FORMULAS)
+    out = tmp_path / "failed.csv"
+    result = leadgate(cli_env, "import", str(path), "--customer", "acme", "--dry-run",
+                      "--failed-rows", str(out), *flags)
+    assert result.exit_code == 0, result.output
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    assert [r[5:7] for r in rows[1:]] == [
+        [quote + "-5", quote + '=HYPERLINK("http://x.example","open")'],
+        [quote + "+1", quote + "@SUM(A1)"], ["", quote + "\tTAB"], ["", quote + "\rCR"],
+        ["", "plain, -not first"]]
+
+
 def ten_thousand(path: Path) -> Path:
     """10,000 rows, tab-separated: 50 without a contact, 100 repeating an earlier phone."""
     with open(path, "w", newline="", encoding="utf-8") as fh:

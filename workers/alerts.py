@@ -200,13 +200,27 @@ class AlertSender:
         self._claim = store.redis.register_script(ALERT_CLAIM)
 
     def send_due(self, limit: int = 20) -> int:
-        """Send the alerts that are due; returns how many were delivered."""
+        """Send the alerts that are due; returns how many were delivered. A target that fails
+        is tried once a round: its other alerts wait with the failed one, and the other
+        target's alerts go out all the same."""
         claimed = self._claim(keys=[self.store.keys.alerts_pending],
                               args=[now_ms(self.clock), self.lease_ms, limit])
-        return sum(self.deliver(d.decode()) for d in claimed)
+        failed: dict[str, float] = {}           # target -> when its failed alert is due again
+        sent = 0
+        for delivery in (d.decode() for d in claimed):
+            target = delivery.rpartition(".")[2]
+            if target in failed:
+                self.store.redis.zadd(self.store.keys.alerts_pending,
+                                      {delivery: failed[target]}, xx=True)
+            elif self.deliver(delivery):
+                sent += 1
+            elif (due := self.store.redis.zscore(self.store.keys.alerts_pending, delivery)):
+                failed[target] = due
+        return sent
 
     def deliver(self, delivery: str) -> bool:
-        """POST one alert; on success forget it, else schedule a retry (or drop it, too old)."""
+        """POST one alert; on success forget it, else schedule a retry (or drop it, too old).
+        Any failure, not only HTTP's, is caught: one alert never stops the others."""
         keys = self.store.keys
         record = {k.decode(): v.decode() for k, v in
                   self.store.redis.hgetall(keys.alert(delivery)).items()}
@@ -223,7 +237,7 @@ class AlertSender:
                 self.forget(delivery)
                 return True
             error = f"HTTP {answer.status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:      # any failure; logged by its name only (no secret)
             error = type(exc).__name__
         self.retry_later(delivery, record, error)
         return False

@@ -178,17 +178,29 @@ class DryRun:
                 "unknown_custom_fields": sorted(self.unknown)}
 
 
-def write_failed_rows(source: Source, out: str | Path, reasons: dict[int, str]) -> int:
-    """The failed rows as read, after their row number and reason, in a CSV like the input."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")      # what a spreadsheet reads as a formula
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula, behind a leading `'` (OWASP's advice on
+    CSV injection); any other cell as it is."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def write_failed_rows(source: Source, out: str | Path, reasons: dict[int, str], *,
+                      raw: bool = False) -> int:
+    """The failed rows as read, after their row number and reason, in a CSV like the input;
+    formula-like cells quoted unless raw."""
+    cell = (lambda text: text) if raw else spreadsheet_safe
     written = 0
     with table(source) as t, open(out, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, delimiter=t.delimiter)
         extra = ["row", "reason"]
         if set(extra) & set(t.columns):
             extra = ["import_row", "import_reason"]
-        writer.writerow([*extra, *t.columns])
+        writer.writerow([*extra, *map(cell, t.columns)])
         for row in t.rows:
             if row.number in reasons:
-                writer.writerow([row.number, reasons[row.number], *row.fields])
+                writer.writerow([row.number, cell(reasons[row.number]), *map(cell, row.fields)])
                 written += 1
     return written

@@ -12,13 +12,17 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 
+from gateway import defaults
 from gateway.errors import BadRequest, Unauthorized
 
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+STAMP = re.compile(rf"[0-9]{{1,{defaults.TIMESTAMP_MAX_DIGITS}}}")
+WHSEC = re.compile(r"^whsec_[A-Za-z0-9+/=]+$")
 
 
 def digest(secret: bytes | str, message: bytes, *, algorithm: str = "sha256",
@@ -39,6 +43,21 @@ def matches_any(expected: str, candidates: Iterable[str], *, fold_case: bool = F
     return found
 
 
+def whsec_key(secret: str) -> bytes:
+    """The HMAC key a `whsec_<base64>` secret stands for; ValueError when it is not one."""
+    if not WHSEC.match(secret):
+        raise ValueError("not whsec_ followed by base64")
+    return base64.b64decode(secret.removeprefix("whsec_") + "==")   # binascii.Error: ValueError
+
+
+def check_whsec(secret: str) -> None:
+    """Validator of a Standard Webhooks secret (a route's, the alerts'): one that signs."""
+    try:
+        whsec_key(secret)
+    except ValueError:
+        raise ValidationError("must be whsec_ followed by base64") from None
+
+
 def require_secret(given: Any, secret: str, what: str) -> None:
     """Constant-time check of a shared secret carried in the request."""
     if not isinstance(given, str) or not hmac.compare_digest(given.encode(), secret.encode()):
@@ -50,6 +69,15 @@ def require_header(headers: Any, name: str) -> str:
     if not value:
         raise Unauthorized(f"missing {name} header")
     return str(value)
+
+
+def parse_stamp(stamp: str, what: str, unit: str) -> int:
+    """A timestamp as the provider sends it: ASCII digits, a plausible number of them (no
+    sign, `_`, space or a 400-digit number that no float holds); else the verification
+    error."""
+    if not STAMP.fullmatch(stamp):
+        raise Unauthorized(f"{what} is not {unit}")
+    return int(stamp)
 
 
 def check_timestamp(ts: float, now: float, tolerance_s: float, what: str) -> None:

@@ -15,6 +15,7 @@ from gateway.sources.signatures import (
     digest,
     matches_any,
     parse_json,
+    parse_stamp,
     require_header,
 )
 
@@ -46,10 +47,7 @@ class Webflow(Source):
             return      # the URL token, checked before any source runs, is the credential
         stamp = require_header(inbound.headers, "x-webflow-timestamp")
         given = require_header(inbound.headers, "x-webflow-signature")
-        try:
-            millis = int(stamp)
-        except ValueError:
-            raise Unauthorized("x-webflow-timestamp is not a time in milliseconds") from None
+        millis = parse_stamp(stamp, "x-webflow-timestamp", "a time in milliseconds")
         check_timestamp(millis / 1000, inbound.now, settings["tolerance_s"], "x-webflow-timestamp")
         expected = self.sign(settings, inbound.body, stamp=stamp)["x-webflow-signature"]
         if not matches_any(expected, [given], fold_case=True):
