@@ -50,6 +50,9 @@ class ServerSchema(Schema):
                                  validate=validate.Range(1, 102_400))
     dedup_ttl_days = fields.Float(load_default=defaults.DEDUP_TTL_DAYS,
                                   validate=validate.Range(1, 3650))
+    # proxy hops in front of the web process whose X-Forwarded-For/-Proto are believed
+    trusted_proxies = fields.Integer(load_default=defaults.TRUSTED_PROXIES,
+                                     validate=validate.Range(0, defaults.TRUSTED_PROXIES_MAX))
 
 
 class MegaSchema(Schema):
