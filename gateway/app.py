@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import admin, console, health, intake, openapi
 from gateway.config import Config, config_from_dict, load_config
@@ -48,6 +49,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
         config = config_from_dict(config)
     app = Flask("leadgate")
     app.config["MAX_CONTENT_LENGTH"] = config.server["max_body_kb"] * 1024
+    _trust_proxies(app, config.server["trusted_proxies"])
     client = connect(require_redis_url(config, "web"))
     store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
     app.extensions["leadgate"] = Gateway(config, client, store, clock)
@@ -61,6 +63,14 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Believe X-Forwarded-For and -Proto from that many proxies in front (Heroku's router: 1),
+    so the client address and HTTPS are the ones the outermost trusted proxy saw; with none,
+    the peer's address and scheme, whatever headers a client sends."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _inbound_error(exc: InboundError) -> tuple[Response, int]:

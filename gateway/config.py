@@ -57,6 +57,9 @@ class ServerSchema(Schema):
                         validate=validate.OneOf(("memory", "fsync", "replica")))
     ack_timeout_ms = fields.Integer(load_default=defaults.ACK_TIMEOUT_MS,
                                     validate=validate.Range(1, 60_000))
+    # proxy hops in front of the web process whose X-Forwarded-For/-Proto are believed
+    trusted_proxies = fields.Integer(load_default=defaults.TRUSTED_PROXIES,
+                                     validate=validate.Range(0, defaults.TRUSTED_PROXIES_MAX))
     # a terminal lead's full record, then only its tombstone (till dedup_ttl_days)
     record_retention_hours = fields.Float(load_default=defaults.RECORD_RETENTION_HOURS,
                                           validate=validate.Range(0, 87_600))

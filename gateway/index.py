@@ -9,7 +9,6 @@ worker's Graph fetch, are indexed when the enriched lead is stored.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import json
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ from gateway.records import unpacked
 
 CONTACT_PURPOSE = b"leadgate contact index v1"
 SESSION_PURPOSE = b"leadgate console session v1"
+CLIENT_PURPOSE = b"leadgate client address v1"
 
 
 @functools.lru_cache(maxsize=8)
@@ -134,6 +134,7 @@ class Index:
         return [json.loads(line) for line in lines]
 
 
-def hashed(text: str) -> str:
-    """A short digest of a value (a client address) that may name a key but not itself."""
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def hashed(text: str, key: bytes) -> str:
+    """A short keyed digest of a value (a client address) that may name a key or be logged but
+    not reveal the value: without the key, trying every address back gets nowhere."""
+    return hmac.new(key, text.encode(), "sha256").hexdigest()[:16]

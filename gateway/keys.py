@@ -23,7 +23,10 @@ gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
     {p}:attempts:{event_id} list   the event's last MEGA calls (JSON): older records only (now
                                    the event's `log` field); deleted when the event compacts
     {p}:metrics:{size}s:{start}  hash  the counters of one time window (last hour / 24 h)
-    {p}:signin-failures:{digest}  string  failed console sign-ins of one client (hashed address)
+    {p}:signin-failures:{digest}  string  failed console sign-ins of one client (keyed hash of
+                                   its address)
+    {p}:console-session:{digest}  hash  one console sign-in (expiry, last search), by a digest
+                                   of its random id; expires with it, deleted at sign-out
     {p}:replays:{customer}  list   replayed dead letters, each a JSON batch (frozen, or ids)
     {p}:request:{key}       hash   a sent request that ended in dead letters (endpoint, body,
                                    ids, key_since), kept while MEGA keeps its key, for replays
@@ -112,6 +115,9 @@ class Keys:
 
     def signin_failures(self, digest: str) -> str:
         return f"{self.prefix}:signin-failures:{digest}"
+
+    def console_session(self, digest: str) -> str:
+        return f"{self.prefix}:console-session:{digest}"
 
     def reconcile(self, route: str) -> str:
         return f"{self.prefix}:reconcile:{route}"
@@ -405,6 +411,14 @@ return redis.call('DEL', KEYS[1])
 LOCKED_HSET = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# KEYS: console session   ARGV: field, value
+# Writes a field of a live session only: one revoked meanwhile is not brought back.
+SESSION_SET = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 

@@ -57,6 +57,9 @@ def test_interpolation_with_defaults_and_env() -> None:
     (lambda c: c["routes"]["r"].update(hmac_header_typo="x"), "routes.r.hmac_header_typo: unknown"),
     (lambda c: c.update(mega={"base_url": "not a url"}), "mega.base_url: Not a valid URL"),
     (lambda c: c.update(server={"max_body_kb": 0}), "server.max_body_kb"),
+    (lambda c: c.update(server={"trusted_proxies": -1}), "server.trusted_proxies: Must be"),
+    (lambda c: c.update(server={"trusted_proxies": "one"}),
+     "server.trusted_proxies: Not a valid integer"),
     (lambda c: c.update(extra={}), "extra: unknown section"),
     (lambda c: c.update(customers={}), "customers: at least one"),
     (lambda c: c.update(alerts={"webhook_url": "http://127.0.0.1:9/a"}),
@@ -148,6 +151,10 @@ def test_example_config_is_valid() -> None:
                          env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a" * 32,
                               "ACME_SITE_URL_TOKEN": "u" * 32})
     assert config.routes and config.customers
+    assert config.server["trusted_proxies"] == 0
+    behind = load_config(ROOT / "leadgate.example.toml", env={
+        "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1"})
+    assert behind.server["trusted_proxies"] == 1           # app.json sets it for Heroku
 
 
 def test_the_example_with_its_url_token_variable_misspelt_stops() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -67,12 +68,25 @@ def test_sign_in_gives_a_strict_httponly_session_cookie(config: Any) -> None:
     assert client.get("/console/").status_code == 200
 
 
-def test_the_cookie_is_secure_behind_https(config: Any) -> None:
-    client = create_app(config).test_client()
+def behind(config_dict: dict[str, Any], redis_server: Any, proxies: int,
+           peer: str = "127.0.0.1") -> Any:
+    """A console client at `peer`, with that many trusted proxies in front of the app."""
+    config_dict["server"]["trusted_proxies"] = proxies
+    app = create_app(build(config_dict, redis_server.url))
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = peer
+    return client
+
+
+@pytest.mark.parametrize(("proxies", "secure"), [(1, True), (0, False)])
+def test_the_cookie_is_secure_behind_a_trusted_https_proxy(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        proxies: int, secure: bool) -> None:
+    client = behind(config_dict, redis_server, proxies)
     form = client.get("/console/login")
     response = client.post("/console/login", headers={"X-Forwarded-Proto": "https"},
                            data={"token": ADMIN_TOKEN, "csrf": csrf(form.data)})
-    assert "Secure" in response.headers["Set-Cookie"]
+    assert ("Secure" in response.headers["Set-Cookie"]) is secure   # 0: a client's own header
 
 
 def test_a_wrong_token_is_refused_logged_without_it_and_rate_limited(
@@ -83,6 +97,53 @@ def test_a_wrong_token_is_refused_logged_without_it_and_rate_limited(
     assert sign_in(client, ADMIN_TOKEN).status_code == 429   # even the right one, for now
     assert "guess-123456" not in caplog.text and "sign-in failed" in caplog.text
     assert client.get("/console/").status_code == 302
+
+
+def wrong_tokens(client: Any, forwarded: list[str]) -> list[int]:
+    """One wrong sign-in per X-Forwarded-For value; the answers' statuses."""
+    form = csrf(client.get("/console/login").data)
+    return [client.post("/console/login", headers={"X-Forwarded-For": hop},
+                        data={"token": "guess-123456", "csrf": form}).status_code
+            for hop in forwarded]
+
+
+def test_a_client_cannot_dodge_or_aim_the_sign_in_limit_with_x_forwarded_for(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis) -> None:
+    direct = behind(config_dict, redis_server, 0, peer="203.0.113.7")
+    rotated = [f"198.51.100.{i}" for i in range(12)]
+    assert wrong_tokens(direct, rotated) == [401] * 10 + [429] * 2       # no header believed
+    attacker = behind(config_dict, redis_server, 0, peer="203.0.113.8")
+    assert wrong_tokens(attacker, ["127.0.0.1"] * 10) == [401] * 10
+    operator = behind(config_dict, redis_server, 0)                       # at 127.0.0.1
+    assert sign_in(operator).status_code == 302                           # not locked out
+
+
+def test_behind_a_trusted_proxy_the_limit_follows_the_address_it_appended(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis) -> None:
+    router = behind(config_dict, redis_server, 1, peer="10.1.2.3")
+    spoofed = [f"192.0.2.{i}, 198.51.100.9" for i in range(12)]       # the router appends .9
+    assert wrong_tokens(router, spoofed) == [401] * 10 + [429] * 2
+    form = csrf(router.get("/console/login").data)
+    other = router.post("/console/login", headers={"X-Forwarded-For": "198.51.100.10"},
+                        data={"token": ADMIN_TOKEN, "csrf": form})
+    assert other.status_code == 302                                    # another client: fine
+
+
+def test_logged_client_hashes_are_keyed_by_the_server_secret(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        caplog: pytest.LogCaptureFixture) -> None:
+    tags = []
+    for secret in ("first-secret-key-0123456789abcdef", "other-secret-key-0123456789abcdef"):
+        config_dict["server"]["secret_key"] = secret
+        client = behind(config_dict, redis_server, 0)
+        caplog.clear()
+        assert wrong_tokens(client, ["x"]) == [401]
+        tags += [r.client for r in caplog.records  # type: ignore[attr-defined]
+                 if r.getMessage() == "console sign-in failed"]
+    unkeyed = hashlib.sha256(b"127.0.0.1").hexdigest()[:16]
+    assert len(tags) == 2 and tags[0] != tags[1] and unkeyed not in tags
+    assert {k.decode().rpartition(":")[2] for k in redis_client.scan_iter(
+        "leadgate:signin-failures:*")} == set(tags)
 
 
 def test_a_post_without_the_csrf_token_is_refused(console: Any, redis_client: redis.Redis
@@ -109,6 +170,51 @@ def test_the_session_expires(console: Any, clock: Clock) -> None:
     assert console.get("/console/events").status_code == 302
     poll = console.get("/console/overview", headers={"HX-Request": "true"})
     assert poll.status_code == 401 and poll.headers["HX-Redirect"] == "/console/login"
+
+
+def test_sign_out_revokes_the_session_even_for_a_copy_of_its_cookie(
+        console: Any, redis_client: redis.Redis) -> None:
+    copied = console.get_cookie("leadgate_console", path="/console").value
+    [record] = redis_client.scan_iter("leadgate:console-session:*")
+    assert 0 < redis_client.ttl(record) <= 8 * 3600
+    assert copied.split(".")[0] not in record.decode()       # named by a digest, not the id
+    token = csrf(console.get("/console/events").data)
+    assert console.post("/console/logout", data={"csrf": token}).status_code == 302
+    assert not redis_client.exists(record)
+    thief = console.application.test_client()
+    thief.set_cookie("leadgate_console", copied, path="/console")
+    assert thief.get("/console/events").status_code == 302      # to the sign-in page
+    assert thief.post("/console/search", data={"q": "x"}).status_code == 401
+
+
+def test_the_cookie_holds_no_searched_contact(console: Any, redis_client: redis.Redis) -> None:
+    console.post(FORM_URL, json={"email": "kim.searched@example.com"})
+    assert b"kim.searched@example.com" in search(console, "kim.searched@example.com")
+    cookie = console.get_cookie("leadgate_console", path="/console").value
+    app = console.application
+    held = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert set(held) == {"_permanent", "sid", "csrf"}, held
+    assert "kim" not in json.dumps(held)
+    names = b" ".join(redis_client.scan_iter("*"))
+    assert b"kim" not in names and b"searched" not in names
+
+
+@pytest.mark.parametrize("path", ["/console/login", "/console/", "/console/events",
+                                  "/console/events/evt_nope", "/console/dead"])
+def test_every_console_page_is_never_cached_framed_or_sniffed(console: Any, path: str) -> None:
+    answer = console.get(path)
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("cursor", ["²:x", "1²:evt_1", "12:evt_1\n", "١٢:evt_1", "x", ":1",
+                                    "1:evt-1", "1" * 17])
+def test_a_cursor_no_page_gave_is_a_400(console: Any, cursor: str) -> None:
+    answer = console.get("/console/events", query_string={"cursor": cursor})
+    assert answer.status_code == 400 and "cursor" in answer.get_json()["error"]["message"]
 
 
 def test_the_console_is_off_without_an_admin_token(config_dict: dict[str, Any],

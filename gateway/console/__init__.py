@@ -16,11 +16,19 @@ from gateway.index import SESSION_PURPOSE, derive, server_secret
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static")
+HEADERS = {                        # on every console answer: never cached, framed or sniffed
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 class ConsoleSessions(SecureCookieSessionInterface):
-    """Flask's signed cookie, Secure whenever the browser reached us over HTTPS (directly, or
-    through a router that says so: a spoofed header only makes the cookie stricter)."""
+    """Flask's signed cookie (a session id and the CSRF token; the session itself is in Redis,
+    sessions.py), Secure whenever the browser reached us over HTTPS: directly, or through the
+    trusted proxies (server.trusted_proxies) that say so."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """The cookie is only ever sent under its path: elsewhere (every webhook) an empty
@@ -36,7 +44,14 @@ class ConsoleSessions(SecureCookieSessionInterface):
             super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return request.is_secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+        return request.is_secure
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """Pages that show contacts and custom fields: not cached, not framed, not sniffed."""
+    response.headers.update(HEADERS)
+    return response
 
 
 def init_app(app: Flask) -> None:

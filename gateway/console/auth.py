@@ -7,12 +7,12 @@ import logging
 import secrets
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from gateway import defaults
-from gateway.console import bp
-from gateway.index import hashed
+from gateway.console import bp, sessions
+from gateway.index import CLIENT_PURPOSE, derive, hashed, server_secret
 
 log = logging.getLogger("leadgate.console")
 OPEN = ("console.login", "console.static")
@@ -24,14 +24,28 @@ def ctx() -> Any:
 
 
 def signed_in() -> bool:
-    """A session from a sign-in that has not expired (by the app's clock)."""
-    return bool(session.get("sid")) and float(session.get("exp", 0)) > ctx().clock()
+    """A live session: its record in Redis, neither revoked nor expired (by the app's clock);
+    kept on g.console for the request."""
+    g.console = sessions.load(ctx().store, session.get("sid"))
+    return g.console is not None
 
 
 def client() -> str:
-    """The client's address: the last hop Heroku's router (or any proxy) appended, else the
-    peer's."""
-    return request.access_route[-1] if request.access_route else (request.remote_addr or "")
+    """The client's address: the peer's, or what the trusted proxies (server.trusted_proxies)
+    say it is."""
+    return request.remote_addr or ""
+
+
+def client_tag() -> str:
+    """The client's address as a log line or key name may hold it: keyed by the server secret."""
+    server = ctx().config.server
+    secret = server_secret(server["secret_key"], server["admin_token"]) or b""
+    return hashed(client(), derive(secret, CLIENT_PURPOSE))
+
+
+def session_tag() -> str:
+    """The signed-in session as logs name it (a digest of its id, never the id)."""
+    return sessions.handle(str(session.get("sid", "")))
 
 
 def check_csrf() -> None:
@@ -74,10 +88,10 @@ def login() -> Any:
         session.setdefault("csrf", secrets.token_urlsafe(32))
         return render_template("login.html", error=None)
     failures = ctx().redis
-    key = ctx().store.keys.signin_failures(hashed(client()))
+    tag = client_tag()
+    key = ctx().store.keys.signin_failures(tag)
     if int(failures.get(key) or 0) >= defaults.SIGNIN_MAX_FAILURES:
-        log.warning("console sign-in refused: too many failures", extra={"client": hashed(
-            client())})
+        log.warning("console sign-in refused: too many failures", extra={"client": tag})
         return render_template("login.html", error="Too many failed sign-ins: wait a few "
                                "minutes."), 429
     expected = ctx().config.server["admin_token"]
@@ -86,18 +100,20 @@ def login() -> Any:
         pipe.set(key, 0, ex=defaults.SIGNIN_WINDOW_S, nx=True)
         pipe.incr(key)
         pipe.execute()
-        log.warning("console sign-in failed", extra={"client": hashed(client())})
+        log.warning("console sign-in failed", extra={"client": tag})
         return render_template("login.html", error="That is not the admin token."), 401
+    sessions.end(ctx().store, session.get("sid"))
     session.clear()
     session.permanent = True
-    session.update(sid=secrets.token_hex(8), csrf=secrets.token_urlsafe(32),
-                   exp=ctx().clock() + defaults.CONSOLE_SESSION_S)
-    log.info("console sign-in", extra={"session": session["sid"], "client": hashed(client())})
+    session.update(sid=sessions.start(ctx().store), csrf=secrets.token_urlsafe(32))
+    log.info("console sign-in", extra={"session": session_tag(), "client": tag})
     target = request.args.get("next", "")
     return redirect(target if target.startswith("/console") else url_for("console.overview"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Sign out: the session is revoked in Redis, so a copy of the cookie is refused too."""
+    sessions.end(ctx().store, session.get("sid"))
     session.clear()
     return redirect(url_for("console.login"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
+from flask import abort
 
 from gateway import defaults
 from gateway.logs import mask
@@ -20,6 +21,7 @@ REJECTED = {"unauthorized", "bad_request", "forbidden", "too_large", "unsupporte
             "no_lead", "bad_method", "unavailable", "error"}
 CHUNK = 200
 DIGEST = re.compile(r"^[0-9a-f]{32}$")
+CURSOR = re.compile(r"[0-9]{1,16}(:[A-Za-z0-9_]{0,64})?")     # received ms, then an event id
 MAX_DIGESTS = 8
 
 
@@ -35,10 +37,14 @@ class Query:
 
     @classmethod
     def from_args(cls, args: Any) -> Query:
+        """The query of a URL or form; a cursor other than one a page gave is a 400."""
         digests = [d for d in args.get("contact", "").split(".") if DIGEST.match(d)]
+        cursor = args.get("cursor", "")
+        if cursor and not CURSOR.fullmatch(cursor):
+            abort(400, "cursor: not one an events page gave (ms:event id)")
         return cls({f: args[f] for f in FILTERS if args.get(f)},
                    args.get("window", "") if args.get("window") in WINDOWS else "",
-                   digests[:MAX_DIGESTS], args.get("cursor", ""))
+                   digests[:MAX_DIGESTS], cursor)
 
     def args(self) -> dict[str, str]:
         """The query as URL arguments."""
@@ -74,8 +80,10 @@ def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
 
 
 def _cursor(cursor: str) -> tuple[float, str]:
+    if not CURSOR.fullmatch(cursor):
+        return float("inf"), ""
     score, _, after = cursor.partition(":")
-    return (int(score), after) if score.isdigit() else (float("inf"), "")
+    return int(score), after
 
 
 def _seen(item: tuple[str, int], top: float, after: str) -> bool:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 
 from gateway import defaults
-from gateway.console import bp, read, state
-from gateway.console.auth import client, ctx
+from gateway.console import bp, read, sessions, state
+from gateway.console.auth import client_tag, ctx, session_tag
 from gateway.headroom import read_memory
-from gateway.index import hashed
 from gateway.records import Replay
 from gateway.store import Store, now_ms
 
@@ -59,7 +58,7 @@ def _events(query: read.Query, problem: str = "") -> str:
     page, cursor = read.find_events(_store(), query) if not problem else ([], "")
     rows = [{**r, "masked": read.masked(r)} for r in page]
     config = ctx().config
-    search = session.get("search", {})
+    search = sessions.last_search(g.console)
     q = search.get("q", "") if query.contact and search.get("contact") == query.args().get(
         "contact") else ""
     return render_template("events.html", query=query, rows=rows, cursor=cursor, q=q,
@@ -80,7 +79,7 @@ def search() -> Any:
         query.contact = index.query_digests(q, _regions()) if index else []
         if not query.contact:
             return _events(query, f"“{q}” is not an email address or a phone number")
-        session["search"] = {"q": q, "contact": ".".join(query.contact)}
+        sessions.remember_search(_store(), session["sid"], q, ".".join(query.contact))
     return redirect(url_for("console.events", **query.args()))
 
 
@@ -105,8 +104,8 @@ def reveal(event_id: str) -> str:
     record = _store().event(event_id)
     if record is None:
         abort(404, f"no event {event_id}")
-    log.info("console contact revealed", extra={"event_id": event_id, "session": session["sid"],
-                                                "client": hashed(client())})
+    log.info("console contact revealed", extra={"event_id": event_id, "session": session_tag(),
+                                                "client": client_tag()})
     return render_template("_contact.html", contact=read.contacts(record), revealed=True,
                            e=record)
 
@@ -158,7 +157,7 @@ def dead_action(action: str) -> Any:
             done.update(plan.ids)       # a replay takes the dead letters of its request along
             _note_replay(record, plan)
     log.info(f"console {action}", extra={"events": [r["id"] for r in matching][:100],
-                                         "session": session["sid"]})
+                                         "session": session_tag()})
     return render_template("done.html", action=action,
                            done=len(done & {r["id"] for r in matching}), total=len(matching),
                            back=url_for("console.dead"))
