@@ -23,6 +23,7 @@ MEGA_BASE_URL = "https://app.gomega.ai"
 MEGA_TIMEOUT_S = 15.0                  # overall deadline of one MEGA or Graph call, seconds
 CONNECT_TIMEOUT_S = 5.0                # longest wait for a connection to MEGA or Graph, seconds
 POOL_TIMEOUT_S = 1.0                   # longest wait for a free pooled connection, seconds
+MAX_ANSWER_BYTES = 8 * 1024 * 1024     # largest decoded MEGA or Graph answer read, bytes
 MAX_AGE_HOURS = 24.0                   # a lead failing transiently for longer becomes a dead letter
 KEY_RETENTION_HOURS = 24.0             # how long MEGA is assumed to remember an idempotency key
 
