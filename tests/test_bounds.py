@@ -1,4 +1,5 @@
-"""Bounds on what comes from outside: upstream answers are read up to a cap on decoded bytes."""
+"""Bounds on what comes from outside: upstream answers are read up to a cap on decoded bytes;
+an upload of many tiny rows costs the web process and Redis a bounded amount."""
 
 from __future__ import annotations
 
@@ -6,11 +7,20 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
+import httpx
+import psutil
 import pytest
+import redis
+
+from bench.harness import Stack
+from gateway import defaults
 
 BOMB_MB = 256                  # what the stand-in's answer decodes to, megabytes
 READER_GROWTH_MB = 200         # the reading process grows less with the cap (measured ~136 MB: the
@@ -100,3 +110,73 @@ def test_a_mega_answer_that_decodes_past_the_cap_is_a_counted_retry(bomb_url: st
     assert out["error"] == {"message": "MEGA's answer larger than 8 MiB", "status": 200,
                             "kind": None, "type": "MegaUnavailable"}
     assert out["growth_mb"] < READER_GROWTH_MB
+
+
+# -- imports: a real gunicorn web process and Redis -------------------------------------------
+
+ADMIN = {"Authorization": "Bearer bench-admin-token-0123456789abcdef"}
+WEB_GROWTH_MB = 64             # the web process's peak RSS grows less than this for an upload
+REDIS_GROWTH_MB = 2            # a real import of failed rows adds less than this to Redis
+TINY_ROWS = 131_072            # 0.26 MB of two-byte rows: +139 MB web RSS, +15.5 MB Redis before
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with Stack(customers=1, workers=0, start_workers=False, web_concurrency=1,
+               web_threads=2) as running:
+        yield running
+
+
+def web_memory_kb(stack: Stack) -> tuple[int, int]:
+    """The gunicorn worker's RSS and peak RSS (VmHWM), kilobytes."""
+    (worker,) = psutil.Process(stack.procs["web"].pid).children()
+    status = Path(f"/proc/{worker.pid}/status").read_text()
+    return tuple(int(status.split(f"{name}:")[1].split()[0])  # type: ignore[return-value]
+                 for name in ("VmRSS", "VmHWM"))
+
+
+def post_csv(stack: Stack, body: bytes, *, dry_run: bool = False) -> httpx.Response:
+    params = {"customer": "c0", **({"dry_run": "true"} if dry_run else {})}
+    return httpx.post(f"{stack.web_url}/v1/imports", params=params, content=body,
+                      headers={**ADMIN, "Content-Type": "text/csv"}, timeout=60)
+
+
+def upload(stack: Stack, body: bytes, *, dry_run: bool) -> dict[str, Any]:
+    """POST the CSV, then the report once its background reading ended."""
+    created = post_csv(stack, body, dry_run=dry_run)
+    assert created.status_code == 202, created.text
+    hook = httpx.post(stack.hook(0), json={"id": "w1", "email": "ana@example.com"}, timeout=10)
+    assert hook.status_code < 300             # webhooks are answered while the upload is read
+    for _ in range(1200):
+        report: dict[str, Any] = httpx.get(f"{stack.web_url}{created.headers['Location']}",
+                                           headers=ADMIN, timeout=10).json()
+        if report["status"] not in ("reading", "previewing"):
+            return report
+        time.sleep(0.1)
+    raise AssertionError(f"the upload is still being read: {report}")
+
+
+def tiny_rows(rows: int) -> bytes:
+    """A CSV of two-byte rows, each a failed row (no usable contact)."""
+    return b"email\n" + b"x\n" * rows
+
+
+@pytest.mark.timeout(600)
+def test_an_upload_of_tiny_rows_keeps_web_memory_and_redis_bounded(stack: Stack) -> None:
+    r = redis.Redis.from_url(stack.redis.url)
+    too_many = post_csv(stack, tiny_rows(defaults.IMPORT_MAX_ROWS + 1))
+    assert too_many.status_code == 413 and "more than 200000 rows" in too_many.text
+    body = tiny_rows(TINY_ROWS)
+    rss, _ = web_memory_kb(stack)
+    dry = upload(stack, body, dry_run=True)
+    assert dry["status"] == "preview" and dry["counts"]["failed"] == TINY_ROWS
+    assert len(dry["rows"]) == 100 and len(dry["errors"]) == 100
+    before = r.info("memory")["used_memory"]
+    real = upload(stack, body, dry_run=False)
+    assert real["counts"]["failed"] == TINY_ROWS and len(real["errors"]) == 100
+    grown = r.info("memory")["used_memory"] - before
+    _, peak = web_memory_kb(stack)
+    keys = list(r.scan_iter("leadgate:import:*:errors"))
+    assert [r.llen(k) for k in keys] == [defaults.IMPORT_ERRORS_KEPT]
+    assert grown < REDIS_GROWTH_MB * 1024 * 1024, grown
+    assert (peak - rss) / 1024 < WEB_GROWTH_MB, (rss, peak)
