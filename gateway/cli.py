@@ -448,7 +448,9 @@ def import_csv(file: str, customer: str, route: str | None, maps: tuple[str, ...
         written = run.write_failed_rows(file, failed_rows, reasons, raw=raw)
         click.echo(f"{written} failed row(s) written to {failed_rows}"
                    + (" (rows MEGA may still refuse are not known yet)" if report["pending"]
-                      else ""))
+                      else "")
+                   + (f" (the first {len(reasons)} of {report['counts']['failed']}: no more "
+                      "are kept)" if report["counts"]["failed"] > len(reasons) else ""))
 
 
 def _map_pairs(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -166,7 +166,9 @@ class ImportReport(Schema):
                             metadata={"description": "null for a dry run"})
     dry_run = fields.Boolean(required=True)
     status = fields.String(required=True, validate=validate.OneOf(
-        ["reading", "delivering", "done", "preview"]))
+        ["reading", "delivering", "done", "previewing", "preview", "failed"]),
+        metadata={"description": "an API upload runs in the background: reading or "
+                                 "previewing until its rows are read; failed: see `error`"})
     customer = fields.String(required=True)
     pending = fields.Integer(required=True)
     counts = fields.Nested(ImportCounts, required=True)
@@ -174,7 +176,8 @@ class ImportReport(Schema):
                          metadata={"description": "the first 100 failed rows"})
     unknown_custom_fields = fields.List(fields.String(), required=True)
     rows = fields.List(fields.Dict(), metadata={"description": "a dry run: MEGA's verdict "
-                                                "per row"})
+                                                "per row (over the API: the first 100 rows)"})
+    error = fields.String(metadata={"description": "why a failed upload stopped"})
 
 
 class Replayed(Schema):

@@ -53,6 +53,7 @@ class GraphState:
     webhooks: Webhooks = field(default_factory=Webhooks)
     short_pages: set[int] = field(default_factory=set)     # listing pages served short
     short_page_size: int = 1
+    repeat_cursor: bool = False        # a listing's `next` keeps the `after` it was asked with
     next_lead: int = 2_000_000_000_000_001
     throttle_next: int = 0
     fail_next: int = 0
@@ -193,7 +194,8 @@ def control() -> Response:
     """PATCH {"tokens": [...], "token_info": {token: debug_token fields}, "answers": {id:
     field_data}, "deleted": [...], "pages": {page id: {"forms": [...], "apps": [...]}},
     "webhook": {"url", "app_secret", "swallow", "seed"}, "short_pages": [n], "short_page_size":
-    n, "throttle_next": n, "fail_next": n, "denied": bool}; GET shows the counters."""
+    n, "repeat_cursor": bool, "throttle_next": n, "fail_next": n, "denied": bool}; GET shows the
+    counters."""
     state = _state()
     with state.lock:
         if request.method == "PATCH":
@@ -220,6 +222,7 @@ def change(state: GraphState, new: dict[str, Any]) -> None:
         state.webhooks.rng = random.Random(hook["seed"])
     state.short_pages = set(new.get("short_pages", state.short_pages))
     state.short_page_size = int(new.get("short_page_size", state.short_page_size))
+    state.repeat_cursor = bool(new.get("repeat_cursor", state.repeat_cursor))
     state.throttle_next = int(new.get("throttle_next", state.throttle_next))
     state.fail_next = int(new.get("fail_next", state.fail_next))
     state.denied = bool(new.get("denied", state.denied))   # the app lost leads_retrieval

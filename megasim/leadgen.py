@@ -101,6 +101,8 @@ def listing(state: GraphState, served: list[dict[str, Any]], page: int,
     paging: dict[str, Any] = {"cursors": {
         "before": cursor(page, served[0], position) if served else "",
         "after": cursor(page + 1, last, position)}}
+    if state.repeat_cursor and request.args.get("after"):
+        paging["cursors"]["after"] = request.args["after"]     # a fault: paging never moves
     if more:
         args = {k: v for k, v in request.args.items() if k != "after"}
         args["after"] = paging["cursors"]["after"]

@@ -27,6 +27,7 @@ from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, sign
+from workers.graph import GraphError
 from workers.meta_pages import MetaPages
 from workers.reconcile import Reconciler
 
@@ -300,3 +301,36 @@ def test_backfill_refuses_bad_arguments(meta: tuple[Config, Any, str], args: lis
                                 env={"REDIS_URL": redis_server.url})
     assert result.exit_code != 0 and message in result.output
     assert stored_keys(redis_client) == []
+
+
+def test_a_listing_whose_cursor_repeats_stops_and_says_so(
+        meta: tuple[Config, Any, str], megasim: Sim) -> None:
+    config, drain, _ = meta
+    config.routes[ROUTE].settings["forms"] = [DEMO_FORM_ID]
+    megasim.graph(webhook={"swallow": 1.0}, repeat_cursor=True)
+    create(megasim, 7)
+    before = megasim.graph()["requests"]
+    assert Reconciler(config, drain.ctx.store, page_size=3).run(config.routes[ROUTE]) is None
+    assert megasim.graph()["requests"] - before == 2      # without the check: 10,000 a round
+    report = reconcile_report(drain.ctx.store, config.routes[ROUTE])
+    assert report["last_error"] == f"form {DEMO_FORM_ID}: Graph repeated a paging cursor " \
+                                   "after 2 pages"
+    assert report["next_at_ms"] > time.time() * 1000 + 30_000     # backed off
+    seen = drain.ctx.redis.hget(drain.ctx.store.keys.reconcile(ROUTE), "seen")
+    assert int(seen) == 6                                  # two pages of three, not 10,000
+
+
+def test_a_listing_longer_than_its_window_can_hold_stops_at_the_page_cap(
+        meta: tuple[Config, Any, str], megasim: Sim) -> None:
+    """Empty pages with ever new cursors: paging goes on to the cap, then an error."""
+    config, drain, _ = meta
+    megasim.graph(short_pages=list(range(1, 1000)), short_page_size=0)
+    create(megasim, 2)
+    pages = MetaPages(timeout_s=2)
+    since = int(time.time()) - 600                # 600 leads at most: 12 pages, 24 allowed
+    before = megasim.graph()["requests"]
+    with pytest.raises(GraphError, match="more than 24 pages for 600 s of leads"):
+        list(pages.leads(f"{megasim.url}/graph/v21.0", META_TOKEN, DEMO_FORM_ID,
+                         since=since, until=since + 600, page_size=50))
+    assert megasim.graph()["requests"] - before == 24
+    pages.close()

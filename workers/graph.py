@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from workers.deadline import client_timeout, request_within
+from workers.deadline import AnswerTooLarge, client_timeout, request_within
 
 LEAD_FIELDS = "id,created_time,ad_id,ad_name,adset_name,campaign_name,form_id,platform," \
               "is_organic,field_data"
@@ -112,6 +112,8 @@ def get_json(http: httpx.Client, url: str, token: str, params: dict[str, str], *
         status, raw, _ = request_within(http, "GET", url, deadline_s=deadline_s, clock=clock,
                                         params=params,
                                         headers={"Authorization": f"Bearer {token}"})
+    except AnswerTooLarge as exc:
+        raise GraphError(f"Graph {exc.status}: {exc}", kind="unavailable") from exc
     except httpx.HTTPError as exc:
         raise GraphError(f"Graph API unreachable ({type(exc).__name__})",
                          kind="unavailable") from exc

@@ -20,7 +20,7 @@ from gateway.errors import (
     MegaRateLimited,
     MegaUnavailable,
 )
-from workers.deadline import client_timeout, request_within
+from workers.deadline import AnswerTooLarge, client_timeout, request_within
 
 PATHS = {"single": SINGLE_PATH, "bulk": BULK_PATH}
 IN_PROGRESS = "in progress"   # a 409 naming this: the key's first request is still running
@@ -74,6 +74,9 @@ class MegaClient:
                    "Content-Type": "application/json", "Idempotency-Key": key}
         try:
             status, raw, answer_headers = self._post(PATHS[endpoint], body, headers)
+        except AnswerTooLarge as exc:       # unreadable, like a 2xx that is not MEGA's JSON
+            raise MegaUnavailable(f"MEGA's {exc}", endpoint=endpoint,
+                                  status=exc.status) from exc
         except httpx.TimeoutException as exc:
             raise MegaUnavailable(f"timeout ({type(exc).__name__})", endpoint=endpoint) from exc
         except httpx.HTTPError as exc:

@@ -8,6 +8,8 @@ token travels in the Authorization header; only `debug_token` must name it in th
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +19,13 @@ from gateway import defaults
 from workers.deadline import client_timeout
 from workers.graph import LEAD_FIELDS, GraphError, get_json
 
-MAX_PAGES = 10_000          # a listing that pages longer than this is a bug, not a form
+
+def max_pages(window_s: int, page_size: int) -> int:
+    """The pages a listing may take: RECONCILE_PAGES_FACTOR times the pages its time window can
+    hold at RECONCILE_FORM_LEADS_PER_S, and at least RECONCILE_MIN_PAGES."""
+    leads = window_s * defaults.RECONCILE_FORM_LEADS_PER_S
+    return max(defaults.RECONCILE_MIN_PAGES,
+               math.ceil(leads / page_size) * defaults.RECONCILE_PAGES_FACTOR)
 
 
 class MetaPages:
@@ -36,23 +44,41 @@ class MetaPages:
         """Pages of the form's leads created after `since` (and before `until`), newest first.
 
         Follows the `after` cursor while Graph gives a `paging.next`: a page may be short (Meta
-        filters leads out after paging), so only a missing `next` ends the listing."""
+        filters leads out after paging), so only a missing `next` ends the listing. A cursor
+        that repeats, a page of leads all listed before, or more pages than the window can
+        hold (max_pages) end it with a GraphError: Graph is looping, not the form growing."""
         rules = [{"field": "time_created", "operator": "GREATER_THAN", "value": since}]
         if until is not None:
             rules.append({"field": "time_created", "operator": "LESS_THAN", "value": until})
         params = {"fields": LEAD_FIELDS, "limit": str(page_size),
                   "filtering": json.dumps(rules, separators=(",", ":"))}
-        for _ in range(MAX_PAGES):
+        window_s = max(0, (int(time.time()) if until is None else until) - since)
+        limit = max_pages(window_s, page_size)
+        cursors: set[str] = set()
+        ids: set[str] = set()
+        for number in range(1, limit + 1):
             body = self.get(f"{base_url}/{form_id}/leads", token, params)
             data = body.get("data")
-            yield [lead for lead in data if isinstance(lead, dict)] if isinstance(data, list) \
+            page = [lead for lead in data if isinstance(lead, dict)] if isinstance(data, list) \
                 else []
+            fresh = {str(lead.get("id")) for lead in page} - ids
+            if page and not fresh:
+                raise GraphError(f"form {form_id}: Graph's page {number} lists only leads "
+                                 "listed before", kind="unavailable")
+            ids |= fresh
+            yield page
             paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
             after = (paging.get("cursors") or {}).get("after")
             if not paging.get("next") or not after:
                 return
+            if str(after) in cursors:
+                raise GraphError(f"form {form_id}: Graph repeated a paging cursor after "
+                                 f"{number} pages", kind="unavailable")
+            cursors.add(str(after))
             params = {**params, "after": str(after)}
-        raise GraphError(f"form {form_id}: more than {MAX_PAGES} pages", kind="unavailable")
+        raise GraphError(f"form {form_id}: more than {limit} pages for "
+                         f"{window_s} s of leads",
+                         kind="unavailable")
 
     def forms(self, base_url: str, token: str, page_id: str) -> list[str]:
         """The ids of the page's lead forms."""

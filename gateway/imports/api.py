@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from functools import partial
 from typing import IO, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -13,7 +16,13 @@ from werkzeug.datastructures import MultiDict
 
 from gateway import defaults
 from gateway.admin import authorize
-from gateway.errors import BadRequest, RouteNotFound, UnsupportedMediaType
+from gateway.errors import (
+    BadRequest,
+    InboundError,
+    RouteNotFound,
+    StoreUnavailable,
+    UnsupportedMediaType,
+)
 from gateway.imports import run
 from gateway.imports.preview import Previewer
 from gateway.imports.record import Imports
@@ -21,6 +30,12 @@ from gateway.imports.rows import Plan, make_plan
 
 bp = Blueprint("imports", __name__, url_prefix="/v1/imports")
 TRUE = ("1", "true", "yes", "on")
+log = logging.getLogger("leadgate.imports")
+_RUNNERS = threading.BoundedSemaphore(defaults.IMPORT_WEB_RUNNERS)   # uploads read at once
+
+
+class ImportsBusy(StoreUnavailable):
+    """This web process reads IMPORT_WEB_RUNNERS uploads already."""
 
 
 @bp.before_request
@@ -36,17 +51,32 @@ def _imports() -> Imports:
 
 @bp.post("")
 def create() -> tuple[Response, int]:
-    """Import (202, with the report so far) or preview (200, dry_run) the uploaded CSV."""
+    """Check the uploaded CSV (bytes, rows, columns), then import or preview it in the
+    background: 202 with the report so far; GET the Location for its progress."""
     options = MultiDict(request.args)
     if request.mimetype == "multipart/form-data":
         options.update(request.form)
+    plan = _plan(options)
+    imports = _imports()
     with _upload() as (upload, name):
-        plan = _plan(options)
+        source = _spool(upload)
+    if not _RUNNERS.acquire(blocking=False):
+        source.close()
+        raise ImportsBusy("this web process is reading another upload: try again shortly")
+    try:
         if options.get("dry_run", "").lower() in TRUE:
-            return jsonify(_preview(plan, upload)), 200
-        run.start(_imports(), plan, upload, name=name)
-    report = _imports().report(plan.import_id)
-    response = jsonify(report)
+            job, failed = _begin_preview(plan, imports, source)
+        else:
+            total = run.begin(imports, plan, source, name=name)
+            job = partial(run.store, imports, plan, source, total)
+            failed = partial(imports.failed, plan.import_id)
+        threading.Thread(target=_in_background, args=(job, failed, plan.import_id, source),
+                         name=f"leadgate-{plan.import_id}", daemon=True).start()
+    except BaseException:
+        source.close()
+        _RUNNERS.release()
+        raise
+    response = jsonify(imports.report(plan.import_id))
     response.headers["Location"] = f"/v1/imports/{plan.import_id}"
     return response, 202
 
@@ -90,23 +120,67 @@ def _upload() -> Iterator[tuple[IO[bytes], str]]:
         return
     if request.mimetype not in ("text/csv", "text/plain", "application/csv"):
         raise UnsupportedMediaType("send text/csv, or multipart/form-data with a 'file'")
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as body:
+    with tempfile.TemporaryFile() as body:
         shutil.copyfileobj(request.stream, body)
+        body.seek(0)
         yield body, ""
 
 
-def _preview(plan: Plan, upload: IO[bytes]) -> dict[str, Any]:
-    """MEGA's dry run of the upload, row by row; nothing stored."""
+def _spool(upload: IO[bytes]) -> IO[bytes]:
+    """The upload copied to a temporary file of this process (it outlives the request)."""
+    source = tempfile.TemporaryFile()
+    try:
+        shutil.copyfileobj(upload, source)
+        source.seek(0)
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
+def _begin_preview(plan: Plan, imports: Imports, source: IO[bytes]
+                   ) -> tuple[Callable[[], None], Callable[[str], None]]:
+    """Check the file and record the dry run; the preview to run in the background, and
+    what records its failure."""
     from workers.mega import MegaClient
 
+    run.check(plan, source)
     config = current_app.extensions["leadgate"].config
     rows: list[dict[str, Any]] = []
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
+    dry = run.DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate,
+                                     max_wait_s=defaults.IMPORT_API_MAX_WAIT_S),
+                     imports, on_row=rows.append, rows_told=defaults.IMPORT_PREVIEW_ROWS_SHOWN)
+
+    def report(status: str, **more: str) -> None:
+        imports.preview(plan.import_id, {**dry.report(), "status": status, "rows": rows,
+                                         **more})
+
+    def preview() -> None:
+        try:
+            dry.run(source, progress=lambda _done, _total: report("previewing"))
+        finally:
+            mega.close()
+        report("preview")
+
+    report("previewing")
+    return preview, lambda reason: report("failed", error=reason)
+
+
+def _in_background(job: Callable[[], None], failed: Callable[[str], None], import_id: str,
+                   source: IO[bytes]) -> None:
+    """Run an upload's import or preview off the request's thread; a failure is recorded."""
     try:
-        dry = run.DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate,
-                                         max_wait_s=defaults.IMPORT_API_MAX_WAIT_S),
-                         _imports(), on_row=rows.append)
-        report = dry.run(upload)
+        job()
+    except Exception as exc:
+        log.warning("import %s stopped: %s", import_id, _reason(exc))
+        with suppress(Exception):
+            failed(_reason(exc))
     finally:
-        mega.close()
-    return {**report, "rows": rows}
+        source.close()
+        _RUNNERS.release()
+
+
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, InboundError) else \
+        f"stopped on an error ({type(exc).__name__})"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from gateway import defaults
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, PayloadTooLarge
 
 DELIMITERS = ",;\t"
 Source = str | Path | IO[bytes]
@@ -20,6 +20,10 @@ T = TypeVar("T")
 
 class ImportFileError(BadRequest):
     """The file cannot be read as CSV; the message names the row."""
+
+
+class TooManyRows(PayloadTooLarge):
+    """The file has more rows than one import may (IMPORT_MAX_ROWS)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,13 @@ def _read(step: Callable[[], T], number: int) -> T:
         raise ImportFileError(f"{where}: not readable as CSV ({exc})") from None
 
 
-def count_rows(source: Source) -> int:
-    """Read the whole file once (streamed), so a broken file fails before anything is stored."""
+def count_rows(source: Source, *, max_rows: int = defaults.IMPORT_MAX_ROWS) -> int:
+    """Read the whole file once (streamed), so a broken file, or one of more than max_rows
+    rows, fails before anything is stored."""
+    rows = 0
     with table(source) as t:
-        return sum(1 for _ in t.rows)
+        for _ in t.rows:
+            rows += 1
+            if rows > max_rows:
+                raise TooManyRows(f"the file has more than {max_rows} rows: split it")
+    return rows

@@ -53,8 +53,9 @@ class Imports:
             pipe.sadd(k.import_(import_id, "pending"), *queued)
         errors = [json.dumps({"row": p.number, "reason": p.reason}) for p in chunk
                   if p.record is None]
-        if errors:
+        if errors:       # the first IMPORT_ERRORS_KEPT are kept; "failed" counts them all
             pipe.rpush(k.import_(import_id, "errors"), *errors)
+            pipe.ltrim(k.import_(import_id, "errors"), 0, defaults.IMPORT_ERRORS_KEPT - 1)
         for name, n in (("rows", len(chunk)), ("queued", len(queued)),
                         ("failed", len(errors)), ("warnings", sum(p.warned for p in chunk)),
                         ("duplicates_in_file", sum(1 for f in seen if f != ROW_NEW)),
@@ -65,6 +66,21 @@ class Imports:
             pipe.expire(k.import_(import_id, part), self.ttl_s)
         with translated():
             pipe.execute()
+
+    def preview(self, import_id: str, report: dict[str, Any]) -> None:
+        """An API dry run's report so far (its lists bounded), for GET /v1/imports/<id>; it
+        expires after IMPORT_PREVIEW_TTL_S."""
+        with translated():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(self.keys.import_(import_id), "report", json.dumps(report))
+            pipe.expire(self.keys.import_(import_id), defaults.IMPORT_PREVIEW_TTL_S)
+            pipe.execute()
+
+    def failed(self, import_id: str, message: str) -> None:
+        """An upload that stopped on an error: the import (or dry run) says why."""
+        with translated():
+            self.redis.hset(self.keys.import_(import_id), mapping={
+                "status": "failed", "error": message[:500]})
 
     def read_done(self, import_id: str) -> None:
         """Every row is stored: the contacts are no longer needed; delivery is what remains."""
@@ -93,6 +109,7 @@ class Imports:
         with translated():
             while True:
                 cursor, pending = self._tally(keys=keys, args=[k.event(""), cursor, 1000])
+                self.redis.ltrim(keys[2], 0, defaults.IMPORT_ERRORS_KEPT - 1)
                 if int(cursor) == 0:
                     break
             if not pending and self.redis.hget(keys[0], "status") == b"delivering":
@@ -113,13 +130,15 @@ class Imports:
             shown = self.redis.lrange(k.import_(import_id, "errors"), 0, errors - 1)
             unknown = self.redis.smembers(k.import_(import_id, "unknown"))
         data = {a.decode(): b.decode() for a, b in raw.items()}
+        if "report" in data:
+            return {**json.loads(data["report"]), "import": import_id}
         counts = {name: int(data.pop(name, 0)) for name in COUNTS}
         return {"import": import_id, "dry_run": False, **data, "pending": pending,
                 "counts": counts, "errors": [json.loads(e) for e in shown],
                 "unknown_custom_fields": sorted(u.decode() for u in unknown)}
 
     def failed_rows(self, import_id: str) -> dict[int, str]:
-        """Every failed row of the import: row number -> reason."""
+        """The failed rows kept (the first IMPORT_ERRORS_KEPT): row number -> reason."""
         with translated():
             raw = self.redis.lrange(self.keys.import_(import_id, "errors"), 0, -1)
         return {e["row"]: e["reason"] for e in map(json.loads, raw)}

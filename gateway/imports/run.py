@@ -42,18 +42,38 @@ def chunks(plan: Plan, rows: Iterator[Row], clock: Callable[[], float] = time.ti
 def start(imports: Imports, plan: Plan, source: Source, *, name: str = "",
           progress: Progress | None = None) -> int:
     """Store every row as an event (a broken file stores nothing); the number of rows read."""
+    total = begin(imports, plan, source, name=name)
+    store(imports, plan, source, total, progress=progress)
+    return total
+
+
+def check(plan: Plan, source: Source) -> int:
+    """The file's rows, counted (at most IMPORT_MAX_ROWS) and their columns checked against
+    the plan: a file that fails here has stored nothing."""
     total = count_rows(source)
     with table(source) as t:
         check_columns(plan, t.columns)
-        imports.create(plan.import_id, {
-            "customer": plan.customer.name, "route": plan.route.name, "file": name,
-            "on_duplicate": plan.on_duplicate, "id_column": plan.id_column or ""})
+    return total
+
+
+def begin(imports: Imports, plan: Plan, source: Source, *, name: str = "") -> int:
+    """Check the file and create the import's record; the number of rows."""
+    total = check(plan, source)
+    imports.create(plan.import_id, {
+        "customer": plan.customer.name, "route": plan.route.name, "file": name,
+        "on_duplicate": plan.on_duplicate, "id_column": plan.id_column or ""})
+    return total
+
+
+def store(imports: Imports, plan: Plan, source: Source, total: int, *,
+          progress: Progress | None = None) -> None:
+    """Store the rows of a begun import as events, a chunk at a time."""
+    with table(source) as t:
         for chunk in chunks(plan, t.rows, imports.store.clock):
             imports.add(plan.import_id, plan.customer, chunk)
             if progress:
                 progress(len(chunk), total)
     imports.read_done(plan.import_id)
-    return total
 
 
 def wait(imports: Imports, import_id: str, *, progress: Progress | None = None,
@@ -82,21 +102,23 @@ class DryRun:
     """MEGA's preview of an import, counted as the real import counts; nothing is stored."""
 
     def __init__(self, plan: Plan, previewer: Previewer, imports: Imports | None = None, *,
-                 on_row: Callable[[dict[str, Any]], None] | None = None):
+                 on_row: Callable[[dict[str, Any]], None] | None = None,
+                 rows_told: int | None = None):
+        """on_row gets each row's verdict in order: all of them, or the first rows_told."""
         self.plan, self.previewer, self.imports, self.on_row = plan, previewer, imports, on_row
+        self.rows_left = rows_told
         self.counts: Counter[str] = Counter()
-        self.errors: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []      # the first IMPORT_ERRORS_KEPT
         self.unknown: set[str] = set()
-        self._ids: set[str] = set()
-        self._contacts: set[str] = set()
+        self._ids: set[int] = set()             # hashes: a row costs ints, not its strings
+        self._contacts: set[int] = set()
         self._waiting: list[Prepared] = []
         self._told: list[dict[str, Any]] = []
 
     def run(self, source: Source, progress: Progress | None = None) -> dict[str, Any]:
         """Read the file, send the rows to preview, and report."""
-        total = count_rows(source)
+        total = check(self.plan, source)
         with table(source) as t:
-            check_columns(self.plan, t.columns)
             for chunk in chunks(self.plan, t.rows):
                 self.take(chunk)
                 if progress:
@@ -132,13 +154,14 @@ class DryRun:
 
     def seen(self, p: Prepared) -> int:
         """As the real import's IMPORT_ROWS script: a repeated id, or a repeated contact."""
-        eid = p.record["id"]  # type: ignore[index]
+        eid = hash(p.record["id"])  # type: ignore[index]
+        contacts = [hash(c) for c in p.contacts]
         if eid in self._ids:
             return ROW_SAME_ID
-        if any(c in self._contacts for c in p.contacts):
+        if any(c in self._contacts for c in contacts):
             return ROW_SAME_CONTACT
         self._ids.add(eid)
-        self._contacts.update(p.contacts)
+        self._contacts.update(contacts)
         return ROW_NEW
 
     def send(self) -> None:
@@ -156,18 +179,22 @@ class DryRun:
                     self.counts[result["status"]] += 1
             settled += results
         if self.on_row:
-            for result in sorted(settled, key=lambda r: int(r["row"])):
+            for result in sorted(settled, key=lambda r: int(r["row"]))[:self.rows_left]:
                 self.on_row(result)
+            if self.rows_left is not None:
+                self.rows_left = max(0, self.rows_left - len(settled))
 
     def tell(self, number: int, status: str, errors: list[str] | None = None) -> None:
-        """A row settled here, not by MEGA: not sent, and why (told with the next preview)."""
-        if self.on_row:
+        """A row settled here, not by MEGA: not sent, and why (told with the next preview;
+        rows past the first rows_told waiting are never told, so none is kept)."""
+        if self.on_row and (self.rows_left is None or len(self._told) < self.rows_left):
             self._told.append({"row": number, "status": status, "matched_by": None,
                                "errors": errors or [], "ignored_custom_fields": []})
 
     def fail(self, number: int, reason: str) -> None:
         self.counts["failed"] += 1
-        self.errors.append({"row": number, "reason": reason})
+        if len(self.errors) < defaults.IMPORT_ERRORS_KEPT:
+            self.errors.append({"row": number, "reason": reason})
 
     def report(self) -> dict[str, Any]:
         return {"import": None, "dry_run": True, "status": "preview",
