@@ -249,7 +249,7 @@ def _meta_status(config: Config, store: Any, *, check: bool) -> None:
     from gateway.route_status import health_label, reconcile_label, routes_report
 
     if check and any(r.source == "meta_lead_ads" for r in config.routes.values()):
-        from workers.source_health import HealthChecker
+        from workers.meta.health import HealthChecker
 
         checker = HealthChecker(config, store)
         try:
@@ -485,9 +485,9 @@ def backfill(route: str, config_path: str | None, since: Any, until: Any,
     """List a Meta route's form leads over a window; store and deliver the ones not yet known."""
     from calendar import timegm
 
-    from workers.backfill import backfill as run
-    from workers.graph import GraphError
-    from workers.meta_pages import MetaPages
+    from workers.meta.backfill import backfill as run
+    from workers.meta.graph import GraphError
+    from workers.meta.pages import MetaPages
     from workers.reconcile import Reconciler
 
     config = _config(config_path)

@@ -15,7 +15,7 @@ from gateway.errors import (
     MegaUnavailable,
 )
 from workers import policy
-from workers.graph import GraphError
+from workers.meta.graph import GraphError
 
 ACME = Customer("acme", "11111111-1111-4111-8111-111111111111", "t")
 

@@ -26,7 +26,7 @@ from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, sign
-from workers.meta_pages import MetaPages
+from workers.meta.pages import MetaPages
 from workers.reconcile import Reconciler
 
 ROOT = Path(__file__).resolve().parents[1]

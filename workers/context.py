@@ -13,7 +13,7 @@ from gateway.config import Config, load_config
 from gateway.index import Index
 from gateway.redis_server import connect
 from gateway.store import Store, require_redis_url
-from workers.graph import GraphClient
+from workers.meta.graph import GraphClient
 from workers.mega import MegaClient
 
 

@@ -15,7 +15,7 @@ from gateway import defaults
 from gateway.config import Route
 from gateway.records import Batch, now_ms
 from gateway.sources import SOURCES
-from workers.graph import GraphError
+from workers.meta.graph import GraphError
 from workers.outcomes import Outcomes, unavailable
 
 if TYPE_CHECKING:

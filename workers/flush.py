@@ -16,7 +16,7 @@ from gateway.records import Batch, MalformedBatch, now_ms
 from workers import policy
 from workers.context import WorkerContext
 from workers.enrich import enrich
-from workers.graph import GraphError
+from workers.meta.graph import GraphError
 from workers.mega import MegaResponse
 from workers.outcomes import Outcomes, dead, outcomes
 from workers.rates import note_rate, rate_wait

@@ -14,7 +14,7 @@ from gateway import defaults
 from workers.alerts import AlertSender, Evaluator
 from workers.context import WorkerContext
 from workers.reconcile import Reconciler
-from workers.source_health import HealthChecker
+from workers.meta.health import HealthChecker
 
 log = logging.getLogger("leadgate.worker")
 

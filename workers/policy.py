@@ -18,7 +18,7 @@ from gateway.outbound import (
     single_drops,
 )
 from workers.deadline import call_s
-from workers.graph import GraphError
+from workers.meta.graph import GraphError
 
 
 def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,

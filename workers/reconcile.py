@@ -25,8 +25,8 @@ from gateway.sources import SOURCES
 from gateway.sources.base import Draft
 from gateway.sources.meta import lead_draft
 from gateway.store import Store, now_ms
-from workers.graph import GraphError
-from workers.meta_pages import MetaPages
+from workers.meta.graph import GraphError
+from workers.meta.pages import MetaPages
 
 log = logging.getLogger("leadgate.reconcile")
 SOURCE = "meta_lead_ads"

@@ -16,8 +16,8 @@ from typing import Any
 from gateway import defaults
 from gateway.config import Config, Route
 from gateway.store import Store, now_ms
-from workers.graph import GraphError
-from workers.meta_pages import MetaPages
+from workers.meta.graph import GraphError
+from workers.meta.pages import MetaPages
 
 log = logging.getLogger("leadgate.health")
 STATES = ("healthy", "token_expiring", "token_invalid", "not_subscribed", "permission_missing",

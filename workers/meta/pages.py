@@ -15,7 +15,7 @@ import httpx
 
 from gateway import defaults
 from workers.deadline import client_timeout
-from workers.graph import LEAD_FIELDS, GraphError, get_json
+from workers.meta.graph import LEAD_FIELDS, GraphError, get_json
 
 MAX_PAGES = 10_000          # a listing that pages longer than this is a bug, not a form
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from gateway.config import Config, Route
 from gateway.store import Store
-from workers.meta_pages import MetaPages
+from workers.meta.pages import MetaPages
 from workers.reconcile import Tally, ingest_page
 
 
