@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+Events = list[dict[str, str]]           # event records as read from their hashes
+Outcomes = dict[str, dict[str, str]]    # event id -> its terminal fields
 EVENT_STATUSES = ("pending", "in_flight", "held", "delivered", "dead", "test")
 DEAD_REASONS = ("rejected", "conflict", "expired", "key_expired", "lead_unavailable")
 

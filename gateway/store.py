@@ -148,6 +148,17 @@ class Store(ReadModel):
         with translated():
             return [bool(flag) for flag in self._ingest(keys, args)]
 
+    # -- the console's index --------------------------------------------------------------
+    def note_attempt(self, ids: list[str], entry: dict[str, Any]) -> None:
+        """One delivery attempt on each event's timeline (when the index is on)."""
+        if self.index:
+            self.index.attempt(self.redis, ids, entry)
+
+    def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:
+        """Contacts learnt after intake (an enrichment's leads) in the contact search."""
+        if self.index and events:
+            self.index.add_contacts(self.redis, events, at_ms)
+
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
         """Lease the customers whose flush is due (and those whose flush died)."""

@@ -31,7 +31,7 @@ from megasim.graph import DEMO_PAGE_ID
 from tests.conftest import URL_TOKEN, Sim, build, to_toml
 from tests.samples import META_SECRET, META_TOKEN
 from workers.alerts import AlertSender, Evaluator
-from workers.meta.health import HealthChecker
+from workers.monitors import HealthChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_" + "c2VjcmV0LWZvci1hbGVydHMtdGVzdHM="

@@ -27,6 +27,7 @@ from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, sign
 from workers.meta.pages import MetaPages
+from workers.meta.reconcile import MetaReconciliation
 from workers.reconcile import Reconciler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -276,7 +277,8 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
                 if number == 0:
                     store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
 
-    reconciler = Reconciler(config, store, pages=Slow(timeout_s=2))
+    reconciler = Reconciler(config, store, sources={
+        "meta_lead_ads": MetaReconciliation(timeout_s=2, pages=Slow(timeout_s=2))})
     assert reconciler.run(config.routes[ROUTE]) is None
     report = reconcile_report(store, config.routes[ROUTE])
     # the theft lands during the second page's fetch: that page is stored, then it stops
@@ -285,7 +287,8 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["acme-form", "--since", "2026-01-02"], "'acme-form' is not a meta_lead_ads route"),
+    (["acme-form", "--since", "2026-01-02"],
+     "'acme-form' is not a route whose source lists its leads"),
     ([ROUTE, "--since", "2026-01-02", "--until", "2026-01-01"], "--until is before --since"),
     ([ROUTE, "--since", "yesterday"], "Invalid value for '--since'"),
 ])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-from gateway.records import Batch
+from gateway.records import Batch, Events, Outcomes
 from workers import policy
 from workers.mega import MegaResponse
 
-Outcomes = dict[str, dict[str, str]]
 
-
-def outcomes(batch: Batch, events: list[dict[str, str]], response: MegaResponse) -> Outcomes:
+def outcomes(batch: Batch, events: Events, response: MegaResponse) -> Outcomes:
     """Each event's terminal record from MEGA's answer."""
     if batch.endpoint == "single":
         (event,) = events
@@ -50,7 +48,7 @@ def dead(ids: list[str], reason: str, exc: Exception | None) -> Outcomes:
                   "mega_status": str(status or ""), "mega_body": text} for eid in ids}
 
 
-def unavailable(events: list[dict[str, str]], why: str) -> Outcomes:
+def unavailable(events: Events, why: str) -> Outcomes:
     """Leads a source cannot give (deleted at Meta): dead letters with the source's word."""
     return {e["id"]: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
             for e in events}
