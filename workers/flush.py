@@ -38,8 +38,11 @@ class Flush:
         except LeaseLost:
             log.warning("flush of %s stopped: its lease moved to another flush", self.name)
             return
-        except Exception as exc:   # a bug, Redis trouble, a malformed batch: a counted attempt
-            log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
+        except Exception as exc:   # a bug, Redis trouble, a malformed batch, a source's API
+            if isinstance(exc, SourceError):       # throttled or in trouble: a counted attempt
+                log.warning("flush of %s: %s (%s)", self.name, exc.reason, exc)
+            else:
+                log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
             try:
                 hold = self.failed_flush(exc)
             except LeaseLost:
@@ -75,10 +78,7 @@ class Flush:
         """take -> prepare -> send -> apply: (hold-until ms or 0, whether to go on)."""
         events = self.store.events(batch.ids)
         if not batch.body:
-            try:
-                hold, events = self.prepare(batch, events)
-            except SourceError as exc:   # a source's API throttled or in trouble: as a 5xx
-                return self.settle(batch, self.decide(batch, exc), exc, now_ms(self.ctx.clock))
+            hold, events = self.prepare(batch, events)
             if hold or not events:
                 return hold, not hold
         elif self.key_expired(batch):
@@ -213,7 +213,8 @@ class Flush:
         return now + decision.wait_ms, False
 
     def failed_flush(self, exc: Exception) -> int:
-        """An exception inside the flush: an attempt of the batch in hand, as for a 5xx."""
+        """An exception inside the flush (or a source's API failing): an attempt of the batch
+        in hand, as for a 5xx."""
         now = now_ms(self.ctx.clock)
         fallback = now + int(policy.backoff_s(3) * 1000)
         if self.batch is None:
