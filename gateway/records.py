@@ -1,6 +1,6 @@
 """leadgate's records as types, beside the key names in gateway/keys.py.
 
-    EventRecord    {p}:event:{id}          one accepted event (flat strings)
+    Event          {p}:event:{id}          one accepted event (gateway/event.py)
     CustomerState  {p}:customer:{name}     holds, pauses, rate-limit budget, counters
     Batch          {p}:batch:{customer}    a customer's in-flight batch (frozen once sent)
     SentRequest    {p}:request:{key}       a sent request kept for replays under its key
@@ -12,46 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypedDict
 
 Events = list[dict[str, str]]           # event records as read from their hashes
 Outcomes = dict[str, dict[str, str]]    # event id -> its terminal fields
-EVENT_STATUSES = ("pending", "in_flight", "held", "delivered", "dead", "test")
-DEAD_REASONS = ("rejected", "conflict", "expired", "key_expired", "lead_unavailable")
-
-
-class EventRecord(TypedDict, total=False):
-    """{p}:event:{id}: every value a string. Open: intake may add other string fields."""
-
-    id: str
-    customer: str
-    route: str
-    source: str
-    provider_id: str
-    status: str                 # EVENT_STATUSES
-    received_at: str            # ms
-    lead: str                   # the MEGA lead row, JSON (absent until enriched)
-    warnings: str               # JSON list
-    unmapped: str               # JSON object
-    fields: str                 # the webhook's own fields, JSON (sources that enrich)
-    enrich: str                 # non-empty: a source's enrichment step runs first
-    attempts: str               # failed attempts of its current batch
-    last_error: str
-    replays: str                # times replayed; part of a new idempotency key
-    replay_key: str             # the key its last replay went out under
-    replay_reason: str          # why that key
-    request_key: str            # the key of the request it died in (request:<key>)
-    outcome: str                # created, updated, skipped
-    endpoint: str               # single, bulk
-    lead_id: str
-    matched_by: str
-    ignored_custom_fields: str  # JSON list
-    delivery_warning: str
-    mega_status: str
-    mega_body: str
-    dead_reason: str            # DEAD_REASONS
-    error: str
-    finished_at: str            # ms
 
 
 STATE_FIELDS = ("hold_until", "hold_reason", "blocked", "last_error", "last_success_at",

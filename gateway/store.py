@@ -19,6 +19,7 @@ import redis
 from gateway.config import Customer
 from gateway.encoding import dumps
 from gateway.errors import ConfigError
+from gateway.event import event_id
 from gateway.index import Index
 from gateway.keys import CLAIM, INGEST, REPLAY, Keys
 from gateway.lease import Lease
@@ -27,15 +28,6 @@ from gateway.readmodel import ReadModel, translated
 from gateway.records import Batch, now_ms
 
 __all__ = ["Batch", "Store", "event_id", "now_ms", "translated"]
-
-TERMINAL = ("delivered", "dead", "test")
-
-
-def event_id(customer: str, source: str, provider_id: str) -> str:
-    """The event key (customer, source, provider id) as a short stable id."""
-    raw = f"{customer}\x1f{source}\x1f{provider_id}".encode()
-    return "evt_" + hashlib.sha256(raw).hexdigest()[:32]
-
 
 def require_redis_url(config: Any, command: str) -> str:
     """REDIS_URL, or ConfigError: production never falls back to a Redis on local disk."""

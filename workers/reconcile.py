@@ -23,8 +23,9 @@ from typing import Any, Protocol
 from gateway import defaults
 from gateway.config import Config, Route
 from gateway.errors import NoUsableLead, SourceError
-from gateway.intake import record
+from gateway.event import Event
 from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.leads import draft_event
 from gateway.route_status import reconciles
 from gateway.sources import Draft, Source
 from gateway.store import Store, now_ms
@@ -94,15 +95,20 @@ def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> f
 def lead_records(found: Reconciliation, route: Route, items: list[Any], now: float, via: str
                  ) -> list[dict[str, str]]:
     """Event records for listed items: the same event ids as their webhooks."""
-    out = []
-    for item in items:
-        for draft in found.drafts(route, item):
-            try:
-                out.append({**record(route, found.source, draft, now), "via": via})
-                break
-            except NoUsableLead:
-                continue
-    return out
+    events = [event for item in items if (event := first_event(found, route, item, now))]
+    for event in events:
+        event.extra["via"] = via
+    return [event.to_fields() for event in events]
+
+
+def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> Event | None:
+    """The event of the item's first draft with a usable lead (None: no draft has one)."""
+    for draft in found.drafts(route, item):
+        try:
+            return draft_event(route, found.source, draft, now)
+        except NoUsableLead:
+            continue
+    return None
 
 
 def ingest_page(store: Store, config: Config, found: Reconciliation, route: Route,
