@@ -42,6 +42,11 @@ class Event:
     # dead_reason (DEAD_REASONS), error, finished_at (ms); an import's bulk_only, import...
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def lead(self) -> str:
+        """The MEGA lead row as JSON ("" until a source's enrichment step built it)."""
+        return self.extra.get("lead", "")
+
     def to_fields(self) -> dict[str, str]:
         """The hash the store keeps."""
         return {"id": self.id, "customer": self.customer, "route": self.route,
@@ -51,11 +56,14 @@ class Event:
 
     @classmethod
     def from_fields(cls, raw: Mapping[str, str]) -> Event:
-        """The event from its stored hash."""
+        """The event from its stored hash (KeyError without an id: no such event); a field
+        missing reads as empty, as the hash would give it."""
         rest = {k: v for k, v in raw.items() if k not in BASE}
-        return cls(raw["id"], raw["customer"], raw["route"], raw["source"],
-                   raw["provider_id"], raw["status"], int(raw.get("received_at") or 0),
-                   int(raw.get("attempts") or 0), int(raw.get("replays") or 0), rest)
+        text = {name: raw.get(name, "") for name in ("customer", "route", "source",
+                                                     "provider_id", "status")}
+        return cls(raw["id"], **text, received_at=int(raw.get("received_at") or 0),
+                   attempts=int(raw.get("attempts") or 0),
+                   replays=int(raw.get("replays") or 0), extra=rest)
 
 
 BASE = frozenset(Event.__dataclass_fields__) - {"extra"}

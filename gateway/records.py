@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-Events = list[dict[str, str]]           # event records as read from their hashes
 Outcomes = dict[str, dict[str, str]]    # event id -> its terminal fields
 
 

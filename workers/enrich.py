@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gateway import defaults
 from gateway.config import Route
 from gateway.errors import SourceError
-from gateway.records import Events, Outcomes
+from gateway.records import Outcomes
 from gateway.sources import SOURCES
-from gateway.sources.enrichment import Fetch
+from gateway.sources.enrichment import Events, Fetch
 from workers.outcomes import unavailable
 
 log = logging.getLogger("leadgate.worker")
@@ -36,8 +36,8 @@ class Found:
     def left(self, events: Events) -> Events:
         """The events to send on, with what was found merged in."""
         parked = {eid for ids, _, _ in self.held.values() for eid in ids}
-        return [{**e, **self.records.get(e["id"], {})} for e in events
-                if e["id"] not in self.gone and e["id"] not in parked]
+        return [replace(e, extra={**e.extra, **self.records.get(e.id, {})}) for e in events
+                if e.id not in self.gone and e.id not in parked]
 
 
 def enrich(events: Events, *, routes: Mapping[str, Route], held: dict[str, tuple[int, str]],
@@ -51,7 +51,7 @@ def enrich(events: Events, *, routes: Mapping[str, Route], held: dict[str, tuple
         if route is None or step is None or fetch is None:
             found.gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
         elif route_name in held:          # still held: do not ask again yet
-            found.held[route_name] = ([e["id"] for e in group], *held[route_name])
+            found.held[route_name] = ([e.id for e in group], *held[route_name])
         else:
             run_step(route, group, fetch, found, now_ms)
     return found
@@ -61,8 +61,8 @@ def needing(events: Events) -> dict[str, Events]:
     """The events a source's step must complete, by route."""
     needs: dict[str, Events] = {}
     for event in events:
-        if event.get("enrich") and not event.get("lead"):
-            needs.setdefault(event["route"], []).append(event)
+        if event.extra.get("enrich") and not event.lead:
+            needs.setdefault(event.route, []).append(event)
     return needs
 
 
@@ -78,7 +78,7 @@ def run_step(route: Route, group: Events, fetch: Fetch, found: Found, now_ms: in
         until = now_ms + int(defaults.CREDENTIALS_RETRY_S * 1000)
         reason = f"{exc.reason.replace('_', ' ')} of route {route.name}: {exc}"
         log.warning("leads of route %s held: %s", route.name, reason)
-        found.held[route.name] = ([e["id"] for e in group], until, reason)
+        found.held[route.name] = ([e.id for e in group], until, reason)
         return
     found.records.update(enriched.records)
     found.gone.update({eid: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}

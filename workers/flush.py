@@ -12,8 +12,8 @@ import time
 from gateway import defaults
 from gateway.config import Customer
 from gateway.errors import DeliveryError, LeaseLost, SourceError
-from gateway.records import Batch, Events, MalformedBatch, Outcomes, now_ms
-from gateway.sources.enrichment import Fetch
+from gateway.records import Batch, MalformedBatch, Outcomes, now_ms
+from gateway.sources.enrichment import Events, Fetch
 from workers import policy
 from workers.context import WorkerContext
 from workers.enrich import Found, enrich
@@ -76,7 +76,7 @@ class Flush:
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
         """take -> prepare -> send -> apply: (hold-until ms or 0, whether to go on)."""
-        events = self.store.events(batch.ids)
+        events = self.store.load_events(batch.ids)
         if not batch.body:
             hold, events = self.prepare(batch, events)
             if hold or not events:
@@ -144,8 +144,8 @@ class Flush:
         if not (found.records or found.gone or found.held):
             return events
         self.lease.set_events(found.records)
-        self.store.add_contacts([{**e, **found.records[e["id"]]} for e in events
-                                 if e["id"] in found.records], now_ms(self.ctx.clock))
+        self.store.add_contacts([{**e.to_fields(), **found.records[e.id]} for e in events
+                                 if e.id in found.records], now_ms(self.ctx.clock))
         left = found.left(events)
         if found.held:
             batch.ids = [eid for eid in batch.ids if eid not in {
@@ -252,7 +252,7 @@ class Flush:
         self.lease.finish(result, self.ctx.config.dedup_ttl_s, remaining=remaining,
                           sent=sent if sent is not None and sent.body else None,
                           retention_ms=retention_ms)
-        received = {e["id"]: int(e.get("received_at") or 0) for e in events or []}
+        received = {e.id: e.received_at for e in events or []}
         now = now_ms(self.ctx.clock)
         metrics = self.store.metrics
         for eid, outcome in result.items():
