@@ -1,10 +1,10 @@
 """Enrichment before a batch is frozen: the step a source declares (Meta: Graph lookups).
 
-It finds and writes nothing. It returns what it found (fields to store per event), what is
-gone (dead letters: only a lead the source says does not exist) and what must be held: a route
-whose access fails as a whole (the source's error says so: `route_wide`) is set aside and
-retried every CREDENTIALS_RETRY_S while the customer's other leads go on. The flush applies
-all of it through its lease.
+It finds and writes nothing. It returns what it found (fields to store per event), which
+leads are gone and why (only a lead the source says does not exist), and what must be held:
+a route whose access fails as a whole (the source's error says so: `route_wide`) is set aside
+and retried every CREDENTIALS_RETRY_S while the customer's other leads go on. The flush
+applies all of it through its lease.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from dataclasses import dataclass, field, replace
 from gateway import defaults
 from gateway.config import Route
 from gateway.errors import SourceError
-from gateway.records import Outcomes
 from gateway.sources import SOURCES
 from gateway.sources.enrichment import Events, Fetch
-from workers.outcomes import unavailable
 
 log = logging.getLogger("leadgate.worker")
 Held = dict[str, tuple[list[str], int, str]]      # route -> (event ids, until ms, why)
@@ -27,10 +25,11 @@ Held = dict[str, tuple[list[str], int, str]]      # route -> (event ids, until m
 
 @dataclass
 class Found:
-    """What enrichment found: fields per event, dead letters, routes to hold."""
+    """What enrichment found: fields per event, the events whose lead is gone, routes to
+    hold."""
 
     records: dict[str, dict[str, str]] = field(default_factory=dict)
-    gone: Outcomes = field(default_factory=dict)
+    gone: dict[str, str] = field(default_factory=dict)     # event id -> why
     held: Held = field(default_factory=dict)
 
     def left(self, events: Events) -> Events:
@@ -49,7 +48,8 @@ def enrich(events: Events, *, routes: Mapping[str, Route], held: dict[str, tuple
         step = SOURCES[route.source].enrichment if route and route.source in SOURCES else None
         fetch = fetch_for(route.source) if route else None
         if route is None or step is None or fetch is None:
-            found.gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
+            found.gone.update(dict.fromkeys((e.id for e in group),
+                                            f"route {route_name!r} is no longer configured"))
         elif route_name in held:          # still held: do not ask again yet
             found.held[route_name] = ([e.id for e in group], *held[route_name])
         else:
@@ -81,5 +81,4 @@ def run_step(route: Route, group: Events, fetch: Fetch, found: Found, now_ms: in
         found.held[route.name] = ([e.id for e in group], until, reason)
         return
     found.records.update(enriched.records)
-    found.gone.update({eid: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
-                       for eid, why in enriched.gone.items()})
+    found.gone.update(enriched.gone)

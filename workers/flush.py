@@ -18,7 +18,7 @@ from workers import policy
 from workers.context import WorkerContext
 from workers.enrich import Found, enrich
 from workers.mega import MegaResponse, RateInfo
-from workers.outcomes import dead, outcomes
+from workers.outcomes import dead, outcomes, unavailable
 
 log = logging.getLogger("leadgate.worker")
 
@@ -153,7 +153,7 @@ class Flush:
             self.lease.park(found.held, batch.ids)
         if found.gone:
             batch.ids = [eid for eid in batch.ids if eid not in found.gone]
-            self.finish(found.gone, remaining=batch.ids)
+            self.finish(unavailable(found.gone), remaining=batch.ids)
         return left
 
     def freeze(self, batch: Batch, events: Events) -> None:

@@ -49,7 +49,7 @@ def dead(ids: list[str], reason: str, exc: Exception | None) -> Outcomes:
                   "mega_status": str(status or ""), "mega_body": text} for eid in ids}
 
 
-def unavailable(events: list[Event], why: str) -> Outcomes:
+def unavailable(gone: dict[str, str]) -> Outcomes:
     """Leads a source cannot give (deleted at Meta): dead letters with the source's word."""
-    return {e.id: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
-            for e in events}
+    return {eid: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
+            for eid, why in gone.items()}
