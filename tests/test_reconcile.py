@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
+from gateway.event import Event
 from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
@@ -258,6 +259,27 @@ def test_a_worker_reconciles_on_its_own_from_the_start(
                                env={"REDIS_URL": redis_server.url})
     assert "seen 3, missed by webhook 3" in shown.output
     assert f"meta route {ROUTE}: not subscribed" in shown.output   # the fixture page has no app
+
+
+def test_a_lead_a_source_knows_by_its_own_rule_is_counted_known_and_not_stored(
+        meta: tuple[Config, Any, str], megasim: Sim, redis_client: redis.Redis) -> None:
+    config, drain, _ = meta
+    megasim.graph(webhook={"swallow": 1.0})
+    leads = create(megasim, 2)["leads"]
+
+    class KnowsTheFirst(MetaReconciliation):
+        """A source that matches a listed lead by more than its event key."""
+
+        def seen(self, route: Any, events: list[Event]) -> set[str]:
+            return {e.id for e in events if e.provider_id == leads[0]}
+
+    reconciler = Reconciler(config, drain.ctx.store,
+                            sources={"meta_lead_ads": KnowsTheFirst(timeout_s=5)})
+    tally = reconciler.run(config.routes[ROUTE])
+    assert tally is not None and (tally.seen, tally.known, tally.new) == (2, 1, 1)
+    stored = [redis_client.hget(key, "provider_id")
+              for key in redis_client.scan_iter("leadgate:event:*")]
+    assert stored == [leads[1].encode()]
 
 
 def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(

@@ -8,10 +8,13 @@ monitor, backfill) asks here and never names a provider.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gateway.config import Route
+from gateway.event import Event
+from gateway.sources import Draft, Source
 from workers.meta.graph import GraphClient
 from workers.meta.health import MetaHealth
 from workers.meta.reconcile import MetaReconciliation
@@ -26,13 +29,53 @@ class Fetcher(Protocol):
     def close(self) -> None: ...
 
 
+class Reconciliation(Protocol):
+    """What a reconciling source provides; its calls raise SourceError."""
+
+    source: Source
+
+    def streams(self, route: Route) -> list[str]:
+        """The route's listings, each with its own watermark (Meta: its forms)."""
+        ...
+
+    def listing(self, route: Route, stream: str, *, since: int, until: int,
+                page_size: int = ...) -> Iterator[list[Any]]:
+        """Pages of the stream's items created after `since`, before `until` (unix s)."""
+        ...
+
+    def drafts(self, route: Route, item: Any) -> list[Draft]:
+        """The item as its webhook's drafts, the first with a usable lead stored."""
+        ...
+
+    def seen(self, route: Route, events: list[Event]) -> set[str]:
+        """Which of these events the source knows by its own match rules, beyond the event
+        key that the store's intake already dedups on (Meta: none)."""
+        ...
+
+    def created_at(self, item: Any) -> int | None:
+        """When the item was created (unix s), for backfill's progress."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class HealthCheck(Protocol):
+    """What a source with a health check provides (Meta: its token and subscription)."""
+
+    def check(self, route: Route, now: float) -> dict[str, Any]:
+        """The route's state ("healthy" or why not) with its detail."""
+        ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class WorkerSide:
     """A source's worker-side capabilities, each built from the outside-call timeout (s)."""
 
     fetcher: Callable[[float], Fetcher] | None = None
-    reconciliation: Callable[[float], Any] | None = None     # workers/reconcile.Reconciliation
-    health: Callable[[float], Any] | None = None             # workers/monitors.HealthCheck
+    reconciliation: Callable[[float], Reconciliation] | None = None
+    health: Callable[[float], HealthCheck] | None = None
 
 
 def _graph(timeout_s: float) -> Fetcher:

@@ -9,27 +9,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from gateway import defaults
-from gateway.config import Config, Route
+from gateway.config import Config
 from gateway.store import Store, now_ms
 from workers.alerts import AlertSender, Evaluator
-from workers.capabilities import CAPABILITIES
+from workers.capabilities import CAPABILITIES, HealthCheck
 from workers.context import WorkerContext
 from workers.reconcile import Reconciler
 
 log = logging.getLogger("leadgate.worker")
-
-
-class HealthCheck(Protocol):
-    """What a source with a health check provides (Meta: its token and subscription)."""
-
-    def check(self, route: Route, now: float) -> dict[str, Any]:
-        """The route's state ("healthy" or why not) with its detail."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class HealthChecker:

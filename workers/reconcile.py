@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from gateway import defaults
 from gateway.config import Config, Route
@@ -27,43 +27,16 @@ from gateway.event import Event
 from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
 from gateway.leads import draft_event
 from gateway.route_status import reconciles
-from gateway.sources import Draft, Source
 from gateway.store import Store, now_ms
-from workers.capabilities import CAPABILITIES
+from workers.capabilities import CAPABILITIES, Reconciliation
 
 log = logging.getLogger("leadgate.reconcile")
-
-
-class Reconciliation(Protocol):
-    """What a reconciling source provides; its calls raise SourceError."""
-
-    source: Source
-
-    def streams(self, route: Route) -> list[str]:
-        """The route's listings, each with its own watermark (Meta: its forms)."""
-        ...
-
-    def listing(self, route: Route, stream: str, *, since: int, until: int,
-                page_size: int = ...) -> Iterator[list[Any]]:
-        """Pages of the stream's items created after `since`, before `until` (unix s)."""
-        ...
-
-    def drafts(self, route: Route, item: Any) -> list[Draft]:
-        """The item as its webhook's drafts, the first with a usable lead stored."""
-        ...
-
-    def created_at(self, item: Any) -> int | None:
-        """When the item was created (unix s), for backfill's progress."""
-        ...
-
-    def close(self) -> None: ...
 
 
 def reconciliation(source: str, timeout_s: float) -> Reconciliation | None:
     """The source's reconciliation capability, or None."""
     side = CAPABILITIES.get(source)
-    made = side.reconciliation(timeout_s) if side and side.reconciliation else None
-    return made  # type: ignore[no-any-return]
+    return side.reconciliation(timeout_s) if side and side.reconciliation else None
 
 
 @dataclass
@@ -92,13 +65,13 @@ def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> f
     return wait * (0.9 + 0.2 * rand())
 
 
-def lead_records(found: Reconciliation, route: Route, items: list[Any], now: float, via: str
-                 ) -> list[dict[str, str]]:
-    """Event records for listed items: the same event ids as their webhooks."""
+def listed_events(found: Reconciliation, route: Route, items: list[Any], now: float, via: str
+                  ) -> list[Event]:
+    """Events for listed items: the same event ids as their webhooks."""
     events = [event for item in items if (event := first_event(found, route, item, now))]
     for event in events:
         event.extra["via"] = via
-    return [event.to_fields() for event in events]
+    return events
 
 
 def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> Event | None:
@@ -114,8 +87,11 @@ def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> E
 def ingest_page(store: Store, config: Config, found: Reconciliation, route: Route,
                 items: list[Any], now: float, via: str, *, dry_run: bool = False) -> Tally:
     """Store the page's leads not yet known (or, dry, only count them)."""
-    records = lead_records(found, route, items, now, via)
-    tally = Tally(seen=len(items), failed=len(items) - len(records))
+    events = listed_events(found, route, items, now, via)
+    tally = Tally(seen=len(items), failed=len(items) - len(events))
+    matched = found.seen(route, events) if events else set()
+    records = [e.to_fields() for e in events if e.id not in matched]
+    tally.known = len(events) - len(records)
     if not records:
         return tally
     if dry_run:
@@ -126,7 +102,7 @@ def ingest_page(store: Store, config: Config, found: Reconciliation, route: Rout
     else:
         added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
     tally.new = sum(added)
-    tally.known = len(added) - tally.new
+    tally.known += len(added) - tally.new
     return tally
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Route
+from gateway.event import Event
 from gateway.sources import SOURCES
 from gateway.sources.base import Draft
 from gateway.sources.meta import lead_draft
@@ -54,6 +55,10 @@ class MetaReconciliation:
             known["page_id"] = route.settings["page_id"]
         return [lead_draft(lead_id, known, item),
                 Draft(event_id=lead_id, fields=known, enrich="meta")]
+
+    def seen(self, route: Route, events: list[Event]) -> set[str]:
+        """Meta's leads match their webhooks by lead id alone: the event key."""
+        return set()
 
     def created_at(self, item: dict[str, Any]) -> int | None:
         """A listed lead's created_time ("2026-05-01T12:00:00+0000") as unix seconds."""
