@@ -17,8 +17,8 @@ import redis
 from bench.harness import free_port
 from gateway.config import Config, config_from_dict
 from gateway.index import Index
-from gateway.intake import record
 from gateway.keys import Keys
+from gateway.leads import draft_event
 from gateway.redis_server import RedisServer
 from gateway.sources import SOURCES
 from gateway.sources.base import Draft
@@ -34,11 +34,11 @@ CONFIG = {"server": {"admin_token": "bench-admin-token"},
 def records(config: Config, start: int, n: int) -> list[dict[str, str]]:
     """n webhooks' records as the intake builds them, each lead with an email and a phone."""
     route = config.routes["r"]
-    return [record(route, SOURCES["generic"], Draft(
+    return [draft_event(route, SOURCES["generic"], Draft(
         event_id=f"e{i}", lead={"contact_name": f"Lead {i}",
                                 "contact_email": f"lead{i}@example.com",
                                 "contact_phone": f"+1206555{i % 10_000:04d}"},
-        fields={}, used=set()), time.time()) for i in range(start, start + n)]
+        fields={}, used=set()), time.time()).to_fields() for i in range(start, start + n)]
 
 
 def memory_per_event(client: redis.Redis, config: Config, events: int, indexed: bool

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.harness import Stack
 from gateway.config import load_config
-from gateway.intake import record
+from gateway.leads import draft_event
 from gateway.redis_server import connect
 from gateway.sources import SOURCES
 from gateway.sources.base import Draft
@@ -37,7 +37,7 @@ def queue_backlog(stack: Stack, leads: int) -> float:
                                                        "contact_email": f"d{run}{i}@example.com"},
                           fields={"budget": "$5k"}, used=set())
             by_customer.setdefault(route.customer, []).append(
-                record(route, SOURCES["generic"], draft, time.time()))
+                draft_event(route, SOURCES["generic"], draft, time.time()).to_fields())
         for name, records in by_customer.items():
             store.ingest(config.customers[name], records, config.dedup_ttl_s)
     store.redis.close()

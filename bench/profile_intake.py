@@ -20,7 +20,7 @@ from werkzeug.datastructures import Headers
 from bench.harness import URL_TOKEN, free_port
 from bench.intake import SECRET, webhook
 from gateway.config import config_from_dict
-from gateway.intake import record
+from gateway.leads import draft_event
 from gateway.logs import configure
 from gateway.redis_server import RedisServer, connect
 from gateway.sources import SOURCES, Inbound
@@ -55,12 +55,12 @@ def report(redis_url: str) -> None:
     inbounds = [Inbound("POST", Headers(h), {}, b, "application/json", None, time.time())
                 for _, b, h in (make(0, i) for i in range(N * ROUNDS))]
     drafts = [source.parse(i, spec.settings)[0] for i in inbounds]
-    records = [record(spec, source, d, time.time()) for d in drafts]
+    records = [draft_event(spec, source, d, time.time()).to_fields() for d in drafts]
     log = logging.getLogger("leadgate.intake")
     steps: list[tuple[str, Callable[[int], Any]]] = [
         ("HMAC check", lambda i: source.authenticate(inbounds[i], spec.settings)),
         ("JSON parse + field recognition", lambda i: source.parse(inbounds[i], spec.settings)),
-        ("normalize + validate the MEGA row", lambda i: record(spec, source, drafts[i], 0.0)),
+        ("normalize + validate the MEGA row", lambda i: draft_event(spec, source, drafts[i], 0.0)),
         ("Redis round trip (Lua ingest)", lambda i: store.ingest(customer, [records[i]], 60)),
         ("JSON log line", lambda i: log.info("webhook", extra={
             "route": "r0", "customer": "c0", "events": [records[i]["id"]], "status": 202,

@@ -271,13 +271,13 @@ def _meta_status(config: Config, store: Any, *, check: bool) -> None:
     from gateway.route_status import health_label, reconcile_label, routes_report
 
     if check and any(r.source == "meta_lead_ads" for r in config.routes.values()):
-        from workers.source_health import HealthChecker
+        from workers.monitors import HealthChecker
 
         checker = HealthChecker(config, store)
         try:
             checker.check_all()
         finally:
-            checker.pages.close()
+            checker.close()
     for name, report in routes_report(config, store).items():
         if "health" in report:
             click.echo(f"meta route {name}: {health_label(report['health'])}; "
@@ -532,35 +532,36 @@ if __name__ == "__main__":
 @click.option("--dry-run", is_flag=True, help="Count what is new; store nothing.")
 def backfill(route: str, config_path: str | None, since: Any, until: Any,
              dry_run: bool) -> None:
-    """List a Meta route's form leads over a window; store and deliver the ones not yet known."""
+    """List a route's leads at its source over a window (Meta: its forms' leads); store and
+    deliver the ones not yet known."""
     from calendar import timegm
 
-    from workers.backfill import backfill as run
-    from workers.graph import GraphError
-    from workers.meta_pages import MetaPages
-    from workers.reconcile import Reconciler
+    from gateway.errors import SourceError
+    from workers.reconcile import backfill as run
+    from workers.reconcile import reconciliation
 
     config = _config(config_path)
     spec = config.routes.get(route)
-    if spec is None or spec.source != "meta_lead_ads":
-        raise click.ClickException(f"'{route}' is not a meta_lead_ads route")
+    found = reconciliation(spec.source, config.mega["timeout_s"]) if spec else None
+    if spec is None or found is None:
+        raise click.ClickException(f"'{route}' is not a route whose source lists its leads")
     if not (spec.settings.get("forms") or spec.settings.get("page_id")):
         raise click.ClickException(f"route '{route}' needs page_id or forms to list leads")
     start = timegm(since.timetuple())
     end = timegm(until.timetuple()) + 86400 if until else int(time.time())
     if end <= start:
         raise click.ClickException("--until is before --since")
-    store, pages = _store(config), MetaPages(timeout_s=config.mega["timeout_s"])
+    store = _store(config)
     try:
-        forms = Reconciler(config, store, pages=pages).forms(spec)
-        with click.progressbar(length=len(forms) * (end - start),
-                               label=f"{len(forms)} form(s)") as bar:
-            tally = run(config, store, spec, forms, since=start, until=end, dry_run=dry_run,
-                        pages=pages, progress=bar.update)
-    except GraphError as exc:
-        raise click.ClickException(f"Graph API: {exc}") from None
+        streams = found.streams(spec)
+        with click.progressbar(length=len(streams) * (end - start),
+                               label=f"{len(streams)} form(s)") as bar:
+            tally = run(config, store, found, spec, streams, since=start, until=end,
+                        dry_run=dry_run, progress=bar.update)
+    except SourceError as exc:
+        raise click.ClickException(f"{spec.source}: {exc}") from None
     finally:
-        pages.close()
+        found.close()
     click.echo(f"{'dry run: ' if dry_run else ''}seen {tally.seen}, already known {tally.known}, "
                f"new {tally.new}{' (not stored)' if dry_run else ''}, failed {tally.failed}")
     if tally.failed:

@@ -12,6 +12,8 @@
     │                                      on disk / on a replica in time (server.ack)
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
     ├── LeaseLost                        a flush's lease moved to another flush: stop writing
+    ├── SourceError (route_wide, reason) a source's own API failed (Meta: GraphError)
+    │                                    route_wide: hold the route's leads; else retry the batch
     └── DeliveryError (request context)  a MEGA call failed
         ├── RetryableDeliveryError        retry the same bytes with the same key
         │   ├── MegaUnavailable            transport error, timeout, 5xx, 2xx not MEGA's JSON,
@@ -97,6 +99,16 @@ class Ignored(LeadgateError):
 
 class LeaseLost(LeadgateError):
     """The customer's lease belongs to another flush now; this one writes nothing more."""
+
+
+class SourceError(LeadgateError):
+    """A source's API failed. `route_wide`: the route's access fails as a whole (its leads are
+    held, the rest go on); otherwise the batch retries. `reason` names it in states, `kind`
+    in the source's own words."""
+
+    route_wide = False
+    kind = "unavailable"
+    reason = "source_unavailable"
 
 
 class DeliveryError(LeadgateError):

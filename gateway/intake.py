@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -15,9 +14,9 @@ from flask import Blueprint, Request, Response, current_app, g, jsonify, request
 from gateway.config import Config, Route
 from gateway.encoding import dumps
 from gateway.errors import BadRequest, Ignored, LeadgateError, RouteNotFound, Unauthorized
-from gateway.leads import lead_record
-from gateway.sources import SOURCES, Draft, Inbound, Source
-from gateway.store import Store, event_id
+from gateway.leads import draft_event
+from gateway.sources import SOURCES, Inbound
+from gateway.store import Store
 
 bp = Blueprint("intake", __name__)
 METHODS = ["POST", "GET", "HEAD"]
@@ -81,7 +80,7 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     source.authenticate(inbound, spec.settings)
     try:
         with readable(spec.source):
-            records = [record(spec, source, draft, inbound.now)
+            records = [draft_event(spec, source, draft, inbound.now).to_fields()
                        for draft in source.parse(inbound, spec.settings)]
     except Ignored as why:
         g.outcome = "ignored"
@@ -119,17 +118,3 @@ def check_url_token(spec: Route, given: str | None) -> None:
     if expected is None or given is None or not hmac.compare_digest(
             given.encode(), expected.encode()):
         raise Unauthorized("the URL token is missing or wrong")
-
-
-def record(spec: Route, source: Source, draft: Draft, now: float) -> dict[str, str]:
-    """The event record to store for one draft (its lead normalized unless enriched later)."""
-    rec = {"id": event_id(spec.customer, spec.source, draft.event_id), "customer": spec.customer,
-           "route": spec.name, "source": spec.source, "provider_id": draft.event_id,
-           "status": "test" if draft.test else "pending", "received_at": str(int(now * 1000)),
-           "attempts": "0", "replays": "0"}
-    if draft.enrich:
-        rec["enrich"] = draft.enrich
-        rec["fields"] = json.dumps(draft.fields)
-        return rec
-    return {**rec, **lead_record(spec, source.lead_defaults, draft)}
-

@@ -1,7 +1,7 @@
 """Every Redis key leadgate uses, and every Lua script. One prefix, one style: prefix:kind[:name].
 
 Operators' scripts rely on these names; tests pin them. The records' fields, typed:
-gateway/records.py (EventRecord, CustomerState, Batch, SentRequest).
+gateway/event.py (Event) and gateway/records.py (CustomerState, Batch, SentRequest).
 
     {p}:event:{event_id}    hash   one accepted event: status, lead, outcome..., its last MEGA
                                    calls (`log`); kept compact (listpack): a value over 64 bytes

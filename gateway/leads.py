@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 from gateway.contract import CONTACT_FIELDS, LEAD_FIELDS, LEAD_LINES, SOURCE_PLATFORMS, SOURCE_TYPES
 from gateway.encoding import dumps
 from gateway.errors import NoUsableLead
+from gateway.event import Event, new_event
 
 SCALARS = (str, int, float, bool, type(None))
 SLUG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
@@ -250,3 +252,13 @@ def _messages(messages: Any, prefix: str = "") -> list[str]:
     if isinstance(messages, list):
         return [m for v in messages for m in _messages(v, prefix)]
     return [f"{prefix}{messages}"]
+
+
+def draft_event(route: Any, source: Any, draft: Any, now: float) -> Event:
+    """A source's draft as a new event of the route (its lead normalized, unless the source's
+    enrichment step completes it later); NoUsableLead if it has no usable lead."""
+    lead = {"enrich": draft.enrich, "fields": json.dumps(draft.fields)} if draft.enrich \
+        else lead_record(route, source.lead_defaults, draft)
+    return new_event(customer=route.customer, route=route.name, source=route.source,
+                     provider_id=draft.event_id, received_at_ms=int(now * 1000),
+                     test=draft.test, **lead)

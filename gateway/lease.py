@@ -17,9 +17,7 @@ import redis
 from gateway.config import Customer
 from gateway.errors import LeaseLost
 from gateway.keys import RELEASE, RENEW, TAKE, UNPARK, WRITE, Keys
-from gateway.records import Batch, now_ms, state_field
-
-Outcomes = dict[str, dict[str, str]]
+from gateway.records import Batch, Outcomes, now_ms, state_field
 
 
 class Writes:
@@ -155,6 +153,11 @@ class Lease:
         for eid, fields in changes.items():
             w.event(self.keys.event(eid), fields)
         self.apply(w)
+
+    def record_rate(self, endpoint: str, remaining: str, reset_at_ms: int) -> None:
+        """What MEGA said is left of the endpoint's rate window, and when it resets."""
+        self.set_state(**{f"rl:{endpoint}:remaining": remaining,
+                          f"rl:{endpoint}:reset_at": reset_at_ms})
 
     def set_state(self, **fields: Any) -> None:
         """Customer state fields; None clears one."""

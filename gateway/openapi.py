@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import Schema, fields, validate
 
 from gateway.contract import ERROR_TYPES
-from gateway.records import DEAD_REASONS
+from gateway.event import DEAD_REASONS, STATUSES
 
 bp = Blueprint("openapi", __name__)
 VERSION = "0.1.0"
@@ -43,8 +43,7 @@ class Event(Schema):
     customer = fields.String(required=True)
     route = fields.String(required=True)
     source = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(
-        ["pending", "in_flight", "held", "delivered", "dead", "test"]))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     attempts = fields.Integer()
     lead = fields.Dict(metadata={"description": "the MEGA lead row (absent until enriched)"})
     warnings = fields.List(fields.String())

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from gateway.config import Customer
 from gateway.contract import BULK_ONLY_FIELDS
+from gateway.event import Event
 from gateway.records import Replay, SentRequest
 
 
@@ -25,26 +28,26 @@ def endpoint_for(customer: Customer, n: int, *, bulk_only: bool = False) -> str:
     return customer.delivery
 
 
-def bulk_only(events: list[dict[str, str]]) -> bool:
+def bulk_only(events: Sequence[Event]) -> bool:
     """Whether these events are imported rows, which go in bulk only."""
-    return any(e.get("bulk_only") for e in events)
+    return any(e.extra.get("bulk_only") for e in events)
 
 
-def delivery_kind(event: dict[str, str]) -> tuple[str, str]:
+def delivery_kind(event: Event) -> tuple[str, str]:
     """What must be alike in one request: bulk-only (imported) or not, and on_duplicate."""
-    return event.get("bulk_only", ""), event.get("on_duplicate", "")
+    return event.extra.get("bulk_only", ""), event.extra.get("on_duplicate", "")
 
 
-def alike_prefix(events: list[dict[str, str]]) -> int:
+def alike_prefix(events: Sequence[Event]) -> int:
     """How many leading events share the first one's kind: an import's rows never share a
     request with other leads, so each import's on_duplicate and bulk-only hold."""
     first = delivery_kind(events[0])
     return next((i for i, e in enumerate(events) if delivery_kind(e) != first), len(events))
 
 
-def idempotency_key(endpoint: str, events: list[dict[str, str]]) -> str:
+def idempotency_key(endpoint: str, events: Sequence[Event]) -> str:
     """Stable across retries; a replayed dead letter (replays > 0) gets a new one."""
-    parts = sorted(f"{e['id']}:{e.get('replays', '0')}" for e in events)
+    parts = sorted(f"{e.id}:{e.replays}" for e in events)
     if endpoint == "single":
         (part,) = parts
         eid, replays = part.split(":")
@@ -52,16 +55,17 @@ def idempotency_key(endpoint: str, events: list[dict[str, str]]) -> str:
     return "lgb-" + hashlib.sha256(",".join(parts).encode()).hexdigest()[:40]
 
 
-def request_body(customer: Customer, endpoint: str, events: list[dict[str, str]]) -> bytes:
+def request_body(customer: Customer, endpoint: str, events: Sequence[Event]) -> bytes:
     """The exact bytes sent (and resent) for these events."""
-    leads = [json.loads(e["lead"]) for e in events]
+    leads = [json.loads(e.extra["lead"]) for e in events]
     payload: dict[str, Any]
     if endpoint == "single":
         payload = {k: v for k, v in leads[0].items() if k not in BULK_ONLY_FIELDS}
     else:
-        on_duplicate = events[0].get("on_duplicate") or customer.on_duplicate  # an import's own
+        # an import's own on_duplicate, else the customer's
+        on_duplicate = events[0].extra.get("on_duplicate") or customer.on_duplicate
         payload = {"on_duplicate": on_duplicate, "dry_run": False,
-                   "leads": [{"row_ref": e["id"], **lead}
+                   "leads": [{"row_ref": e.id, **lead}
                              for e, lead in zip(events, leads, strict=True)]}
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
@@ -74,21 +78,21 @@ def single_drops(lead_json: str) -> list[str]:
 MAY_DUPLICATE = "a new key may create a second lead if MEGA committed the first request"
 
 
-def replay_plan(customer: Customer, events: list[dict[str, str]], sent: SentRequest | None,
+def replay_plan(customer: Customer, events: Sequence[Event], sent: SentRequest | None,
                 *, was_sent: bool, new_key: bool = False) -> Replay:
     """Which key a replay uses: the original one while the body is unchanged, else a new one."""
-    ids = [e["id"] for e in events]
-    if not all(e.get("lead") for e in events) or not was_sent:
+    ids = [e.id for e in events]
+    if not all(e.lead for e in events) or not was_sent:
         return Replay(ids, "", "never sent: a new key when the worker sends it")
     endpoint = endpoint_for(customer, len(events), bulk_only=bulk_only(events))
     body = request_body(customer, endpoint, events)
-    refused = all(e.get("dead_reason") == "rejected" for e in events)
+    refused = all(e.extra.get("dead_reason") == "rejected" for e in events)
     if sent is not None and not new_key and not refused and \
             (sent.endpoint, sent.body) == (endpoint, body):
         return Replay(ids, sent.key, "body unchanged: the original key, so MEGA answers with "
                                      "what it stored if it had committed", "", endpoint, body,
                       sent.key_since)
-    renewed = [{**e, "replays": str(int(e.get("replays") or 0) + 1)} for e in events]
+    renewed = [replace(e, replays=e.replays + 1) for e in events]
     key = idempotency_key(endpoint, renewed)
     if new_key:
         return Replay(ids, key, "a new key, as asked", MAY_DUPLICATE, endpoint, body)

@@ -12,6 +12,7 @@ import redis
 
 from gateway.config import Customer
 from gateway.errors import StoreFull, StoreUnavailable
+from gateway.event import Event
 from gateway.keys import Keys
 from gateway.outbound import replay_plan
 from gateway.records import CustomerState, Replay, SentRequest, now_ms, unpacked
@@ -51,6 +52,10 @@ class ReadModel:
             rec.pop("log", None)
         return records
 
+    def load_events(self, ids: list[str]) -> list[Event]:
+        """The events by id, typed (KeyError for an id not stored)."""
+        return [Event.from_fields(raw) for raw in self.events(ids)]
+
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
         """The customer hash as it is stored."""
@@ -88,7 +93,7 @@ class ReadModel:
         sent = self.sent_request(record.get("request_key", ""))
         ids = [eid] if sent is None else [i for i, r in zip(
             sent.ids, self.events(sent.ids), strict=True) if r.get("status") == "dead"]
-        return replay_plan(customer, self.events(ids), sent, new_key=new_key,
+        return replay_plan(customer, self.load_events(ids), sent, new_key=new_key,
                            was_sent=bool(record.get("request_key")))
 
     def replay(self, eid: str, customer: Customer, *, new_key: bool = False) -> Replay | None:

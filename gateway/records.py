@@ -1,6 +1,6 @@
 """leadgate's records as types, beside the key names in gateway/keys.py.
 
-    EventRecord    {p}:event:{id}          one accepted event (flat strings)
+    Event          {p}:event:{id}          one accepted event (gateway/event.py)
     CustomerState  {p}:customer:{name}     holds, pauses, rate-limit budget, counters
     Batch          {p}:batch:{customer}    a customer's in-flight batch (frozen once sent)
     SentRequest    {p}:request:{key}       a sent request kept for replays under its key
@@ -12,46 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypedDict
-
-EVENT_STATUSES = ("pending", "in_flight", "held", "delivered", "dead", "test")
-DEAD_REASONS = ("rejected", "conflict", "expired", "key_expired", "lead_unavailable")
-
-
-class EventRecord(TypedDict, total=False):
-    """{p}:event:{id}: every value a string. Open: intake may add other string fields."""
-
-    id: str
-    customer: str
-    route: str
-    source: str
-    provider_id: str
-    status: str                 # EVENT_STATUSES
-    received_at: str            # ms
-    lead: str                   # the MEGA lead row, JSON (absent until enriched)
-    warnings: str               # JSON list
-    unmapped: str               # JSON object
-    fields: str                 # the webhook's own fields, JSON (sources that enrich)
-    enrich: str                 # non-empty: a source's enrichment step runs first
-    attempts: str               # failed attempts of its current batch
-    last_error: str
-    replays: str                # times replayed; part of a new idempotency key
-    replay_key: str             # the key its last replay went out under
-    replay_reason: str          # why that key
-    request_key: str            # the key of the request it died in (request:<key>)
-    outcome: str                # created, updated, skipped
-    endpoint: str               # single, bulk
-    lead_id: str
-    matched_by: str
-    ignored_custom_fields: str  # JSON list
-    delivery_warning: str
-    mega_status: str
-    mega_body: str
-    dead_reason: str            # DEAD_REASONS
-    error: str
-    finished_at: str            # ms
-    compacted: str              # ms; set: only the TOMBSTONE_FIELDS are left
-
 
 # What a compacted event keeps (its tombstone, besides `compacted`: when, ms): enough to answer
 # a resend as a duplicate and to show where the lead went.
@@ -74,6 +34,9 @@ def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
                              for i in range(1, int(value[1:]) + 1))
         out[name.decode()] = value.decode(errors="replace")
     return out
+
+
+Outcomes = dict[str, dict[str, str]]    # event id -> its terminal fields
 
 
 STATE_FIELDS = ("hold_until", "hold_reason", "blocked", "last_error", "last_success_at",

@@ -20,6 +20,7 @@ from gateway import defaults
 from gateway.config import Customer
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
+from gateway.event import event_id
 from gateway.headroom import memory
 from gateway.index import Index
 from gateway.keys import CLAIM, COMPACT, INGEST, REPLAY, Keys
@@ -29,15 +30,6 @@ from gateway.readmodel import ReadModel, translated
 from gateway.records import TOMBSTONE_FIELDS, Batch, now_ms
 
 __all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
-
-TERMINAL = ("delivered", "dead", "test")
-
-
-def event_id(customer: str, source: str, provider_id: str) -> str:
-    """The event key (customer, source, provider id) as a short stable id."""
-    raw = f"{customer}\x1f{source}\x1f{provider_id}".encode()
-    return "evt_" + hashlib.sha256(raw).hexdigest()[:32]
-
 
 def require_redis_url(config: Any, command: str) -> str:
     """REDIS_URL, or ConfigError: production never falls back to a Redis on local disk."""
@@ -215,6 +207,17 @@ class Store(ReadModel):
             keys=[k.compact],
             args=[now_ms(self.clock) - retention_ms, limit, k.event(""), k.attempts(""),
                   now_ms(self.clock), *TOMBSTONE_FIELDS]))
+
+    # -- the console's index --------------------------------------------------------------
+    def note_attempt(self, ids: list[str], entry: dict[str, Any]) -> None:
+        """One delivery attempt on each event's timeline (when the index is on)."""
+        if self.index:
+            self.index.attempt(self.redis, ids, entry)
+
+    def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:
+        """Contacts learnt after intake (an enrichment's leads) in the contact search."""
+        if self.index and events:
+            self.index.add_contacts(self.redis, events, at_ms)
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:

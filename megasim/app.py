@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
-from gateway.contract import BULK_PATH, SINGLE_PATH, WRITE_SCOPE, error_body
+from gateway.contract import BULK_PATH, ROW_STATUSES, SINGLE_PATH, WRITE_SCOPE, error_body
 from megasim.config import ApiKey, SimConfig, Tenant, demo_config
 from megasim.faults import Faults, FaultSettings
 from megasim.graph import GraphState, graph
@@ -222,7 +222,7 @@ def _bulk(tenant: Tenant, data: Any, headers: dict[str, str]) -> tuple[int, dict
         result = _bulk_row(tenant, row, req["on_duplicate"], req["dry_run"])
         unknown.update(result.get("ignored_custom_fields", []))
         results.append(result)
-    summary = {"total": len(results)} | {s: 0 for s in ("created", "updated", "skipped", "failed")}
+    summary = {"total": len(results)} | dict.fromkeys(ROW_STATUSES, 0)
     for result in results:
         summary[result["status"]] += 1
     return 200, {"dry_run": req["dry_run"], "summary": summary, "results": results,

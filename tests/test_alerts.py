@@ -33,7 +33,7 @@ from megasim.graph import DEMO_PAGE_ID
 from tests.conftest import URL_TOKEN, Sim, build, to_toml
 from tests.samples import META_SECRET, META_TOKEN
 from workers.alerts import AlertSender, Evaluator
-from workers.source_health import HealthChecker
+from workers.monitors import HealthChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_" + "c2VjcmV0LWZvci1hbGVydHMtdGVzdHM="
@@ -371,7 +371,7 @@ OURS = [{"id": "42", "subscribed_fields": ["leadgen"]}]
 ])
 def test_health_states_from_metas_answers(token: dict[str, Any], apps: Any, state: str,
                                           days: int | None) -> None:
-    from workers.source_health import assess
+    from workers.meta.health import assess
 
     result = assess(token, apps, NOW)
     assert (result["state"], result["days_left"]) == (state, days)

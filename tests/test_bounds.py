@@ -68,9 +68,9 @@ def bomb_url() -> Iterator[str]:
 READER = """
 import json, resource, sys
 from gateway.config import Customer
-from workers.graph import GraphError
+from workers.meta.graph import GraphError
 from workers.mega import MegaClient
-from workers.meta_pages import MetaPages
+from workers.meta.pages import MetaPages
 from gateway.errors import MegaUnavailable
 
 url, which = sys.argv[1], sys.argv[2]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ACME_ID, Sim
 from tests.samples import META, hook, signed
-from workers.graph import MAX_SINGLE_LOOKUPS, GraphClient, GraphError
+from workers.meta.graph import MAX_SINGLE_LOOKUPS, GraphClient, GraphError
 
 ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 

@@ -67,7 +67,8 @@ def test_an_answer_trickling_in_past_the_lease_is_abandoned_not_raced(
             worker.join()
         for ctx in contexts:
             ctx.mega.close()
-            ctx.graph.close()
+            for fetcher in ctx.fetchers.values():
+                fetcher.close()
     assert delivered_s < lease_s                     # nobody waited for the whole trickle
     names = sorted(lead["contact_name"] for lead in megasim.leads(ACME_ID))
     assert names == ["First", "Second", "Third"]
@@ -98,7 +99,8 @@ def clocked(config_dict: dict[str, Any], redis_server: Any, drain_factory: Any,
     drainer = drain_factory(ctx_config)
     ctx = build_context(ctx_config, clock=lambda: now[0])
     drainer.ctx.mega.close()
-    drainer.ctx.graph.close()
+    for fetcher in drainer.ctx.fetchers.values():
+        fetcher.close()
     drainer.__init__(ctx)
     bind(ctx)                                   # the context flush jobs use
     return drainer, now

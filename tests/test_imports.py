@@ -359,9 +359,12 @@ def test_dry_run_keeps_within_megas_rate_limit(
      1),
 ])
 def test_a_request_holds_only_leads_of_one_kind(kinds: list[dict[str, str]], alike: int) -> None:
+    from gateway.event import Event
     from workers.policy import alike_prefix
 
-    assert alike_prefix(kinds) == alike
+    events = [Event(f"evt_{i}", "acme", "web", "import", str(i), "pending", 0, extra=kind)
+              for i, kind in enumerate(kinds)]
+    assert alike_prefix(events) == alike
 
 
 def test_two_imports_of_one_file_at_once_create_each_lead_once(

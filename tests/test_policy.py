@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -14,8 +15,9 @@ from gateway.errors import (
     MegaRateLimited,
     MegaUnavailable,
 )
+from gateway.event import Event
 from workers import policy
-from workers.graph import GraphError
+from workers.meta.graph import GraphError
 
 ACME = Customer("acme", "11111111-1111-4111-8111-111111111111", "t")
 
@@ -39,21 +41,25 @@ def test_auto_picks_single_for_one_lead() -> None:
     assert policy.endpoint_for(single, 1) == "single" and policy.take_size(single) == 1
 
 
+def event(eid: str, *, replays: int = 0, **extra: str) -> Event:
+    return Event(eid, "acme", "web", "generic", "p1", "pending", 0, replays=replays, extra=extra)
+
+
 def test_keys_are_stable_and_change_on_replay() -> None:
-    a = {"id": "evt_" + "a" * 32, "replays": "0"}
-    b = {"id": "evt_" + "b" * 32, "replays": "0"}
+    a, b = event("evt_" + "a" * 32), event("evt_" + "b" * 32)
     assert policy.idempotency_key("single", [a]) == "lg-" + "a" * 32
-    assert policy.idempotency_key("single", [{**a, "replays": "1"}]) == "lg-" + "a" * 32 + "-r1"
+    assert policy.idempotency_key("single", [replace(a, replays=1)]) == \
+        "lg-" + "a" * 32 + "-r1"
     bulk = policy.idempotency_key("bulk", [a, b])
     assert bulk == policy.idempotency_key("bulk", [b, a]) and bulk.startswith("lgb-")
-    assert bulk != policy.idempotency_key("bulk", [a, {**b, "replays": "1"}])
+    assert bulk != policy.idempotency_key("bulk", [a, replace(b, replays=1)])
 
 
 def test_bodies_are_canonical_and_single_drops_bulk_only_fields() -> None:
     lead = json.dumps({"contact_name": "A", "lead_line": "buyer", "owner_id": "x"})
-    single = policy.request_body(ACME, "single", [{"id": "evt_1", "lead": lead}])
+    single = policy.request_body(ACME, "single", [event("evt_1", lead=lead)])
     assert single == b'{"contact_name":"A"}'
-    bulk = json.loads(policy.request_body(ACME, "bulk", [{"id": "evt_1", "lead": lead}]))
+    bulk = json.loads(policy.request_body(ACME, "bulk", [event("evt_1", lead=lead)]))
     assert bulk == {"dry_run": False, "on_duplicate": "update", "leads": [
         {"row_ref": "evt_1", "contact_name": "A", "lead_line": "buyer", "owner_id": "x"}]}
     assert policy.single_drops(lead) == ["lead_line", "owner_id"]

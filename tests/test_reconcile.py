@@ -22,13 +22,15 @@ from werkzeug.serving import make_server
 from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
+from gateway.event import Event
 from gateway.records import unpacked
 from gateway.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, sign
-from workers.graph import GraphError
-from workers.meta_pages import MetaPages
+from workers.meta.graph import GraphError
+from workers.meta.pages import MetaPages
+from workers.meta.reconcile import MetaReconciliation
 from workers.reconcile import Reconciler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,6 +263,27 @@ def test_a_worker_reconciles_on_its_own_from_the_start(
     assert f"meta route {ROUTE}: not subscribed" in shown.output   # the fixture page has no app
 
 
+def test_a_lead_a_source_knows_by_its_own_rule_is_counted_known_and_not_stored(
+        meta: tuple[Config, Any, str], megasim: Sim, redis_client: redis.Redis) -> None:
+    config, drain, _ = meta
+    megasim.graph(webhook={"swallow": 1.0})
+    leads = create(megasim, 2)["leads"]
+
+    class KnowsTheFirst(MetaReconciliation):
+        """A source that matches a listed lead by more than its event key."""
+
+        def seen(self, route: Any, events: list[Event]) -> set[str]:
+            return {e.id for e in events if e.provider_id == leads[0]}
+
+    reconciler = Reconciler(config, drain.ctx.store,
+                            sources={"meta_lead_ads": KnowsTheFirst(timeout_s=5)})
+    tally = reconciler.run(config.routes[ROUTE])
+    assert tally is not None and (tally.seen, tally.known, tally.new) == (2, 1, 1)
+    stored = [redis_client.hget(key, "provider_id")
+              for key in redis_client.scan_iter("leadgate:event:*")]
+    assert stored == [leads[1].encode()]
+
+
 def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
         meta: tuple[Config, Any, str], megasim: Sim) -> None:
     config, drain, _ = meta
@@ -278,7 +301,8 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
                 if number == 0:
                     store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
 
-    reconciler = Reconciler(config, store, pages=Slow(timeout_s=2))
+    reconciler = Reconciler(config, store, sources={
+        "meta_lead_ads": MetaReconciliation(timeout_s=2, pages=Slow(timeout_s=2))})
     assert reconciler.run(config.routes[ROUTE]) is None
     report = reconcile_report(store, config.routes[ROUTE])
     # the theft lands during the second page's fetch: that page is stored, then it stops
@@ -287,7 +311,8 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["acme-form", "--since", "2026-01-02"], "'acme-form' is not a meta_lead_ads route"),
+    (["acme-form", "--since", "2026-01-02"],
+     "'acme-form' is not a route whose source lists its leads"),
     ([ROUTE, "--since", "2026-01-02", "--until", "2026-01-01"], "--until is before --since"),
     ([ROUTE, "--since", "yesterday"], "Invalid value for '--since'"),
 ])

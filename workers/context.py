@@ -13,7 +13,7 @@ from gateway.config import Config, load_config
 from gateway.index import Index
 from gateway.redis_server import connect
 from gateway.store import Store, acknowledged, require_redis_url
-from workers.graph import GraphClient
+from workers.capabilities import Fetcher, fetchers
 from workers.mega import MegaClient
 
 
@@ -23,7 +23,7 @@ class WorkerContext:
     redis: redis.Redis
     store: Store
     mega: MegaClient
-    graph: GraphClient
+    fetchers: dict[str, Fetcher]       # enriching sources' clients, by source name
     clock: Callable[[], float] = time.time
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -33,16 +33,18 @@ class WorkerContext:
         self.stopping.set()
         self.store.close()
         self.mega.close()
-        self.graph.close()
+        for fetcher in self.fetchers.values():
+            fetcher.close()
 
 
 def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> WorkerContext:
-    """Long-lived clients for a worker: Redis (no socket timeout: jobs block) and MEGA."""
+    """Long-lived clients for a worker: Redis (no socket timeout: jobs block), MEGA and the
+    enriching sources' APIs."""
     client = connect(require_redis_url(config, "worker"), socket_timeout=30)
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
-    graph = GraphClient(timeout_s=config.mega["timeout_s"])
     store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
-    return WorkerContext(config, client, store, mega, graph, clock)
+    return WorkerContext(config, client, store, mega, fetchers(config.mega["timeout_s"]),
+                         clock)
 
 
 _bound: WorkerContext | None = None

@@ -1,94 +1,84 @@
 """Enrichment before a batch is frozen: the step a source declares (Meta: Graph lookups).
 
-A route whose access fails as a whole (token invalid or expired, permission revoked, a 404
-for the whole call) is held on its own: its events are set aside and retried every
-CREDENTIALS_RETRY_S while the customer's other leads go on. Only a lead the source says does
-not exist becomes a dead letter.
+It finds and writes nothing. It returns what it found (fields to store per event), which
+leads are gone and why (only a lead the source says does not exist), and what must be held:
+a route whose access fails as a whole (the source's error says so: `route_wide`) is set aside
+and retried every CREDENTIALS_RETRY_S while the customer's other leads go on. The flush
+applies all of it through its lease.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from gateway import defaults
 from gateway.config import Route
-from gateway.records import Batch, now_ms
+from gateway.errors import SourceError
 from gateway.sources import SOURCES
-from workers.graph import GraphError
-from workers.outcomes import Outcomes, unavailable
-
-if TYPE_CHECKING:
-    from workers.flush import Flush
+from gateway.sources.enrichment import Events, Fetch
 
 log = logging.getLogger("leadgate.worker")
-HOLD_KINDS = ("token", "permission")
-Events = list[dict[str, str]]
-Parking = dict[str, tuple[list[str], int, str]]
+Held = dict[str, tuple[list[str], int, str]]      # route -> (event ids, until ms, why)
 
 
-def enrich(flush: Flush, batch: Batch, events: Events) -> tuple[int, Events]:
-    """Run the sources' steps for events that need one: (hold-until ms, events left)."""
+@dataclass
+class Found:
+    """What enrichment found: fields per event, the events whose lead is gone, routes to
+    hold."""
+
+    records: dict[str, dict[str, str]] = field(default_factory=dict)
+    gone: dict[str, str] = field(default_factory=dict)     # event id -> why
+    held: Held = field(default_factory=dict)
+
+    def left(self, events: Events) -> Events:
+        """The events to send on, with what was found merged in."""
+        parked = {eid for ids, _, _ in self.held.values() for eid in ids}
+        return [replace(e, extra={**e.extra, **self.records.get(e.id, {})}) for e in events
+                if e.id not in self.gone and e.id not in parked]
+
+
+def enrich(events: Events, *, routes: Mapping[str, Route], held: dict[str, tuple[int, str]],
+           fetch_for: Callable[[str], Fetch | None], now_ms: int) -> Found:
+    """Run the sources' steps for the events that need one, route by route."""
+    found = Found()
+    for route_name, group in needing(events).items():
+        route = routes.get(route_name)
+        step = SOURCES[route.source].enrichment if route and route.source in SOURCES else None
+        fetch = fetch_for(route.source) if route else None
+        if route is None or step is None or fetch is None:
+            found.gone.update(dict.fromkeys((e.id for e in group),
+                                            f"route {route_name!r} is no longer configured"))
+        elif route_name in held:          # still held: do not ask again yet
+            found.held[route_name] = ([e.id for e in group], *held[route_name])
+        else:
+            run_step(route, group, fetch, found, now_ms)
+    return found
+
+
+def needing(events: Events) -> dict[str, Events]:
+    """The events a source's step must complete, by route."""
     needs: dict[str, Events] = {}
     for event in events:
-        if event.get("enrich") and not event.get("lead"):
-            needs.setdefault(event["route"], []).append(event)
-    if not needs:
-        return 0, events
-    found: dict[str, dict[str, str]] = {}
-    gone: Outcomes = {}
-    parking: Parking = {}
-    held = flush.store.parked_routes(flush.name)
-    for route_name, group in needs.items():
-        route = flush.ctx.config.routes.get(route_name)
-        step = SOURCES[route.source].enrichment if route and route.source in SOURCES else None
-        if route is None or step is None:
-            gone.update(unavailable(group, f"route {route_name!r} is no longer configured"))
-        elif route_name in held:          # still held: do not ask again yet
-            parking[route_name] = ([e["id"] for e in group], *held[route_name])
-        else:
-            run_step(flush, route, group, found, gone, parking)
-    return settle(flush, batch, events, found, gone, parking)
+        if event.extra.get("enrich") and not event.lead:
+            needs.setdefault(event.route, []).append(event)
+    return needs
 
 
-def run_step(flush: Flush, route: Route, group: Events, found: dict[str, dict[str, str]],
-             gone: Outcomes, parking: Parking) -> None:
-    """One route's step; a failure of the whole route parks the route."""
+def run_step(route: Route, group: Events, fetch: Fetch, found: Found, now_ms: int) -> None:
+    """One route's step; a failure of the whole route holds the route."""
     step = SOURCES[route.source].enrichment
     assert step is not None
-
-    def fetch(base_url: str, token: str, ids: list[str]) -> object:
-        return flush.ctx.graph.fetch(base_url, token, ids,
-                                     before_call=lambda: flush.lease.renew(lease_s=flush.lease_s))
-
     try:
         enriched = step.run(route, group, fetch)
-    except GraphError as exc:
-        if exc.kind not in HOLD_KINDS:
+    except SourceError as exc:
+        if not exc.route_wide:
             raise                          # throttled, unavailable: the batch retries
-        until = now_ms(flush.ctx.clock) + int(defaults.CREDENTIALS_RETRY_S * 1000)
-        reason = f"meta {exc.kind} of route {route.name}: {exc}"
+        until = now_ms + int(defaults.CREDENTIALS_RETRY_S * 1000)
+        reason = f"{exc.reason.replace('_', ' ')} of route {route.name}: {exc}"
         log.warning("leads of route %s held: %s", route.name, reason)
-        parking[route.name] = ([e["id"] for e in group], until, reason)
+        found.held[route.name] = ([e.id for e in group], until, reason)
         return
-    found.update(enriched.records)
-    gone.update({eid: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
-                 for eid, why in enriched.gone.items()})
-
-
-def settle(flush: Flush, batch: Batch, events: Events, found: dict[str, dict[str, str]],
-           gone: Outcomes, parking: Parking) -> tuple[int, Events]:
-    """Store the leads found, park held routes, dead-letter gone leads: the events left."""
-    parked = {eid for ids, _, _ in parking.values() for eid in ids}
-    flush.lease.set_events(found)
-    if flush.store.index:       # the console's contact search: Meta's contact is known now
-        flush.store.index.add_contacts(flush.store.redis, [
-            {**e, **found[e["id"]]} for e in events if e["id"] in found], now_ms(flush.ctx.clock))
-    if parked:
-        batch.ids = [eid for eid in batch.ids if eid not in parked]
-        flush.lease.park(parking, batch.ids)
-    if gone:
-        batch.ids = [eid for eid in batch.ids if eid not in gone]
-        flush.finish(gone, remaining=batch.ids)
-    left = [{**e, **found.get(e["id"], {})} for e in events]
-    return 0, [e for e in left if e["id"] not in gone and e["id"] not in parked]
+    found.records.update(enriched.records)
+    found.gone.update(enriched.gone)

@@ -11,18 +11,16 @@ import time
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.errors import DeliveryError, LeaseLost
-from gateway.records import Batch, MalformedBatch, now_ms
+from gateway.errors import DeliveryError, LeaseLost, SourceError
+from gateway.records import Batch, MalformedBatch, Outcomes, now_ms
+from gateway.sources.enrichment import Events, Fetch
 from workers import policy
 from workers.context import WorkerContext
-from workers.enrich import enrich
-from workers.graph import GraphError
-from workers.mega import MegaResponse
-from workers.outcomes import Outcomes, dead, outcomes
-from workers.rates import note_rate, rate_wait
+from workers.enrich import Found, enrich
+from workers.mega import MegaResponse, RateInfo
+from workers.outcomes import dead, outcomes, unavailable
 
 log = logging.getLogger("leadgate.worker")
-Events = list[dict[str, str]]
 
 
 class Flush:
@@ -40,8 +38,11 @@ class Flush:
         except LeaseLost:
             log.warning("flush of %s stopped: its lease moved to another flush", self.name)
             return
-        except Exception as exc:   # a bug, Redis trouble, a malformed batch: a counted attempt
-            log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
+        except Exception as exc:   # a bug, Redis trouble, a malformed batch, a source's API
+            if isinstance(exc, SourceError):       # throttled or in trouble: a counted attempt
+                log.warning("flush of %s: %s (%s)", self.name, exc.reason, exc)
+            else:
+                log.exception("flush of %s failed: %s", self.name, type(exc).__name__)
             try:
                 hold = self.failed_flush(exc)
             except LeaseLost:
@@ -75,18 +76,15 @@ class Flush:
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
         """take -> prepare -> send -> apply: (hold-until ms or 0, whether to go on)."""
-        events = self.store.events(batch.ids)
+        events = self.store.load_events(batch.ids)
         if not batch.body:
-            try:
-                hold, events = self.prepare(batch, events)
-            except GraphError as exc:   # Graph throttling or trouble: as for MEGA's 5xx
-                return self.settle(batch, self.decide(batch, exc), exc, now_ms(self.ctx.clock))
+            hold, events = self.prepare(batch, events)
             if hold or not events:
                 return hold, not hold
         elif self.key_expired(batch):
             self.finish(dead(batch.ids, "key_expired", None), sent=batch)
             return 0, True
-        if waiting := rate_wait(self, batch.endpoint):
+        if waiting := self.rate_wait(batch.endpoint):
             return waiting, False
         response, failure = self.send(batch)
         return self.apply(batch, events, response, failure)
@@ -105,18 +103,58 @@ class Flush:
         assert answer is not None
         self.mega_call(batch, answer.status, started, type(failure).__name__ if failure
                        else "ok", str(failure or ""))
-        note_rate(self, batch.endpoint, answer.rate)
+        if isinstance(answer.rate, RateInfo) and answer.rate.remaining is not None:
+            reset_at = now_ms(self.ctx.clock) + int((answer.rate.reset_s or 0) * 1000)
+            self.lease.record_rate(batch.endpoint, answer.rate.remaining, reset_at)
         return response, failure
+
+    def rate_wait(self, endpoint: str) -> int:
+        """Hold the customer until the reset when MEGA said no calls remain (ms), else 0."""
+        until = policy.rate_wait(self.store.state(self.name), endpoint, now_ms(self.ctx.clock))
+        if until:
+            self.lease.set_state(hold_reason="rate_limited")
+        return until
 
     def prepare(self, batch: Batch, events: Events) -> tuple[int, Events]:
         """Enrich what a source asks for, then freeze the exact bytes and key."""
-        hold, events = enrich(self, batch, events)
-        if not hold and events and (alike := policy.alike_prefix(events)) < len(events):
+        found = enrich(events, routes=self.ctx.config.routes,
+                       held=self.store.parked_routes(self.name), fetch_for=self.fetch_for,
+                       now_ms=now_ms(self.ctx.clock))
+        events = self.apply_found(batch, events, found)
+        if events and (alike := policy.alike_prefix(events)) < len(events):
             self.lease.split(batch, head=alike)     # an import's rows travel apart: go on
             return 0, []
-        if not hold and events:
+        if events:
             self.freeze(batch, events)
-        return hold, events
+        return 0, events
+
+    def fetch_for(self, source: str) -> Fetch | None:
+        """The source's lead fetch, renewing this flush's lease before each outside call."""
+        fetcher = self.ctx.fetchers.get(source)
+        if fetcher is None:
+            return None
+
+        def fetch(base_url: str, token: str, ids: list[str]) -> object:
+            return fetcher.fetch(base_url, token, ids,
+                                 before_call=lambda: self.lease.renew(lease_s=self.lease_s))
+        return fetch
+
+    def apply_found(self, batch: Batch, events: Events, found: Found) -> Events:
+        """Store the leads found, hold the held routes, dead-letter the gone: the events left."""
+        if not (found.records or found.gone or found.held):
+            return events
+        self.lease.set_events(found.records)
+        self.store.add_contacts([{**e.to_fields(), **found.records[e.id]} for e in events
+                                 if e.id in found.records], now_ms(self.ctx.clock))
+        left = found.left(events)
+        if found.held:
+            batch.ids = [eid for eid in batch.ids if eid not in {
+                i for ids, _, _ in found.held.values() for i in ids}]
+            self.lease.park(found.held, batch.ids)
+        if found.gone:
+            batch.ids = [eid for eid in batch.ids if eid not in found.gone]
+            self.finish(unavailable(found.gone), remaining=batch.ids)
+        return left
 
     def freeze(self, batch: Batch, events: Events) -> None:
         """Fix the exact bytes and key before the first send; retries reuse them."""
@@ -175,7 +213,8 @@ class Flush:
         return now + decision.wait_ms, False
 
     def failed_flush(self, exc: Exception) -> int:
-        """An exception inside the flush: an attempt of the batch in hand, as for a 5xx."""
+        """An exception inside the flush (or a source's API failing): an attempt of the batch
+        in hand, as for a 5xx."""
         now = now_ms(self.ctx.clock)
         fallback = now + int(policy.backoff_s(3) * 1000)
         if self.batch is None:
@@ -202,10 +241,9 @@ class Flush:
             "customer": self.name, "endpoint": batch.endpoint, "rows": len(batch.ids),
             "key": batch.key, "status": code, "outcome": outcome, "error": error or None,
             "attempt": batch.attempts + 1, "duration_ms": round(seconds * 1000, 1)})
-        if self.store.index:        # each event's timeline in the console
-            self.store.index.attempt(self.store.redis, batch.ids, {
-                "at": now_ms(self.ctx.clock), "kind": "mega", "endpoint": batch.endpoint,
-                "key": batch.key, "status": code, "outcome": outcome, "error": error[:500]})
+        self.store.note_attempt(batch.ids, {         # each event's timeline in the console
+            "at": now_ms(self.ctx.clock), "kind": "mega", "endpoint": batch.endpoint,
+            "key": batch.key, "status": code, "outcome": outcome, "error": error[:500]})
 
     def finish(self, result: Outcomes, events: Events | None = None, *,
                remaining: list[str] | None = None, sent: Batch | None = None) -> None:
@@ -214,7 +252,7 @@ class Flush:
         self.lease.finish(result, self.ctx.config.dedup_ttl_s, remaining=remaining,
                           sent=sent if sent is not None and sent.body else None,
                           retention_ms=retention_ms)
-        received = {e["id"]: int(e.get("received_at") or 0) for e in events or []}
+        received = {e.id: e.received_at for e in events or []}
         now = now_ms(self.ctx.clock)
         metrics = self.store.metrics
         for eid, outcome in result.items():

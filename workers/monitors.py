@@ -4,6 +4,7 @@ reconciliation, and neither ever holds up delivery)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -11,12 +12,53 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway import defaults
+from gateway.config import Config
+from gateway.store import Store, now_ms
 from workers.alerts import AlertSender, Evaluator
+from workers.capabilities import CAPABILITIES, HealthCheck
 from workers.context import WorkerContext
 from workers.reconcile import Reconciler
-from workers.source_health import HealthChecker
 
 log = logging.getLogger("leadgate.worker")
+
+
+class HealthChecker:
+    """Checks every route whose source declares a health check when due; keeps the results."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time,
+                 every_s: float = defaults.HEALTH_EVERY_S):
+        self.config, self.store, self.clock, self.every_s = config, store, clock, every_s
+        self.checks: dict[str, HealthCheck] = {}
+        self._next = 0.0          # a worker checks at start, then every every_s
+
+    def tick(self) -> None:
+        if self.clock() >= self._next:
+            self.check_all()
+            self._next = self.clock() + self.every_s
+
+    def of(self, source: str) -> HealthCheck | None:
+        """The source's health check (made once, kept for this thread), or None."""
+        side = CAPABILITIES.get(source)
+        if source not in self.checks and side and side.health:
+            self.checks[source] = side.health(self.config.mega["timeout_s"])
+        return self.checks.get(source)
+
+    def check_all(self) -> dict[str, dict[str, Any]]:
+        """Check every such route now and store the results."""
+        results = {r.name: {**check.check(r, self.clock()), "checked_at_ms": now_ms(self.clock)}
+                   for r in self.config.routes.values() if (check := self.of(r.source))}
+        if results:
+            self.store.redis.hset(self.store.keys.source_health,
+                                  mapping={k: json.dumps(v) for k, v in results.items()})
+        for name, result in results.items():
+            if result["state"] != "healthy":
+                log.warning("source health of %s: %s (%s)", name, result["state"],
+                            result["detail"])
+        return results
+
+    def close(self) -> None:
+        for check in self.checks.values():
+            check.close()
 
 
 def every(stopping: threading.Event, steps: list[tuple[Callable[[], Any], float]],

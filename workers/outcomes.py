@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json
 
-from gateway.records import Batch
+from gateway.event import Event
+from gateway.records import Batch, Outcomes
 from workers import policy
 from workers.mega import MegaResponse
 
-Outcomes = dict[str, dict[str, str]]
 
-
-def outcomes(batch: Batch, events: list[dict[str, str]], response: MegaResponse) -> Outcomes:
+def outcomes(batch: Batch, events: list[Event], response: MegaResponse) -> Outcomes:
     """Each event's terminal record from MEGA's answer."""
     if batch.endpoint == "single":
         (event,) = events
         lead = response.body.get("lead") or {}
         outcome = {"status": "delivered", "outcome": "created", "endpoint": "single",
                    "lead_id": str(lead.get("id", "")), "mega_status": str(response.status)}
-        if dropped := policy.single_drops(event.get("lead", "{}")):
+        if dropped := policy.single_drops(event.lead or "{}"):
             outcome["delivery_warning"] = f"not sent by a single create: {', '.join(dropped)}"
-        return {event["id"]: outcome}
+        return {event.id: outcome}
     rows = {r.get("row_ref"): r for r in response.body.get("results", [])}
     return {eid: bulk_row(rows.get(eid), response.status) for eid in batch.ids}
 
@@ -50,7 +49,7 @@ def dead(ids: list[str], reason: str, exc: Exception | None) -> Outcomes:
                   "mega_status": str(status or ""), "mega_body": text} for eid in ids}
 
 
-def unavailable(events: list[dict[str, str]], why: str) -> Outcomes:
+def unavailable(gone: dict[str, str]) -> Outcomes:
     """Leads a source cannot give (deleted at Meta): dead letters with the source's word."""
-    return {e["id"]: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
-            for e in events}
+    return {eid: {"status": "dead", "dead_reason": "lead_unavailable", "error": why}
+            for eid, why in gone.items()}

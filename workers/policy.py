@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.errors import MegaBadRequest, MegaConflict, MegaCredentialsError, MegaRateLimited
+from gateway.errors import (
+    MegaBadRequest,
+    MegaConflict,
+    MegaCredentialsError,
+    MegaRateLimited,
+    SourceError,
+)
 from gateway.outbound import (
     alike_prefix,
     bulk_only,
@@ -17,8 +23,8 @@ from gateway.outbound import (
     request_body,
     single_drops,
 )
+from gateway.records import CustomerState
 from workers.deadline import call_s
-from workers.graph import GraphError
 
 
 def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
@@ -32,6 +38,12 @@ def lease_s(mega_timeout_s: float) -> float:
     """How long a flush owns its customer between renewals (it renews before every outside
     call): the longest one call can take, and a margin for the Redis writes around it."""
     return call_s(mega_timeout_s) + defaults.LEASE_MARGIN_S
+
+
+def rate_wait(state: CustomerState, endpoint: str, now_ms: int) -> int:
+    """When MEGA said no calls remain in the endpoint's window: its reset time (ms), else 0."""
+    remaining, reset_at = state.rate.get(endpoint, ("", 0))
+    return reset_at if remaining == "0" and reset_at > now_ms else 0
 
 
 def take_size(customer: Customer) -> int:
@@ -82,10 +94,10 @@ def decide(failure: Exception | None, *, rows: int, attempts: int, age_ms: int,
     wait_s = backoff_s(attempts, rand=rand)
     if getattr(failure, "status", 0) is None:       # no answer: MEGA may still be at it
         wait_s = max(wait_s, defaults.RETRY_AFTER_NO_ANSWER_S)
-    reason = f"meta_{failure.kind}" if isinstance(failure, GraphError) else "retrying"
+    reason = failure.reason if isinstance(failure, SourceError) else "retrying"
     return Decision("retry", reason, int(wait_s * 1000), attempt=True)
 
 
 __all__ = ["Decision", "Limits", "alike_prefix", "backoff_s", "bulk_only", "decide",
            "endpoint_for", "idempotency_key",
-           "lease_s", "request_body", "single_drops", "take_size"]
+           "lease_s", "rate_wait", "request_body", "single_drops", "take_size"]

@@ -1,8 +1,13 @@
-"""Reconciliation: list each Meta route's form leads and ingest them through the webhook's
-event key, so a lead whose webhook never came is stored, delivered and counted as missed.
+"""Reconciliation: list each reconciling route's leads at its source and ingest them through
+the webhook's event key, so a lead whose webhook never came is stored, delivered and counted
+as missed.
 
-One reconciliation per route at a time across all workers (a Redis lock with a token; the
-watermarks are written only while it holds). A failing route backs off on its own.
+A source declares the capability (workers/capabilities.py): it names a route's streams (Meta:
+its forms), lists a stream's items between two times, and maps an item to drafts. This runner
+owns the rest: one reconciliation per route at a time across all workers (a Redis lock with a
+token; the watermarks are written only while it holds), a watermark per stream with an overlap
+and a grace period, ingest through the same event key (a lead seen already is a duplicate),
+counts, and a backoff per failing route.
 """
 
 from __future__ import annotations
@@ -17,19 +22,21 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Config, Route
-from gateway.errors import NoUsableLead
-from gateway.intake import record
+from gateway.errors import NoUsableLead, SourceError
+from gateway.event import Event
 from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.leads import draft_event
 from gateway.route_status import reconciles
-from gateway.sources import SOURCES
-from gateway.sources.base import Draft
-from gateway.sources.meta import lead_draft
 from gateway.store import Store, now_ms
-from workers.graph import GraphError
-from workers.meta_pages import MetaPages
+from workers.capabilities import CAPABILITIES, Reconciliation
 
 log = logging.getLogger("leadgate.reconcile")
-SOURCE = "meta_lead_ads"
+
+
+def reconciliation(source: str, timeout_s: float) -> Reconciliation | None:
+    """The source's reconciliation capability, or None."""
+    side = CAPABILITIES.get(source)
+    return side.reconciliation(timeout_s) if side and side.reconciliation else None
 
 
 @dataclass
@@ -47,7 +54,8 @@ class Tally:
 
 
 def reconciled_routes(config: Config) -> list[Route]:
-    return [r for r in config.routes.values() if reconciles(r)]
+    return [r for r in config.routes.values() if reconciles(r) and
+            r.source in CAPABILITIES and CAPABILITIES[r.source].reconciliation]
 
 
 def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> float:
@@ -57,33 +65,33 @@ def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> f
     return wait * (0.9 + 0.2 * rand())
 
 
-def lead_records(route: Route, leads: list[dict[str, Any]], now: float, via: str
-                 ) -> list[dict[str, str]]:
-    """Event records for listed leads: the same event ids as their webhooks, the lead already
-    built from the listing (a lead that yields nothing usable is left to the enrichment step,
-    which dead-letters it with the reason)."""
-    source = SOURCES[SOURCE]
-    out = []
-    for lead in leads:
-        lead_id = str(lead.get("id") or "")
-        if not lead_id:
-            continue
-        known = {name: str(lead[name]) for name in ("form_id", "ad_id") if lead.get(name)}
-        if route.settings.get("page_id"):
-            known["page_id"] = route.settings["page_id"]
+def listed_events(found: Reconciliation, route: Route, items: list[Any], now: float, via: str
+                  ) -> list[Event]:
+    """Events for listed items: the same event ids as their webhooks."""
+    events = [event for item in items if (event := first_event(found, route, item, now))]
+    for event in events:
+        event.extra["via"] = via
+    return events
+
+
+def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> Event | None:
+    """The event of the item's first draft with a usable lead (None: no draft has one)."""
+    for draft in found.drafts(route, item):
         try:
-            rec = record(route, source, lead_draft(lead_id, known, lead), now)
+            return draft_event(route, found.source, draft, now)
         except NoUsableLead:
-            rec = record(route, source, Draft(event_id=lead_id, fields=known, enrich="meta"), now)
-        out.append({**rec, "via": via})
-    return out
+            continue
+    return None
 
 
-def ingest_page(store: Store, config: Config, route: Route, leads: list[dict[str, Any]],
-                now: float, via: str, *, dry_run: bool = False) -> Tally:
+def ingest_page(store: Store, config: Config, found: Reconciliation, route: Route,
+                items: list[Any], now: float, via: str, *, dry_run: bool = False) -> Tally:
     """Store the page's leads not yet known (or, dry, only count them)."""
-    records = lead_records(route, leads, now, via)
-    tally = Tally(seen=len(leads), failed=len(leads) - len(records))
+    events = listed_events(found, route, items, now, via)
+    tally = Tally(seen=len(items), failed=len(items) - len(events))
+    matched = found.seen(route, events) if events else set()
+    records = [e.to_fields() for e in events if e.id not in matched]
+    tally.known = len(events) - len(records)
     if not records:
         return tally
     if dry_run:
@@ -94,7 +102,26 @@ def ingest_page(store: Store, config: Config, route: Route, leads: list[dict[str
     else:
         added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
     tally.new = sum(added)
-    tally.known = len(added) - tally.new
+    tally.known += len(added) - tally.new
+    return tally
+
+
+def backfill(config: Config, store: Store, found: Reconciliation, route: Route,
+             streams: list[str], *, since: int, until: int, dry_run: bool,
+             progress: Callable[[int], None] = lambda _: None) -> Tally:
+    """List each stream's items created in [since, until) and ingest the unknown ones (dry:
+    only count them). progress gets the seconds of the window covered since its last call."""
+    tally, now = Tally(), time.time()
+    for stream in streams:
+        covered = 0
+        for page in found.listing(route, stream, since=since - 1, until=until):
+            tally.add(ingest_page(store, config, found, route, page, now, "backfill",
+                                  dry_run=dry_run))
+            oldest = min((t for item in page if (t := found.created_at(item))), default=None)
+            if oldest is not None and until - oldest > covered:
+                progress(until - oldest - covered)
+                covered = until - oldest
+        progress(until - since - covered)
     return tally
 
 
@@ -102,13 +129,26 @@ class Reconciler:
     """Runs due reconciliations; one instance per worker thread (it owns its HTTP client)."""
 
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time,
-                 pages: MetaPages | None = None,
+                 sources: dict[str, Reconciliation] | None = None,
                  page_size: int = defaults.RECONCILE_PAGE_SIZE):
         self.config, self.store, self.clock, self.page_size = config, store, clock, page_size
-        self.pages = pages or MetaPages(timeout_s=config.mega["timeout_s"])
+        self.sources = sources if sources is not None else {}
         self._renew = store.redis.register_script(LOCK_RENEW)
         self._release = store.redis.register_script(LOCK_RELEASE)
         self._locked_hset = store.redis.register_script(LOCKED_HSET)
+
+    def of(self, route: Route) -> Reconciliation:
+        """The route's source's reconciliation (made once, kept for this thread)."""
+        if route.source not in self.sources:
+            made = reconciliation(route.source, self.config.mega["timeout_s"])
+            if made is None:
+                raise ValueError(f"source {route.source} does not reconcile")
+            self.sources[route.source] = made
+        return self.sources[route.source]
+
+    def close(self) -> None:
+        for found in self.sources.values():
+            found.close()
 
     def due(self) -> list[Route]:
         """Routes whose next reconciliation time has come."""
@@ -147,7 +187,7 @@ class Reconciler:
         except LostLock:
             log.warning("reconciliation of %s: lock lost, left to its new holder", route.name)
             return None
-        except GraphError as exc:
+        except SourceError as exc:
             failures = self.store.redis.hincrby(key, "failures", 1)
             wait_ms = int(retry_in_s(failures) * 1000)
             self.store.redis.hset(key, mapping={
@@ -184,11 +224,8 @@ class Reconciler:
         metrics.inc("leadgate_reconcile_leads", page.new, route=route.name, result="missed")
 
     def forms(self, route: Route) -> list[str]:
-        """The route's forms: as configured, else the page's forms from Graph."""
-        if route.settings.get("forms"):
-            return list(route.settings["forms"])
-        return self.pages.forms(route.settings["graph_api_url"],
-                                route.settings["page_access_token"], route.settings["page_id"])
+        """The route's streams, each with its own watermark (Meta: its forms)."""
+        return self.of(route).streams(route)
 
     def form(self, route: Route, form: str, token: str) -> Tally:
         """List one form since its watermark (minus the overlap); move the watermark after."""
@@ -201,7 +238,8 @@ class Reconciler:
         tally = Tally()
         for page in self.listing(route, form, since - defaults.RECONCILE_OVERLAP_S, until,
                                  token):
-            found = ingest_page(self.store, self.config, route, page, now, "reconcile")
+            found = ingest_page(self.store, self.config, self.of(route), route, page, now,
+                                "reconcile")
             self.count(route, found)
             tally.add(found)
         self._locked_hset(keys=[lock, key], args=[token, f"wm:{form}", until])
@@ -212,9 +250,8 @@ class Reconciler:
         """The form's pages, the lock renewed before each Graph call."""
         lock = self.store.keys.reconcile_lock(route.name)
         ttl_ms = int(defaults.RECONCILE_LOCK_S * 1000)
-        pages = self.pages.leads(route.settings["graph_api_url"],
-                                 route.settings["page_access_token"], form, since=since,
-                                 until=until, page_size=self.page_size)
+        pages = self.of(route).listing(route, form, since=since, until=until,
+                                       page_size=self.page_size)
         while True:
             if not self._renew(keys=[lock], args=[token, ttl_ms]):
                 raise LostLock(f"the reconciliation lock of {route.name} was lost")

@@ -7,12 +7,13 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Customer
+from gateway.contract import ROW_STATUSES
 from gateway.imports.rows import Prepared
 from gateway.keys import IMPORT_ROWS, IMPORT_TALLY
 from gateway.store import Store, now_ms, translated
 
-COUNTS = ("rows", "queued", "created", "updated", "skipped", "failed", "duplicates_in_file",
-          "already_imported", "warnings", "gone")
+COUNTS = ("rows", "queued", *ROW_STATUSES, "duplicates_in_file", "already_imported", "warnings",
+          "gone")
 ROW_NEW, ROW_SAME_ID, ROW_SAME_CONTACT = 0, 1, 2
 
 

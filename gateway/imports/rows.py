@@ -12,11 +12,11 @@ from gateway import defaults
 from gateway.config import Config, Customer, Route
 from gateway.contract import CONTACT_FIELDS, LEAD_FIELDS, ON_DUPLICATE
 from gateway.errors import BadRequest, NoUsableLead
+from gateway.event import new_event
 from gateway.imports.csvfile import Row
 from gateway.leads import check_field_target, lead_record, normalize
 from gateway.sources import Draft
 from gateway.sources.recognize import canonical, recognize
-from gateway.store import event_id
 
 SOURCE = "import"                       # the event key's source, and the event's `source`
 LEAD_DEFAULTS = {"source_type": "import"}
@@ -105,12 +105,10 @@ def prepare(plan: Plan, row: Row, now_ms: int) -> Prepared:
     provider_id = _provider_id(plan, row, stored["lead"])
     if not provider_id:
         return Prepared(row.number, reason=f"no value in the id column '{plan.id_column}'")
-    record = {"id": event_id(plan.customer.name, SOURCE, provider_id),
-              "customer": plan.customer.name, "route": plan.route.name, "source": SOURCE,
-              "provider_id": provider_id, "status": "pending", "received_at": str(now_ms),
-              "attempts": "0", "replays": "0", **stored, "bulk_only": "1",
-              "on_duplicate": plan.on_duplicate, "import": plan.import_id,
-              "import_row": str(row.number)}
+    record = new_event(customer=plan.customer.name, route=plan.route.name, source=SOURCE,
+                       provider_id=provider_id, received_at_ms=now_ms, **stored,
+                       bulk_only="1", on_duplicate=plan.on_duplicate,
+                       import_row=str(row.number), **{"import": plan.import_id}).to_fields()
     return Prepared(row.number, record, contacts=contact_keys(plan.import_id, stored["lead"]),
                     warned=stored["warnings"] != "[]")
 

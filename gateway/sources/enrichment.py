@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-Events = list[dict[str, str]]
+from gateway.event import Event
+
+Events = list[Event]
 
 
 @dataclass

@@ -31,7 +31,7 @@ class MetaSettings(SecretSettings):
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
                                schemes={"http", "https"})
-    # reconciliation and source health (workers/reconcile.py, workers/source_health.py)
+    # reconciliation and source health (workers/meta/reconcile.py, workers/meta/health.py)
     page_id = fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$"))
     forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$")),
                         validate=validate.Length(min=1, max=200))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.errors import NoUsableLead
+from gateway.event import Event
 from gateway.leads import lead_record
 from gateway.sources.base import Draft
 from gateway.sources.enrichment import Enriched, Events, Fetch
@@ -24,25 +25,25 @@ class GraphLeads:
     def run(self, route: Any, events: Events, fetch: Fetch) -> Enriched:
         """The events' lead records; Graph failures of the whole route raise."""
         fetched = fetch(route.settings["graph_api_url"], route.settings["page_access_token"],
-                        [e["provider_id"] for e in events])
+                        [e.provider_id for e in events])
         found = Enriched()
         for event in events:
-            lead_id = event["provider_id"]
+            lead_id = event.provider_id
             if lead_id in fetched.gone:
-                found.gone[event["id"]] = fetched.gone[lead_id]
+                found.gone[event.id] = fetched.gone[lead_id]
                 continue
             try:
-                found.records[event["id"]] = self.record(route, event,
+                found.records[event.id] = self.record(route, event,
                                                          fetched.leads.get(lead_id))
             except (NoUsableLead, LookupError) as exc:
-                found.gone[event["id"]] = str(exc)
+                found.gone[event.id] = str(exc)
         return found
 
-    def record(self, route: Any, event: dict[str, str], lead: dict[str, Any] | None
+    def record(self, route: Any, event: Event, lead: dict[str, Any] | None
                ) -> dict[str, str]:
         """The stored fields of one event, from its webhook fields and the Graph lead."""
         if lead is None:
             raise LookupError("the Graph API returned no lead for this id")
-        draft = self.draft(event["provider_id"], json.loads(event.get("fields") or "{}"), lead)
+        draft = self.draft(event.provider_id, json.loads(event.extra.get("fields") or "{}"), lead)
         record = lead_record(route, self.defaults, draft)
         return {k: record[k] for k in STORED}

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from gateway.errors import SourceError
 from workers.deadline import AnswerTooLarge, client_timeout, request_within
 
 LEAD_FIELDS = "id,created_time,ad_id,ad_name,adset_name,campaign_name,form_id,platform," \
@@ -20,11 +21,12 @@ MAX_SINGLE_LOOKUPS = 10            # one-id calls per fetch when Graph names no 
 TOKEN_CODES = {102, 190}           # invalid, expired or revoked access token
 THROTTLE_CODES = {4, 17, 32, 613, 80005}
 PERMISSION_CODES = {10} | set(range(200, 300))   # leads_retrieval revoked, app removed...
+HOLD_KINDS = ("token", "permission")   # the route's access fails as a whole: hold it
 MISSING = re.compile(r"do(?:es)? not exist:?\s*([\d,\s]+)")
 OBJECT = re.compile(r"Object with ID '(\d+)' does not exist")
 
 
-class GraphError(Exception):
+class GraphError(SourceError):
     """kind: token and permission hold the route; throttled and unavailable retry the batch;
     gone names the leads Meta says do not exist (`ids`)."""
 
@@ -32,6 +34,8 @@ class GraphError(Exception):
                  ids: tuple[str, ...] = ()):
         super().__init__(message)
         self.kind, self.code, self.ids = kind, code, ids
+        self.route_wide = kind in HOLD_KINDS
+        self.reason = f"meta_{kind}"
 
 
 @dataclass

@@ -17,7 +17,7 @@ import httpx
 
 from gateway import defaults
 from workers.deadline import client_timeout
-from workers.graph import LEAD_FIELDS, GraphError, get_json
+from workers.meta.graph import LEAD_FIELDS, GraphError, get_json
 
 
 def max_pages(window_s: int, page_size: int) -> int:

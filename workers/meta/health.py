@@ -1,5 +1,6 @@
-"""Source health of Meta routes: is the page token valid, how long it lives, may it read leads,
-and is this app still subscribed to the page's leadgen webhooks.
+"""Source health of Meta routes (the check their source declares): is the page token valid,
+how long it lives, may it read leads, and is this app still subscribed to
+the page's leadgen webhooks.
 
 Meta sends no notice when a token dies or another app takes the subscription; these checks
 run when a worker starts, hourly after, and on demand in `leadgate status`.
@@ -7,19 +8,13 @@ run when a worker starts, hourly after, and on demand in `leadgate status`.
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 from gateway import defaults
-from gateway.config import Config, Route
-from gateway.store import Store, now_ms
-from workers.graph import GraphError
-from workers.meta_pages import MetaPages
+from gateway.config import Route
+from workers.meta.graph import GraphError
+from workers.meta.pages import MetaPages
 
-log = logging.getLogger("leadgate.health")
 STATES = ("healthy", "token_expiring", "token_invalid", "not_subscribed", "permission_missing",
           "unknown")
 SCOPE = "leads_retrieval"
@@ -65,34 +60,14 @@ def check(route: Route, pages: MetaPages, now: float) -> dict[str, Any]:
     return assess(token, apps, now)
 
 
-def meta_routes(config: Config) -> list[Route]:
-    return [r for r in config.routes.values() if r.source == "meta_lead_ads"]
+class MetaHealth:
+    """The health check Meta routes declare; one instance per thread (it owns its client)."""
 
+    def __init__(self, *, timeout_s: float, pages: MetaPages | None = None):
+        self.pages = pages or MetaPages(timeout_s=timeout_s)
 
-class HealthChecker:
-    """Checks every Meta route when due and keeps the results in Redis."""
+    def check(self, route: Route, now: float) -> dict[str, Any]:
+        return check(route, self.pages, now)
 
-    def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time,
-                 pages: MetaPages | None = None, every_s: float = defaults.HEALTH_EVERY_S):
-        self.config, self.store, self.clock, self.every_s = config, store, clock, every_s
-        self.pages = pages or MetaPages(timeout_s=config.mega["timeout_s"])
-        self._next = 0.0          # a worker checks at start, then every every_s
-
-    def tick(self) -> None:
-        if self.clock() >= self._next:
-            self.check_all()
-            self._next = self.clock() + self.every_s
-
-    def check_all(self) -> dict[str, dict[str, Any]]:
-        """Check every Meta route now and store the results."""
-        results = {r.name: {**check(r, self.pages, self.clock()),
-                            "checked_at_ms": now_ms(self.clock)}
-                   for r in meta_routes(self.config)}
-        if results:
-            self.store.redis.hset(self.store.keys.source_health,
-                                  mapping={k: json.dumps(v) for k, v in results.items()})
-        for name, result in results.items():
-            if result["state"] != "healthy":
-                log.warning("source health of %s: %s (%s)", name, result["state"],
-                            result["detail"])
-        return results
+    def close(self) -> None:
+        self.pages.close()
