@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from gateway import defaults
 from gateway.errors import BadRequest
 from gateway.sources.base import (
     CHOSEN,
@@ -30,9 +31,59 @@ METADATA = ("form_id", "campaign_id", "adgroup_id", "creative_id", "asset_group_
             "api_version", "lead_stage", "lead_submit_time", "lead_source")
 
 
+ADS_CUSTOMER_ID = validate.Regexp(r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$",
+                                  error="must be a 10-digit Google Ads customer id")
+# reconciliation's credentials: all or none; the secrets only as ${VAR} (config.ENV_ONLY)
+CREDENTIALS = ("ads_customer_id", "developer_token", "oauth_client_id", "oauth_client_secret",
+               "oauth_refresh_token")
+
+
 class GoogleSettings(RouteSettings):
     google_key = fields.String(required=True, validate=CHOSEN)
     accept_test_leads = fields.Boolean(load_default=False)
+    # reconciliation through the Google Ads API (workers/google/): on when credentials are set
+    ads_customer_id = fields.String(validate=ADS_CUSTOMER_ID)
+    login_customer_id = fields.String(validate=ADS_CUSTOMER_ID)   # a manager account's id
+    developer_token = fields.String(validate=validate.Length(min=8))
+    oauth_client_id = fields.String(validate=validate.Length(min=8))
+    oauth_client_secret = fields.String(validate=validate.Length(min=8))
+    oauth_refresh_token = fields.String(validate=validate.Length(min=8))
+    forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,20}$")),
+                        validate=validate.Length(min=1, max=200))
+    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
+                                         validate=validate.Range(0, 24 * 60))
+    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
+                                       validate=validate.Range(0, 86_400))
+    ads_api_url = fields.URL(load_default=defaults.GOOGLE_ADS_API_URL, require_tld=False,
+                             schemes={"http", "https"})
+    oauth_token_url = fields.URL(load_default=defaults.GOOGLE_OAUTH_TOKEN_URL,
+                                 require_tld=False, schemes={"http", "https"})
+    env_only = ("developer_token", "oauth_client_id", "oauth_client_secret",
+                "oauth_refresh_token")
+
+    @validates_schema
+    def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:
+        given = [name for name in CREDENTIALS if data.get(name)]
+        if given and len(given) < len(CREDENTIALS):
+            missing = next(name for name in CREDENTIALS if not data.get(name))
+            raise ValidationError(f"reconciliation needs {', '.join(CREDENTIALS)} together "
+                                  f"({missing} is missing)", missing)
+        if data.get("login_customer_id") and not given:
+            raise ValidationError("needs ads_customer_id and the credentials",
+                                  "login_customer_id")
+
+    @post_load
+    def _digits(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Customer ids as the API takes them: digits only."""
+        for name in ("ads_customer_id", "login_customer_id"):
+            if name in data:
+                data[name] = data[name].replace("-", "")
+        return data
+
+
+def reconciles(settings: dict[str, Any]) -> bool:
+    """True when the route has the Ads API credentials and reconciliation is not switched off."""
+    return bool(settings.get("ads_customer_id")) and settings["reconcile_every_min"] > 0
 
 
 class GoogleLeadForms(Source):
