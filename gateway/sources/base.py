@@ -66,6 +66,15 @@ class RouteSettings(Schema):
                                    validate=validate.Regexp(r"^[A-Z]{2}$"))
 
 
+class ReconcileSettings(Schema):
+    """A reconciling source's schedule: how often (0: off) and how young a lead is left alone."""
+
+    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
+                                         validate=validate.Range(0, 24 * 60))
+    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
+                                       validate=validate.Range(0, 86_400))
+
+
 class UrlTokenSettings(RouteSettings):
     """For providers that sign nothing: the secret URL token is the only credential."""
 

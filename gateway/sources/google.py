@@ -13,6 +13,7 @@ from gateway.sources.base import (
     CHOSEN,
     Draft,
     Inbound,
+    ReconcileSettings,
     RouteSettings,
     Sample,
     Source,
@@ -38,7 +39,7 @@ CREDENTIALS = ("ads_customer_id", "developer_token", "oauth_client_id", "oauth_c
                "oauth_refresh_token")
 
 
-class GoogleSettings(RouteSettings):
+class GoogleSettings(RouteSettings, ReconcileSettings):
     google_key = fields.String(required=True, validate=CHOSEN)
     accept_test_leads = fields.Boolean(load_default=False)
     # reconciliation through the Google Ads API (workers/google/): on when credentials are set
@@ -50,10 +51,6 @@ class GoogleSettings(RouteSettings):
     oauth_refresh_token = fields.String(validate=validate.Length(min=8))
     forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,20}$")),
                         validate=validate.Length(min=1, max=200))
-    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
-                                         validate=validate.Range(0, 24 * 60))
-    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
-                                       validate=validate.Range(0, 86_400))
     ads_api_url = fields.URL(load_default=defaults.GOOGLE_ADS_API_URL, require_tld=False,
                              schemes={"http", "https"})
     oauth_token_url = fields.URL(load_default=defaults.GOOGLE_OAUTH_TOKEN_URL,
