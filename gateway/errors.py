@@ -9,6 +9,8 @@
     │   ├── NoUsableLead 422   └── StoreUnavailable 503
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
     ├── LeaseLost                        a flush's lease moved to another flush: stop writing
+    ├── SourceApiError (kind, route_wide) a provider's API failed (reconciliation, health)
+    │   └── GoogleAdsError                 Google's OAuth endpoint or the Google Ads API
     └── DeliveryError (request context)  a MEGA call failed
         ├── RetryableDeliveryError        retry the same bytes with the same key
         │   ├── MegaUnavailable            transport error, timeout, 5xx, 2xx not MEGA's JSON,
@@ -73,6 +75,28 @@ class Ignored(LeadgateError):
 
 class LeaseLost(LeadgateError):
     """The customer's lease belongs to another flush now; this one writes nothing more."""
+
+
+class SourceApiError(LeadgateError):
+    """A provider API call failed. kind: token_invalid, permission_missing (route_wide: the
+    route's credentials or access are wrong; hold and alert), throttled (wait retry_after_s),
+    unavailable (retry later) or unknown; `reason` is the provider's code, never a secret."""
+
+    def __init__(self, message: str, *, kind: str, reason: str = "", route_wide: bool = False,
+                 retry_after_s: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.kind, self.reason, self.route_wide = kind, reason, route_wide
+        self.retry_after_s, self.status = retry_after_s, status
+
+    @property
+    def health(self) -> str:
+        """The source-health state this failure shows: token_invalid, permission_missing or
+        unknown."""
+        return self.kind if self.kind in ("token_invalid", "permission_missing") else "unknown"
+
+
+class GoogleAdsError(SourceApiError):
+    """Google's OAuth token endpoint or the Google Ads API refused or failed."""
 
 
 class DeliveryError(LeadgateError):

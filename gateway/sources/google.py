@@ -95,38 +95,7 @@ class GoogleLeadForms(Source):
         require_secret(given, settings["google_key"], "google_key")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
-        body = _body(inbound)
-        lead_id = body.get("lead_id")
-        if not isinstance(lead_id, str | int) or lead_id in ("", True, False):
-            raise BadRequest("not a Google lead: no lead_id")
-        columns = body.get("user_column_data")
-        if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
-            raise BadRequest("user_column_data must be a list of objects")
-        values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
-        roles: dict[str, tuple[str, Any]] = {}
-        for column in columns:
-            column_id = scalar(column, "column_id", "user_column_data[].column_id")
-            column_name = scalar(column, "column_name", "user_column_data[].column_name")
-            value = _text(column.get("string_value"))
-            if column_id:
-                values[str(column_id)] = value
-            if column_name and (not column_id or column_id not in KNOWN_COLUMNS):
-                values[str(column_name)] = value
-            if column_id in CONTACT_COLUMNS and value not in (None, ""):
-                roles.setdefault(CONTACT_COLUMNS[column_id], (str(column_id), value))
-        lead: dict[str, Any] = {}
-        if "name" in roles:
-            lead["contact_name"] = roles["name"][1]
-        elif "first" in roles or "last" in roles:
-            lead["contact_name"] = " ".join(str(roles[r][1]).strip()
-                                            for r in ("first", "last") if r in roles)
-        if "email" in roles:
-            lead["contact_email"] = roles["email"][1]
-        if "phone" in roles:
-            lead["contact_phone"] = roles["phone"][1]
-        test = body.get("is_test") is True and not settings["accept_test_leads"]
-        return [Draft(event_id=str(lead_id), lead=lead, fields=values,
-                      used={column for column, _ in roles.values()}, test=test)]
+        return [lead_draft(_body(inbound), settings)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
         who = sample_contact(tag)
@@ -145,6 +114,46 @@ class GoogleLeadForms(Source):
                     {"column_name": "Postal Code", "string_value": "94107",
                      "column_id": "POSTAL_CODE"}]}
         return Sample(json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+
+def lead_draft(body: dict[str, Any], settings: dict[str, Any]) -> Draft:
+    """The draft of one lead in the webhook's shape (reconciliation maps the Ads API's
+    submissions to this shape too, so both ways give the same lead)."""
+    lead_id = body.get("lead_id")
+    if not isinstance(lead_id, str | int) or lead_id in ("", True, False):
+        raise BadRequest("not a Google lead: no lead_id")
+    columns = body.get("user_column_data")
+    if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+        raise BadRequest("user_column_data must be a list of objects")
+    values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
+    roles: dict[str, tuple[str, Any]] = {}
+    for column in columns:
+        column_id = scalar(column, "column_id", "user_column_data[].column_id")
+        column_name = scalar(column, "column_name", "user_column_data[].column_name")
+        value = _text(column.get("string_value"))
+        if column_id:
+            values[str(column_id)] = value
+        if column_name and (not column_id or column_id not in KNOWN_COLUMNS):
+            values[str(column_name)] = value
+        if column_id in CONTACT_COLUMNS and value not in (None, ""):
+            roles.setdefault(CONTACT_COLUMNS[column_id], (str(column_id), value))
+    test = body.get("is_test") is True and not settings["accept_test_leads"]
+    return Draft(event_id=str(lead_id), lead=_contact(roles), fields=values,
+                 used={column for column, _ in roles.values()}, test=test)
+
+
+def _contact(roles: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    lead: dict[str, Any] = {}
+    if "name" in roles:
+        lead["contact_name"] = roles["name"][1]
+    elif "first" in roles or "last" in roles:
+        lead["contact_name"] = " ".join(str(roles[r][1]).strip()
+                                        for r in ("first", "last") if r in roles)
+    if "email" in roles:
+        lead["contact_email"] = roles["email"][1]
+    if "phone" in roles:
+        lead["contact_phone"] = roles["phone"][1]
+    return lead
 
 
 def _body(inbound: Inbound) -> dict[str, Any]:
