@@ -83,3 +83,5 @@ GOOGLE_RETENTION_DAYS = 30             # submissions the Ads API is relied on to
 GOOGLE_MATCH_WINDOW_S = 300            # a listed and a webhook lead this close in time may match
 GOOGLE_MAX_PAGES = 1_000               # googleAds:search pages followed per listing at most
 GOOGLE_TOKEN_EARLY_S = 60.0            # an access token is refreshed this long before it expires
+GOOGLE_MATCH_KEEP_DAYS = 31            # webhook leads stay findable by reconciliation this long
+GOOGLE_MATCH_SCAN_LIMIT = 1000         # stored webhook leads read around one submission at most

@@ -101,6 +101,8 @@ class Source:
     lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
     success_status: ClassVar[int] = 202
     enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
+    # its webhook leads are kept findable for reconciliation's matching (gateway/google_match.py)
+    remembered: ClassVar[bool] = False
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         """Raise Unauthorized unless the request is the provider's."""

@@ -88,6 +88,7 @@ class GoogleLeadForms(Source):
     settings_schema = GoogleSettings
     lead_defaults = {"source_type": "form", "source_platform": "google_ads"}
     success_status = 200        # Google's test button shows green on 200 only
+    remembered = True           # the Ads API's id may differ from lead_id: match by gclid...
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         body = _body(inbound)

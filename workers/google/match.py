@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway import defaults
+from gateway.google_match import Stored
 from gateway.sources.base import Draft
 from gateway.sources.google import lead_draft
 
@@ -63,22 +64,13 @@ def submission_draft(submission: dict[str, Any], settings: dict[str, Any]) -> Dr
 
 
 @dataclass(frozen=True)
-class Stored:
-    """A webhook lead as the match lookup keeps it (digests only, never a contact)."""
-
-    event_id: str
-    form_id: str
-    submitted: float                  # unix seconds (lead_submit_time, else when received)
-
-
-@dataclass(frozen=True)
 class Listed:
     """What matching needs of a listed submission."""
 
     id: str
     form_id: str
     gclid: str
-    digests: tuple[str, ...]          # keyed contact digests (gateway/index.py)
+    digests: tuple[str, ...]          # shortened keyed contact digests (gateway/google_match.py)
     submitted: float
 
 
