@@ -44,6 +44,7 @@ class GoogleWebhooks:
     google_key: str = ""
     drop: float = 0.0
     distinct_ids: bool = False
+    no_gclid: float = 0.0              # share of webhooks sent without gcl_id
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
 
@@ -227,7 +228,7 @@ def control() -> Response:
     """PATCH {"refresh_tokens", "developer_tokens", "managers": {customer: manager or ""},
     "token_ttl_s", "offset_min", "page_size", "invalid_grant", "denied", "exhausted_next",
     "retry_delay_s", "stuck_paging", "expire_access": true, "webhook": {"url", "google_key",
-    "drop", "distinct_ids", "seed"}}; GET shows the counters and what searches asked."""
+    "drop", "distinct_ids", "no_gclid", "seed"}}; GET shows the counters and what searches asked."""
     state = _state()
     with state.lock:
         if request.method == "PATCH":
@@ -255,5 +256,6 @@ def change(state: GoogleState, new: dict[str, Any]) -> None:
         setattr(state.webhooks, name, str(hook.get(name, getattr(state.webhooks, name))))
     state.webhooks.drop = float(hook.get("drop", state.webhooks.drop))
     state.webhooks.distinct_ids = bool(hook.get("distinct_ids", state.webhooks.distinct_ids))
+    state.webhooks.no_gclid = float(hook.get("no_gclid", state.webhooks.no_gclid))
     if "seed" in hook:
         state.webhooks.rng = random.Random(hook["seed"])

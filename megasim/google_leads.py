@@ -47,10 +47,13 @@ def create_submissions() -> Any:
         made = [new_submission(state, customer, form, submitted, spec.get("gclid"))
                 for _ in range(count)]
         fate = {s["_lead_id"]: state.webhooks.rng.random() < state.webhooks.drop for s in made}
+        bare = {s["_lead_id"] for s in made if state.webhooks.rng.random() <
+                state.webhooks.no_gclid}
         state.dropped.extend(lead_id for lead_id, gone in fate.items() if gone)
         url, key = state.webhooks.url, state.webhooks.google_key
     failed = [s["_lead_id"] for s in made
-              if url and not fate[s["_lead_id"]] and not post_webhook(url, key, s)]
+              if url and not fate[s["_lead_id"]] and
+              not post_webhook(url, key, s, gclid=s["_lead_id"] not in bare)]
     return jsonify({"leads": [{"id": s["id"], "lead_id": s["_lead_id"]} for s in made],
                     "dropped": [i for i, gone in fate.items() if gone], "webhook_url": url,
                     "webhook_failed": failed})
@@ -94,8 +97,10 @@ def new_submission(state: GoogleState, customer: str, form: str, submitted: floa
     return submission
 
 
-def webhook_body(submission: dict[str, Any], google_key: str) -> dict[str, Any]:
-    """The lead form webhook Google posts for a submission (ids as JSON numbers)."""
+def webhook_body(submission: dict[str, Any], google_key: str, *, gclid: bool = True
+                 ) -> dict[str, Any]:
+    """The lead form webhook Google posts for a submission (ids as JSON numbers), with or
+    without the gclid (absent when auto-tagging is off)."""
     columns = [{"column_id": f["fieldType"], "string_value": f["fieldValue"],
                 "column_name": f["fieldType"].replace("_", " ").title()}
                for f in submission["leadFormSubmissionFields"]]
@@ -106,15 +111,16 @@ def webhook_body(submission: dict[str, Any], google_key: str) -> dict[str, Any]:
             "form_id": int(submission["asset"].rsplit("/", 1)[1]),
             "campaign_id": int(submission["campaign"].rsplit("/", 1)[1]),
             "adgroup_id": int(submission["adGroup"].rsplit("/", 1)[1]),
-            "creative_id": 700000000001, "gcl_id": submission["gclid"],
-            "google_key": google_key, "is_test": False, "lead_stage": "submitted",
+            "creative_id": 700000000001, "google_key": google_key, "is_test": False,
+            "lead_stage": "submitted", **({"gcl_id": submission["gclid"]} if gclid else {}),
             "lead_submit_time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                               time.gmtime(submission["_time"]))}
 
 
-def post_webhook(url: str, google_key: str, submission: dict[str, Any]) -> bool:
+def post_webhook(url: str, google_key: str, submission: dict[str, Any], *,
+                 gclid: bool = True) -> bool:
     """Post the webhook once: Google does not retry a lead form webhook."""
-    body = json.dumps(webhook_body(submission, google_key)).encode()
+    body = json.dumps(webhook_body(submission, google_key, gclid=gclid)).encode()
     try:
         answer = httpx.post(url, content=body, timeout=WEBHOOK_TIMEOUT_S,
                             headers={"Content-Type": "application/json"})

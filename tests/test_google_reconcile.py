@@ -48,7 +48,7 @@ def google(config_dict: dict[str, Any], redis_server: Any, megasim: Sim, drain_f
     threading.Thread(target=server.serve_forever, daemon=True).start()
     megasim.http.patch("/_google", json={"page_size": 4, "webhook": {
         "url": f"http://127.0.0.1:{server.server_port}/hooks/{ROUTE}", "google_key": KEY,
-        "drop": 0.3, "distinct_ids": True, "seed": 11}}).raise_for_status()
+        "drop": 0.3, "distinct_ids": True, "no_gclid": 0.3, "seed": 11}}).raise_for_status()
     yield config, drain_factory(config)
     server.shutdown()
 
@@ -64,16 +64,18 @@ def test_dropped_webhooks_are_delivered_once_and_matches_counted_by_rule(
     found = reconciler.run(config.routes[ROUTE])
     assert found is not None
     assert (found.tally.seen, found.tally.new) == (20, len(dropped))
-    assert dict(found.rules) == {"gclid": 20 - len(dropped)}
+    rules = dict(found.rules)
+    assert rules["gclid"] > 0 and rules["contact"] > 0
+    assert rules["gclid"] + rules["contact"] == 20 - len(dropped) and "id" not in rules
     drain()
     emails = sorted(lead["contact_email"] for lead in megasim.leads(ACME_ID))
     assert emails == sorted(f"google+{s['id']}@example.com" for s in made["leads"])
     again = reconciler.run(config.routes[ROUTE])
     assert again is not None and again.tally.new == 0
-    assert dict(again.rules) == {"gclid": 20 - len(dropped), "id": len(dropped)}
+    assert dict(again.rules) == {**rules, "id": len(dropped)}
     totals = redis_client.hgetall(f"leadgate:reconcile:{ROUTE}")
     assert totals[b"missed"] == str(len(dropped)).encode()
-    assert totals[b"matched:gclid"] == str(2 * (20 - len(dropped))).encode()
+    assert totals[b"matched:contact"] == str(2 * rules["contact"]).encode()
     reconciler.ads.close()
 
 
