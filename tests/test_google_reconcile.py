@@ -24,7 +24,8 @@ from megasim.google import (
     DEMO_REFRESH_TOKEN,
 )
 from tests.conftest import ACME_ID, Sim
-from workers.google.reconcile import GoogleReconciler
+from workers.google.ads import GoogleAds
+from workers.google.reconcile import GoogleReconciler, backfill_refusal, google_backfill
 
 ROUTE = "acme-google"
 KEY = "google-key-0123456789"
@@ -97,3 +98,30 @@ def _store(config: Config) -> Any:
     from gateway.store import Store
 
     return Store(redis.Redis.from_url(config.redis_url), index=Index.from_config(config))
+
+
+def test_backfill_dry_run_counts_and_stores_nothing_and_old_windows_are_refused(
+        google: tuple[Config, Any], megasim: Sim, redis_client: redis.Redis) -> None:
+    config, _ = google
+    now = time.time()
+    made = megasim.http.post("/_google/leads", json={"count": 10, "submitted": now - 5 * 86400,
+                                                     }).json()
+    assert made["dropped"]
+    store, ads = _store(config), GoogleAds(timeout_s=5)
+    route = config.routes[ROUTE]
+    before = sorted(redis_client.keys("leadgate:event:*"))
+    dry = google_backfill(ads, store, config, route, since=now - 6 * 86400, until=now,
+                          dry_run=True, now=now)
+    assert (dry.tally.seen, dry.tally.new) == (10, len(made["dropped"]))
+    assert sorted(redis_client.keys("leadgate:event:*")) == before
+    done = google_backfill(ads, store, config, route, since=now - 6 * 86400, until=now,
+                           dry_run=False, now=now)
+    assert done.tally.new == len(made["dropped"])
+    vias = {redis_client.hget(k, "via") for k in redis_client.keys("leadgate:event:*")} - \
+        {None}
+    assert vias == {b"backfill"}
+    with pytest.raises(ValueError, match="more than 30 days ago: the Google Ads API keeps"):
+        google_backfill(ads, store, config, route, since=now - 31 * 86400, until=now,
+                        dry_run=True, now=now)
+    assert backfill_refusal(now - 29 * 86400, now) == ""
+    ads.close()

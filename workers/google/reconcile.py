@@ -92,6 +92,26 @@ def unmatched(store: Store, route: Route, submission: dict[str, Any], found: Fou
     return rec
 
 
+def backfill_refusal(since: float, now: float) -> str:
+    """Why a backfill from `since` is refused ('' when it is not): the Ads API keeps lead form
+    submissions for a limited time (Google's help says up to 60 days; leadgate plans for 30)."""
+    days = defaults.GOOGLE_RETENTION_DAYS
+    if since < now - days * 86400:
+        return (f"--since is more than {days} days ago: the Google Ads API keeps lead form "
+                f"submissions for a limited time, so an older listing would look complete "
+                f"and not be; use Google's CSV download for older leads")
+    return ""
+
+
+def google_backfill(ads: GoogleAds, store: Store, config: Config, route: Route, *,
+                    since: float, until: float, dry_run: bool, now: float) -> Found:
+    """The reconciliation's listing over [since, until], on demand, `via: backfill`."""
+    if (why := backfill_refusal(since, now)):
+        raise ValueError(why)
+    return reconcile_window(ads, store, config, route, since=since, until=until, now=now,
+                            via="backfill", dry_run=dry_run)
+
+
 class GoogleReconciler:
     """Runs due Google reconciliations; one instance per worker thread (it owns its client)."""
 
