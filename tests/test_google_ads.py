@@ -20,6 +20,7 @@ from megasim.google import (
 )
 from tests.conftest import Sim
 from workers.google.ads import Credentials, GoogleAds, classify_ads
+from workers.google.health import check
 
 DAY = 1_780_000_000
 
@@ -36,14 +37,18 @@ def make(megasim: Sim, count: int = 1, **spec: Any) -> list[dict[str, str]]:
     return response.json()["leads"]  # type: ignore[no-any-return]
 
 
+def route_settings(megasim: Sim, **change: str) -> dict[str, str]:
+    """A reconciling route's settings, reaching megasim's demo account through its manager."""
+    return {"ads_api_url": f"{megasim.url}/google/ads/v21",
+            "oauth_token_url": f"{megasim.url}/google/token",
+            "ads_customer_id": DEMO_CUSTOMER_ID, "login_customer_id": DEMO_MANAGER_ID,
+            "developer_token": DEMO_DEVELOPER_TOKEN, "oauth_client_id": DEMO_CLIENT_ID,
+            "oauth_client_secret": DEMO_CLIENT_SECRET,
+            "oauth_refresh_token": DEMO_REFRESH_TOKEN, **change}
+
+
 def creds(megasim: Sim, **change: str) -> Credentials:
-    settings = {"ads_api_url": f"{megasim.url}/google/ads/v21",
-                "oauth_token_url": f"{megasim.url}/google/token",
-                "ads_customer_id": DEMO_CUSTOMER_ID, "login_customer_id": DEMO_MANAGER_ID,
-                "developer_token": DEMO_DEVELOPER_TOKEN, "oauth_client_id": DEMO_CLIENT_ID,
-                "oauth_client_secret": DEMO_CLIENT_SECRET,
-                "oauth_refresh_token": DEMO_REFRESH_TOKEN, **change}
-    return Credentials.of(settings)
+    return Credentials.of(route_settings(megasim, **change))
 
 
 @pytest.fixture
@@ -153,3 +158,19 @@ def test_unreachable_and_unshaped_answers(ads: GoogleAds) -> None:
     assert classify_ads(502, None).kind == "unavailable"
     assert classify_ads(400, {"error": "text"}).kind == "unknown"
     assert classify_ads(429, {}).retry_after_s is None
+
+
+@pytest.mark.parametrize(("change", "creds_change", "state"), [
+    ({}, {}, ("healthy", "")),
+    ({"invalid_grant": True}, {}, ("token_invalid", "invalid_grant")),
+    ({"denied": "USER_PERMISSION_DENIED"}, {}, ("permission_missing", "USER_PERMISSION_DENIED")),
+    ({}, {"developer_token": "not-approved-token"},
+     ("permission_missing", "DEVELOPER_TOKEN_NOT_APPROVED")),
+    ({"exhausted_next": 1}, {}, ("unknown", "RESOURCE_EXHAUSTED")),
+])
+def test_source_health_states(megasim: Sim, ads: GoogleAds, change: dict[str, Any],
+                              creds_change: dict[str, str], state: tuple[str, str]) -> None:
+    control(megasim, **change)
+    found = check(ads, route_settings(megasim, **creds_change), float(DAY))
+    assert (found["state"], found["reason"]) == state
+    assert DEMO_REFRESH_TOKEN not in found["detail"]
