@@ -216,7 +216,8 @@ def check_env_only(routes: Any) -> None:
     from gateway.sources import SOURCES
 
     for name, spec in routes.items() if isinstance(routes, dict) else ():
-        source = SOURCES.get(spec.get("source")) if isinstance(spec, dict) else None
+        kind = spec.get("source") if isinstance(spec, dict) else None
+        source = SOURCES.get(kind) if isinstance(kind, str) else None
         for key in getattr(source.settings_schema, "env_only", ()) if source else ():
             if key in spec and not (isinstance(spec[key], str) and ENV_REFERENCE.match(spec[key])):
                 raise ConfigError(f"routes.{name}.{key}: write it as ${{VAR}} and set the "

@@ -244,6 +244,11 @@ def test_google_credentials_go_together(missing: str) -> None:
         config_from_dict(raw, env=GOOGLE_ENV)
 
 
+def test_a_source_that_is_not_a_string_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="routes.r.source: Not a valid string"):
+        config_from_dict(google(source=["google_lead_forms"]), env=GOOGLE_ENV)
+
+
 def test_google_login_customer_id_alone_is_refused() -> None:
     raw = minimal()
     raw["routes"]["r"] = {"customer": "acme", "source": "google_lead_forms",
