@@ -125,3 +125,21 @@ def test_backfill_dry_run_counts_and_stores_nothing_and_old_windows_are_refused(
                         dry_run=True, now=now)
     assert backfill_refusal(now - 29 * 86400, now) == ""
     ads.close()
+
+
+def test_a_run_that_loses_its_lock_stops_and_moves_no_watermark(
+        google: tuple[Config, Any], megasim: Sim, redis_client: redis.Redis) -> None:
+    config, _ = google
+    megasim.http.post("/_google/leads", json={"count": 10, "submitted": time.time() - 120})
+    reconciler = GoogleReconciler(config, _store(config))
+    real = reconciler.renew
+
+    def stolen(route: Any, token: str) -> None:
+        redis_client.set(f"leadgate:reconcile-lock:{ROUTE}", "another-worker")
+        real(route, token)
+
+    reconciler.renew = stolen  # type: ignore[method-assign]
+    assert reconciler.run(config.routes[ROUTE]) is None
+    assert redis_client.hget(f"leadgate:reconcile:{ROUTE}", "wm") is None
+    assert redis_client.get(f"leadgate:reconcile-lock:{ROUTE}") == b"another-worker"
+    reconciler.ads.close()

@@ -22,13 +22,13 @@ from gateway.config import Config, Route
 from gateway.errors import GoogleAdsError, NoUsableLead
 from gateway.google_match import GoogleMatchIndex, contact_digests
 from gateway.intake import record
-from gateway.keys import LOCK_RELEASE, LOCKED_HSET
+from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
 from gateway.sources import SOURCES
 from gateway.sources.google import reconciles
 from gateway.store import Store, now_ms
 from workers.google.ads import Credentials, GoogleAds
 from workers.google.match import listed, match, submission_draft
-from workers.reconcile import Tally, retry_in_s
+from workers.reconcile import LostLock, Tally, retry_in_s
 
 log = logging.getLogger("leadgate.reconcile.google")
 SOURCE = "google_lead_forms"
@@ -48,13 +48,16 @@ def google_routes(config: Config) -> list[Route]:
 
 def reconcile_window(ads: GoogleAds, store: Store, config: Config, route: Route, *,
                      since: float, until: float, now: float, via: str = "reconcile",
-                     dry_run: bool = False) -> Found:
+                     dry_run: bool = False,
+                     before_page: Callable[[], None] = lambda: None) -> Found:
     """Every submission in [since, until]: matched ones counted by rule, the rest stored (or,
-    dry, only counted) as leads the webhook missed."""
+    dry, only counted) as leads the webhook missed. `before_page` runs before each page is
+    asked for (a run renews its lock there)."""
     found = Found()
     forms = tuple(route.settings.get("forms") or ())
-    for page in ads.submissions(Credentials.of(route.settings), since=since, until=until,
-                                forms=forms):
+    pages = ads.submissions(Credentials.of(route.settings), since=since, until=until,
+                            forms=forms)
+    while before_page() is None and (page := next(pages, None)) is not None:
         missed = [rec for sub in page if (rec := unmatched(store, route, sub, found, now))]
         found.tally.seen += len(page)
         found.tally.failed += sum(1 for sub in page if not sub.get("id"))
@@ -120,6 +123,7 @@ class GoogleReconciler:
         self.config, self.store, self.clock = config, store, clock
         self.ads = ads or GoogleAds(timeout_s=config.mega["timeout_s"])
         self._release = store.redis.register_script(LOCK_RELEASE)
+        self._renew = store.redis.register_script(LOCK_RENEW)
         self._locked_hset = store.redis.register_script(LOCKED_HSET)
 
     def run(self, route: Route) -> Found | None:
@@ -143,7 +147,11 @@ class GoogleReconciler:
         since = (int(mark) if mark else until) - defaults.RECONCILE_OVERLAP_S
         try:
             found = reconcile_window(self.ads, self.store, self.config, route, since=since,
-                                     until=until, now=now)
+                                     until=until, now=now,
+                                     before_page=lambda: self.renew(route, token))
+        except LostLock:
+            log.warning("reconciliation of %s: lock lost, left to its new holder", route.name)
+            return None
         except GoogleAdsError as exc:
             self.failed(route, exc, started)
             return None
@@ -151,6 +159,12 @@ class GoogleReconciler:
         self._locked_hset(keys=[self.store.keys.reconcile_lock(route.name), key],
                           args=[token, "wm", until])
         return found
+
+    def renew(self, route: Route, token: str) -> None:
+        """Keep the route's lock for the next page, or stop: another worker holds it now."""
+        if not self._renew(keys=[self.store.keys.reconcile_lock(route.name)],
+                           args=[token, int(defaults.RECONCILE_LOCK_S * 1000)]):
+            raise LostLock(f"the reconciliation lock of {route.name} was lost")
 
     def failed(self, route: Route, exc: GoogleAdsError, started: int) -> None:
         key = self.store.keys.reconcile(route.name)
