@@ -32,6 +32,7 @@ LEFTOVER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 SENSITIVE = re.compile(r"(secret|token|_key|url)$")       # keys of secrets and URLs
 SECRET = re.compile(r"(secret|token|_key)$")              # keys of secrets
 COMMON_ROUTE_KEYS = ("customer", "source", "lead", "fields")
+ENV_REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")   # exactly `${VAR}`
 
 
 def _admin_token(token: str) -> None:
@@ -245,6 +246,18 @@ def check_no_default(text: str, path: str) -> None:
         if match.group(3):
             raise ConfigError(f"{path}: a secret may not have a default "
                               f"(${{{match.group(1)}:-…}}); set the variable")
+def check_env_only(routes: Any) -> None:
+    """Route settings a source lists in its schema's `env_only` (API secrets) must be written as
+    `${VAR}`: the secret lives in the environment, never in the file."""
+    from gateway.sources import SOURCES
+
+    for name, spec in routes.items() if isinstance(routes, dict) else ():
+        kind = spec.get("source") if isinstance(spec, dict) else None
+        source = SOURCES.get(kind) if isinstance(kind, str) else None
+        for key in getattr(source.settings_schema, "env_only", ()) if source else ():
+            if key in spec and not (isinstance(spec[key], str) and ENV_REFERENCE.match(spec[key])):
+                raise ConfigError(f"routes.{name}.{key}: write it as ${{VAR}} and set the "
+                                  "variable (this secret may not sit in the file)")
 
 
 def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None
@@ -280,6 +293,7 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
                      source_path: str = "") -> Config:
     """Validate an already parsed config (tests pass dicts here)."""
     env = os.environ if env is None else env
+    check_env_only(raw.get("routes"))
     data = interpolate(raw, env)
     unknown = sorted(set(data) - {"server", "mega", "customers", "routes", "alerts", "redis"})
     if unknown:

@@ -12,8 +12,9 @@
     │                                      on disk / on a replica in time (server.ack)
     ├── Ignored                          a delivery to acknowledge and drop (pings, partials)
     ├── LeaseLost                        a flush's lease moved to another flush: stop writing
-    ├── SourceError (route_wide, reason) a source's own API failed (Meta: GraphError)
-    │                                    route_wide: hold the route's leads; else retry the batch
+    ├── SourceError (kind, route_wide)   a source's own API failed (Meta: GraphError, Google:
+    │   │                                GoogleAdsError); route_wide: hold the route's leads
+    │   └── GoogleAdsError               Google's OAuth endpoint or the Google Ads API
     └── DeliveryError (request context)  a MEGA call failed
         ├── RetryableDeliveryError        retry the same bytes with the same key
         │   ├── MegaUnavailable            transport error, timeout, 5xx, 2xx not MEGA's JSON,
@@ -102,13 +103,27 @@ class LeaseLost(LeadgateError):
 
 
 class SourceError(LeadgateError):
-    """A source's API failed. `route_wide`: the route's access fails as a whole (its leads are
-    held, the rest go on); otherwise the batch retries. `reason` names it in states, `kind`
-    in the source's own words."""
+    """A source's own API failed. `route_wide`: the route's access fails as a whole (its leads
+    are held, the rest go on; reconciliation alerts); otherwise the batch retries. `kind` in the
+    source's own words (token_invalid, permission_missing, throttled, unavailable...), `reason`
+    a short code naming it in states (never a secret); `retry_after_s` when the API said."""
 
-    route_wide = False
-    kind = "unavailable"
-    reason = "source_unavailable"
+    def __init__(self, message: str, *, kind: str = "unavailable", reason: str = "",
+                 route_wide: bool = False, retry_after_s: float | None = None,
+                 status: int | None = None):
+        super().__init__(message)
+        self.kind, self.reason, self.route_wide = kind, reason or "source_unavailable", route_wide
+        self.retry_after_s, self.status = retry_after_s, status
+
+    @property
+    def health(self) -> str:
+        """The source-health state this failure shows: token_invalid, permission_missing or
+        unknown."""
+        return self.kind if self.kind in ("token_invalid", "permission_missing") else "unknown"
+
+
+class GoogleAdsError(SourceError):
+    """Google's OAuth token endpoint or the Google Ads API refused or failed."""
 
 
 class DeliveryError(LeadgateError):

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from flask import Blueprint, Request, Response, current_app, g, jsonify, request
 
 from gateway.config import Config, Route
 from gateway.encoding import dumps
 from gateway.errors import BadRequest, Ignored, LeadgateError, RouteNotFound, Unauthorized
+from gateway.google_match import GoogleMatchIndex, webhook_entry
 from gateway.leads import draft_event
-from gateway.sources import SOURCES, Inbound
+from gateway.sources import SOURCES, Draft, Inbound
 from gateway.store import Store
 
 bp = Blueprint("intake", __name__)
@@ -80,19 +82,38 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     source.authenticate(inbound, spec.settings)
     try:
         with readable(spec.source):
+            drafts = source.parse(inbound, spec.settings)
             records = [draft_event(spec, source, draft, inbound.now).to_fields()
-                       for draft in source.parse(inbound, spec.settings)]
+                       for draft in drafts]
     except Ignored as why:
         g.outcome = "ignored"
         return jsonify({"accepted": 0, "duplicates": 0, "events": [], "ignored": str(why)}), 200
     store: Store = ctx.store
     added = store.ingest(config.customers[spec.customer], records, config.dedup_ttl_s)
     accepted = sum(added)
+    if source.remembered:
+        remember(store, spec, [d for d, new in zip(drafts, added, strict=True) if new],
+                 [r["id"] for r, new in zip(records, added, strict=True) if new], inbound.now)
     status = source.success_status if accepted else 200
     seen, events = _g(), [r["id"] for r in records]
     seen.events, seen.outcome = events, "accepted" if accepted else "duplicate"
     body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": events}
     return Response(dumps(body), status, mimetype="application/json")
+
+
+def remember(store: Store, spec: Route, drafts: list[Draft], ids: list[str], now: float
+             ) -> None:
+    """Keep new webhook leads findable by reconciliation. The event is stored already: a
+    failure here only weakens matching, so it is logged, not answered with a 5xx."""
+    if not store.index or not drafts:
+        return
+    entries = [webhook_entry(store.index, eid, draft, spec.settings["default_region"], now)
+               for eid, draft in zip(ids, drafts, strict=True)]
+    try:
+        GoogleMatchIndex(store.redis, store.keys).remember(spec.name, entries, now)
+    except redis.RedisError as exc:
+        log.warning("webhook leads not kept for reconciliation's matching",
+                    extra={"route": spec.name, "error": type(exc).__name__})
 
 
 @contextmanager

@@ -33,6 +33,9 @@ gateway/event.py (Event) and gateway/records.py (CustomerState, Batch, SentReque
     {p}:reconcile:{route}   hash   a Meta route's reconciliation: watermarks, counts, backoff
     {p}:reconcile-lock:{route}  string  token of the worker reconciling the route (expires)
     {p}:source-health       hash   route -> JSON of its last source-health check
+    {p}:google-match:{route}  zset  a Google route's webhook leads by submission time (s):
+                                   "event id|form|gclid digest|contact digests" (never a
+                                   contact), for reconciliation's matching (gateway/google_match.py)
     {p}:alerts:state        hash   alert kind:subject -> firing (absent: not firing)
     {p}:alerts:marks        hash   what the alert evaluator last saw (dead letter counts, times)
     {p}:alerts:pending      zset   alert delivery id -> when it is due (ms; a lease while sent)
@@ -124,6 +127,9 @@ class Keys:
 
     def reconcile_lock(self, route: str) -> str:
         return f"{self.prefix}:reconcile-lock:{route}"
+
+    def google_match(self, route: str) -> str:
+        return f"{self.prefix}:google-match:{route}"
 
     @property
     def source_health(self) -> str:

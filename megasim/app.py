@@ -14,6 +14,8 @@ from marshmallow import ValidationError
 from gateway.contract import BULK_PATH, ROW_STATUSES, SINGLE_PATH, WRITE_SCOPE, error_body
 from megasim.config import ApiKey, SimConfig, Tenant, demo_config
 from megasim.faults import Faults, FaultSettings
+from megasim.google import GoogleState, google
+from megasim.google_leads import create_submissions  # noqa: F401  (its routes join google's)
 from megasim.graph import GraphState, graph
 from megasim.leadgen import form_leads  # noqa: F401  (its routes join the graph blueprint)
 from megasim.schemas import BulkImportSchema, SingleLeadSchema, flatten_messages
@@ -44,6 +46,8 @@ def create_app(config: SimConfig | None = None, *, faults: FaultSettings | None 
     app.register_blueprint(inspect)
     app.extensions["megasim.graph"] = GraphState()
     app.register_blueprint(graph)
+    app.extensions["megasim.google"] = GoogleState()
+    app.register_blueprint(google)
     app.register_error_handler(MegaError, _render_error)
     return app
 
@@ -296,6 +300,7 @@ def request_log() -> Response:
 def reset() -> Response:
     _state().reset()
     current_app.extensions["megasim.graph"] = GraphState()
+    current_app.extensions["megasim.google"] = GoogleState()
     _faults().update({f: v for f, v in FaultSettings().__dict__.items()})
     return jsonify({"reset": True})
 

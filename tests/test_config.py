@@ -227,3 +227,76 @@ def test_web_and_worker_refuse_to_start_without_redis_url(command: str) -> None:
     assert result.output.strip().splitlines() == [
         f"Error: REDIS_URL is not set: `leadgate {command}` needs a Redis "
         "(only `leadgate dev` and the tests start an embedded one)"]
+
+
+GOOGLE_ENV = {"GADS_DEV": "dev-token-123456", "GADS_CLIENT": "client-id-123.apps",
+              "GADS_SECRET": "client-secret-123", "GADS_REFRESH": "1//refresh-token-123"}
+
+
+def google(**settings: Any) -> dict[str, Any]:
+    """A Google lead-form route with reconciliation's credentials, as ${VAR}s."""
+    raw = minimal()
+    raw["routes"]["r"] = {"customer": "acme", "source": "google_lead_forms",
+                          "google_key": "k" * 16, "ads_customer_id": "123-456-7890",
+                          "developer_token": "${GADS_DEV}", "oauth_client_id": "${GADS_CLIENT}",
+                          "oauth_client_secret": "${GADS_SECRET}",
+                          "oauth_refresh_token": "${GADS_REFRESH}", **settings}
+    return raw
+
+
+def test_google_reconciliation_settings_and_defaults() -> None:
+    settings = config_from_dict(google(login_customer_id="9998887777"),
+                                env=GOOGLE_ENV).routes["r"].settings
+    assert settings["ads_customer_id"] == "1234567890"
+    assert settings["login_customer_id"] == "9998887777"
+    assert settings["developer_token"] == "dev-token-123456"
+    assert settings["reconcile_every_min"] == 15 and "forms" not in settings
+    assert settings["ads_api_url"] == "https://googleads.googleapis.com/v21"
+    assert settings["oauth_token_url"] == "https://oauth2.googleapis.com/token"
+    plain = minimal()
+    plain["routes"]["r"] = {"customer": "acme", "source": "google_lead_forms",
+                            "google_key": "k" * 16}
+    assert "ads_customer_id" not in config_from_dict(plain, env={}).routes["r"].settings
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"developer_token": "dev-token-in-the-file"},
+     "routes.r.developer_token: write it as ${VAR}"),
+    ({"oauth_refresh_token": "${GADS_REFRESH:-1//fallback-token}"},
+     "routes.r.oauth_refresh_token: write it as ${VAR}"),
+    ({"oauth_client_id": "$GADS_CLIENT"}, "routes.r.oauth_client_id: write it as ${VAR}"),
+    ({"oauth_client_secret": None}, "routes.r.oauth_client_secret: write it as ${VAR}"),
+    ({"ads_customer_id": "12345"}, "routes.r.ads_customer_id: must be a 10-digit"),
+    ({"login_customer_id": "abc"}, "routes.r.login_customer_id: must be a 10-digit"),
+    ({"forms": ["asset-1"]}, "routes.r.forms.0: String does not match"),
+    ({"forms": []}, "routes.r.forms: Length must be between 1 and 200"),
+    ({"reconcile_every_min": -1}, "routes.r.reconcile_every_min: Must be greater"),
+    ({"ads_api_url": "not a url"}, "routes.r.ads_api_url: Not a valid URL"),
+    ({"oauth_token_url": "ftp://x.example/token"}, "routes.r.oauth_token_url: Not a valid URL"),
+])
+def test_bad_google_settings_name_the_key(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(google(**change), env=GOOGLE_ENV)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("missing", ["ads_customer_id", "developer_token", "oauth_client_id",
+                                     "oauth_client_secret", "oauth_refresh_token"])
+def test_google_credentials_go_together(missing: str) -> None:
+    raw = google()
+    del raw["routes"]["r"][missing]
+    with pytest.raises(ConfigError, match=f"routes.r.{missing}: reconciliation needs"):
+        config_from_dict(raw, env=GOOGLE_ENV)
+
+
+def test_a_source_that_is_not_a_string_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="routes.r.source: Not a valid string"):
+        config_from_dict(google(source=["google_lead_forms"]), env=GOOGLE_ENV)
+
+
+def test_google_login_customer_id_alone_is_refused() -> None:
+    raw = minimal()
+    raw["routes"]["r"] = {"customer": "acme", "source": "google_lead_forms",
+                          "google_key": "k" * 16, "login_customer_id": "9998887777"}
+    with pytest.raises(ConfigError, match="routes.r.login_customer_id: needs ads_customer_id"):
+        config_from_dict(raw, env={})

@@ -26,6 +26,7 @@ def test_key_strings() -> None:
     assert k.metrics_window(300, 1_777_636_800) == "leadgate:metrics:300s:1777636800"
     assert k.signin_failures("ab12") == "leadgate:signin-failures:ab12"
     assert k.console_session("ab12") == "leadgate:console-session:ab12"
+    assert k.google_match("acme-google") == "leadgate:google-match:acme-google"
 
 
 def test_event_ids_are_stable_and_scoped() -> None:

@@ -66,6 +66,15 @@ class RouteSettings(Schema):
                                    validate=validate.Regexp(r"^[A-Z]{2}$"))
 
 
+class ReconcileSettings(Schema):
+    """A reconciling source's schedule: how often (0: off) and how young a lead is left alone."""
+
+    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
+                                         validate=validate.Range(0, 24 * 60))
+    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
+                                       validate=validate.Range(0, 86_400))
+
+
 class UrlTokenSettings(RouteSettings):
     """For providers that sign nothing: the secret URL token is the only credential."""
 
@@ -92,6 +101,8 @@ class Source:
     lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
     success_status: ClassVar[int] = 202
     enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
+    # its webhook leads are kept findable for reconciliation's matching (gateway/google_match.py)
+    remembered: ClassVar[bool] = False
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         """Raise Unauthorized unless the request is the provider's."""

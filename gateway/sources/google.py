@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from gateway import defaults
 from gateway.errors import BadRequest
 from gateway.sources.base import (
     CHOSEN,
     Draft,
     Inbound,
+    ReconcileSettings,
     RouteSettings,
     Sample,
     Source,
@@ -30,9 +32,55 @@ METADATA = ("form_id", "campaign_id", "adgroup_id", "creative_id", "asset_group_
             "api_version", "lead_stage", "lead_submit_time", "lead_source")
 
 
-class GoogleSettings(RouteSettings):
+ADS_CUSTOMER_ID = validate.Regexp(r"^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$",
+                                  error="must be a 10-digit Google Ads customer id")
+# reconciliation's credentials: all or none; the secrets only as ${VAR} (config.ENV_ONLY)
+CREDENTIALS = ("ads_customer_id", "developer_token", "oauth_client_id", "oauth_client_secret",
+               "oauth_refresh_token")
+
+
+class GoogleSettings(RouteSettings, ReconcileSettings):
     google_key = fields.String(required=True, validate=CHOSEN)
     accept_test_leads = fields.Boolean(load_default=False)
+    # reconciliation through the Google Ads API (workers/google/): on when credentials are set
+    ads_customer_id = fields.String(validate=ADS_CUSTOMER_ID)
+    login_customer_id = fields.String(validate=ADS_CUSTOMER_ID)   # a manager account's id
+    developer_token = fields.String(validate=validate.Length(min=8))
+    oauth_client_id = fields.String(validate=validate.Length(min=8))
+    oauth_client_secret = fields.String(validate=validate.Length(min=8))
+    oauth_refresh_token = fields.String(validate=validate.Length(min=8))
+    forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,20}$")),
+                        validate=validate.Length(min=1, max=200))
+    ads_api_url = fields.URL(load_default=defaults.GOOGLE_ADS_API_URL, require_tld=False,
+                             schemes={"http", "https"})
+    oauth_token_url = fields.URL(load_default=defaults.GOOGLE_OAUTH_TOKEN_URL,
+                                 require_tld=False, schemes={"http", "https"})
+    env_only = ("developer_token", "oauth_client_id", "oauth_client_secret",
+                "oauth_refresh_token")
+
+    @validates_schema
+    def _all_or_none(self, data: dict[str, Any], **_: Any) -> None:
+        given = [name for name in CREDENTIALS if data.get(name)]
+        if given and len(given) < len(CREDENTIALS):
+            missing = next(name for name in CREDENTIALS if not data.get(name))
+            raise ValidationError(f"reconciliation needs {', '.join(CREDENTIALS)} together "
+                                  f"({missing} is missing)", missing)
+        if data.get("login_customer_id") and not given:
+            raise ValidationError("needs ads_customer_id and the credentials",
+                                  "login_customer_id")
+
+    @post_load
+    def _digits(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Customer ids as the API takes them: digits only."""
+        for name in ("ads_customer_id", "login_customer_id"):
+            if name in data:
+                data[name] = data[name].replace("-", "")
+        return data
+
+
+def reconciles(settings: dict[str, Any]) -> bool:
+    """True when the route has the Ads API credentials and reconciliation is not switched off."""
+    return bool(settings.get("ads_customer_id")) and settings["reconcile_every_min"] > 0
 
 
 class GoogleLeadForms(Source):
@@ -40,6 +88,7 @@ class GoogleLeadForms(Source):
     settings_schema = GoogleSettings
     lead_defaults = {"source_type": "form", "source_platform": "google_ads"}
     success_status = 200        # Google's test button shows green on 200 only
+    remembered = True           # the Ads API's id may differ from lead_id: match by gclid...
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         body = _body(inbound)
@@ -47,38 +96,7 @@ class GoogleLeadForms(Source):
         require_secret(given, settings["google_key"], "google_key")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
-        body = _body(inbound)
-        lead_id = body.get("lead_id")
-        if not isinstance(lead_id, str | int) or lead_id in ("", True, False):
-            raise BadRequest("not a Google lead: no lead_id")
-        columns = body.get("user_column_data")
-        if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
-            raise BadRequest("user_column_data must be a list of objects")
-        values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
-        roles: dict[str, tuple[str, Any]] = {}
-        for column in columns:
-            column_id = scalar(column, "column_id", "user_column_data[].column_id")
-            column_name = scalar(column, "column_name", "user_column_data[].column_name")
-            value = _text(column.get("string_value"))
-            if column_id:
-                values[str(column_id)] = value
-            if column_name and (not column_id or column_id not in KNOWN_COLUMNS):
-                values[str(column_name)] = value
-            if column_id in CONTACT_COLUMNS and value not in (None, ""):
-                roles.setdefault(CONTACT_COLUMNS[column_id], (str(column_id), value))
-        lead: dict[str, Any] = {}
-        if "name" in roles:
-            lead["contact_name"] = roles["name"][1]
-        elif "first" in roles or "last" in roles:
-            lead["contact_name"] = " ".join(str(roles[r][1]).strip()
-                                            for r in ("first", "last") if r in roles)
-        if "email" in roles:
-            lead["contact_email"] = roles["email"][1]
-        if "phone" in roles:
-            lead["contact_phone"] = roles["phone"][1]
-        test = body.get("is_test") is True and not settings["accept_test_leads"]
-        return [Draft(event_id=str(lead_id), lead=lead, fields=values,
-                      used={column for column, _ in roles.values()}, test=test)]
+        return [lead_draft(_body(inbound), settings)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
         who = sample_contact(tag)
@@ -97,6 +115,46 @@ class GoogleLeadForms(Source):
                     {"column_name": "Postal Code", "string_value": "94107",
                      "column_id": "POSTAL_CODE"}]}
         return Sample(json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+
+def lead_draft(body: dict[str, Any], settings: dict[str, Any]) -> Draft:
+    """The draft of one lead in the webhook's shape (reconciliation maps the Ads API's
+    submissions to this shape too, so both ways give the same lead)."""
+    lead_id = body.get("lead_id")
+    if not isinstance(lead_id, str | int) or lead_id in ("", True, False):
+        raise BadRequest("not a Google lead: no lead_id")
+    columns = body.get("user_column_data")
+    if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+        raise BadRequest("user_column_data must be a list of objects")
+    values: dict[str, Any] = {name: _text(body[name]) for name in METADATA if name in body}
+    roles: dict[str, tuple[str, Any]] = {}
+    for column in columns:
+        column_id = scalar(column, "column_id", "user_column_data[].column_id")
+        column_name = scalar(column, "column_name", "user_column_data[].column_name")
+        value = _text(column.get("string_value"))
+        if column_id:
+            values[str(column_id)] = value
+        if column_name and (not column_id or column_id not in KNOWN_COLUMNS):
+            values[str(column_name)] = value
+        if column_id in CONTACT_COLUMNS and value not in (None, ""):
+            roles.setdefault(CONTACT_COLUMNS[column_id], (str(column_id), value))
+    test = body.get("is_test") is True and not settings["accept_test_leads"]
+    return Draft(event_id=str(lead_id), lead=_contact(roles), fields=values,
+                 used={column for column, _ in roles.values()}, test=test)
+
+
+def _contact(roles: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    lead: dict[str, Any] = {}
+    if "name" in roles:
+        lead["contact_name"] = roles["name"][1]
+    elif "first" in roles or "last" in roles:
+        lead["contact_name"] = " ".join(str(roles[r][1]).strip()
+                                        for r in ("first", "last") if r in roles)
+    if "email" in roles:
+        lead["contact_email"] = roles["email"][1]
+    if "phone" in roles:
+        lead["contact_phone"] = roles["phone"][1]
+    return lead
 
 
 def _body(inbound: Inbound) -> dict[str, Any]:

@@ -13,9 +13,16 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from gateway import defaults
 from gateway.errors import BadRequest, Ignored, Unauthorized
-from gateway.sources.base import CHOSEN, Draft, Inbound, Sample, SecretSettings, Source
+from gateway.sources.base import (
+    CHOSEN,
+    Draft,
+    Inbound,
+    ReconcileSettings,
+    Sample,
+    SecretSettings,
+    Source,
+)
 from gateway.sources.meta_leads import GraphLeads
 from gateway.sources.recognize import recognize
 from gateway.sources.signatures import digest, matches_any, parse_json, require_header
@@ -26,7 +33,7 @@ MAX_CHALLENGE = 256
 PAREN = re.compile(r"\(.*$")
 
 
-class MetaSettings(SecretSettings):
+class MetaSettings(SecretSettings, ReconcileSettings):
     verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
@@ -35,10 +42,6 @@ class MetaSettings(SecretSettings):
     page_id = fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$"))
     forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$")),
                         validate=validate.Length(min=1, max=200))
-    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
-                                         validate=validate.Range(0, 24 * 60))
-    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
-                                       validate=validate.Range(0, 86_400))
     app_access_token = fields.String(validate=validate.Length(min=8))
 
 

@@ -32,10 +32,9 @@ class GraphError(SourceError):
 
     def __init__(self, message: str, *, kind: str, code: int | None = None,
                  ids: tuple[str, ...] = ()):
-        super().__init__(message)
-        self.kind, self.code, self.ids = kind, code, ids
-        self.route_wide = kind in HOLD_KINDS
-        self.reason = f"meta_{kind}"
+        super().__init__(message, kind=kind, reason=f"meta_{kind}",
+                         route_wide=kind in HOLD_KINDS)
+        self.code, self.ids = code, ids
 
 
 @dataclass

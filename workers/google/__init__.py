@@ -1,0 +1,1 @@
+"""Google lead forms worker side: the Google Ads API client, submission mapping and matching."""
