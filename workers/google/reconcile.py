@@ -21,8 +21,8 @@ from gateway import defaults
 from gateway.config import Config, Route
 from gateway.errors import GoogleAdsError, NoUsableLead
 from gateway.google_match import GoogleMatchIndex, contact_digests
-from gateway.intake import record
 from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.leads import draft_event
 from gateway.sources import SOURCES
 from gateway.sources.google import reconciles
 from gateway.store import Store, now_ms
@@ -78,7 +78,7 @@ def unmatched(store: Store, route: Route, submission: dict[str, Any], found: Fou
         return None
     draft = submission_draft(submission, route.settings)
     try:
-        rec = record(route, SOURCES[SOURCE], draft, now)
+        rec = draft_event(route, SOURCES[SOURCE], draft, now).to_fields()
     except NoUsableLead:
         found.tally.failed += 1
         return None
