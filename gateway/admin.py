@@ -6,13 +6,13 @@ import hmac
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 
+from gateway.context import app_context
 from gateway.errors import BadRequest, InboundError, RouteNotFound, Unauthorized
 from gateway.openapi import DeadLetterQuery, ReplayOptions
 from gateway.route_status import routes_report
-from gateway.store import Store
 
 bp = Blueprint("admin", __name__, url_prefix="/v1")
 JSON_FIELDS = ("lead", "warnings", "unmapped", "ignored_custom_fields", "mega_body", "fields")
@@ -29,17 +29,13 @@ def _authorize() -> None:
 
 def authorize() -> None:
     """The admin token as a Bearer header; everything behind it is off when it is unset."""
-    expected = current_app.extensions["leadgate"].config.server["admin_token"]
+    expected = app_context().config.server["admin_token"]
     if not expected:
         raise AdminDisabled("the admin API is disabled (set server.admin_token)")
     header = request.headers.get("Authorization", "")
     given = header[7:] if header[:7].lower() == "bearer " else ""
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("admin token missing or wrong")
-
-
-def _store() -> Store:
-    return current_app.extensions["leadgate"].store  # type: ignore[no-any-return]
 
 
 COMPACTED_NOTE = ("details compacted (server.record_retention_hours after it was done): "
@@ -65,7 +61,7 @@ def public(record: dict[str, str]) -> dict[str, Any]:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> Response:
-    record = _store().event(event_id)
+    record = app_context().store.event(event_id)
     if record is None:
         raise RouteNotFound(f"no event {event_id}")
     return jsonify(public(record))
@@ -73,22 +69,24 @@ def event(event_id: str) -> Response:
 
 @bp.get("/customers")
 def customers() -> Response:
-    names = sorted(current_app.extensions["leadgate"].config.customers)
-    return jsonify({"customers": {n: _store().customer_summary(n) for n in names}})
+    ctx = app_context()
+    names = sorted(ctx.config.customers)
+    return jsonify({"customers": {n: ctx.store.customer_summary(n) for n in names}})
 
 
 @bp.get("/customers/<name>")
 def customer(name: str) -> Response:
-    if name not in current_app.extensions["leadgate"].config.customers:
+    ctx = app_context()
+    if name not in ctx.config.customers:
         raise RouteNotFound(f"no customer {name}")
-    return jsonify({"customer": name, **_store().customer_summary(name)})
+    return jsonify({"customer": name, **ctx.store.customer_summary(name)})
 
 
 @bp.get("/routes")
 def routes() -> Response:
     """Every route; Meta routes with their source health and reconciliation."""
-    config = current_app.extensions["leadgate"].config
-    return jsonify({"routes": routes_report(config, _store())})
+    ctx = app_context()
+    return jsonify({"routes": routes_report(ctx.config, ctx.store)})
 
 
 @bp.get("/dead-letters")
@@ -98,8 +96,9 @@ def dead_letters() -> Response:
     except ValidationError as exc:
         raise BadRequest(f"bad query: {exc.messages}") from None
     offset, limit = page["offset"], page["limit"]
-    items = [public(r) for r in _store().dead_letters(offset=offset, limit=limit)]
-    return jsonify({"total": _store().dead_count(), "dead_letters": items})
+    store = app_context().store
+    items = [public(r) for r in store.dead_letters(offset=offset, limit=limit)]
+    return jsonify({"total": store.dead_count(), "dead_letters": items})
 
 
 @bp.post("/dead-letters/<event_id>/replay")
@@ -110,10 +109,11 @@ def replay(event_id: str) -> tuple[Response, int]:
         new_key = ReplayOptions().load(body if isinstance(body, dict) else {"_": body})["new_key"]
     except ValidationError as exc:
         raise BadRequest(f"bad body: {exc.messages}") from None
-    record = _store().event(event_id)
-    customers = current_app.extensions["leadgate"].config.customers
+    ctx = app_context()
+    record = ctx.store.event(event_id)
+    customers = ctx.config.customers
     customer = customers.get(record.get("customer", "")) if record else None
-    plan = _store().replay(event_id, customer, new_key=new_key) if customer else None
+    plan = ctx.store.replay(event_id, customer, new_key=new_key) if customer else None
     if plan is None:
         raise RouteNotFound(f"no dead letter {event_id} of a configured customer")
     return jsonify({"replayed": event_id, "events": plan.ids, "key": plan.key or None,
@@ -122,6 +122,6 @@ def replay(event_id: str) -> tuple[Response, int]:
 
 @bp.delete("/dead-letters/<event_id>")
 def purge(event_id: str) -> Response:
-    if not _store().purge(event_id):
+    if not app_context().store.purge(event_id):
         raise RouteNotFound(f"no dead letter {event_id}")
     return jsonify({"purged": event_id})

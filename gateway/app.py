@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import admin, console, health, intake, openapi
 from gateway.config import Config, config_from_dict, load_config
+from gateway.context import AppContext
 from gateway.contract import error_body
 from gateway.errors import InboundError
 from gateway.imports import api as imports_api
@@ -23,21 +22,6 @@ from gateway.redis_server import connect
 from gateway.store import Store, acknowledged, require_redis_url
 
 log = logging.getLogger("leadgate.web")
-
-
-@dataclass
-class Gateway:
-    """What the web process keeps for its lifetime (on app.extensions['leadgate'])."""
-
-    config: Config
-    redis: redis.Redis
-    store: Store
-    clock: Callable[[], float]
-
-    def close(self) -> None:
-        """Stop the store's metrics thread (its last counts written) and close Redis."""
-        self.store.close()
-        self.redis.close()
 
 
 def create_app(config: Config | dict[str, Any] | None = None, *,
@@ -52,7 +36,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     _trust_proxies(app, config.server["trusted_proxies"])
     client = connect(require_redis_url(config, "web"))
     store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
-    app.extensions["leadgate"] = Gateway(config, client, store, clock)
+    AppContext(config, client, store, clock).attach(app)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from gateway.admin import authorize
+from gateway.context import app_context
 from gateway.metrics import render
 
 bp = Blueprint("health", __name__)
@@ -19,7 +20,7 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    ctx = current_app.extensions["leadgate"]
+    ctx = app_context()
     try:
         ctx.redis.ping()
     except redis.RedisError as exc:
@@ -30,7 +31,7 @@ def readyz() -> tuple[Response, int]:
 @bp.get("/metrics")
 def metrics() -> Response:
     authorize()
-    ctx = current_app.extensions["leadgate"]
+    ctx = app_context()
     ctx.store.metrics.flush()           # this process's latest counts, before reading them
     try:
         body = render(ctx.store, sorted(ctx.config.customers),

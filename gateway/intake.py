@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
-from flask import Blueprint, Request, Response, current_app, g, jsonify, request
+from flask import Blueprint, Request, Response, g, jsonify, request
 
 from gateway.config import Config, Route
+from gateway.context import app_context
 from gateway.encoding import dumps
 from gateway.errors import BadRequest, Ignored, LeadgateError, RouteNotFound, Unauthorized
 from gateway.google_match import GoogleMatchIndex, webhook_entry
@@ -36,7 +37,7 @@ def _start() -> None:
 @bp.after_request
 def _record(response: Response) -> Response:
     """One log line and the metrics of every webhook, whatever its answer."""
-    ctx, req, seen = current_app.extensions["leadgate"], _request(), _g()   # one lookup each
+    ctx, req, seen = app_context(), _request(), _g()   # one lookup each
     seconds = time.perf_counter() - seen.get("started", time.perf_counter())
     route = (req.view_args or {}).get("route", "")
     spec = ctx.config.routes.get(route)
@@ -64,7 +65,7 @@ def _g() -> Any:
 @bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})
 @bp.route("/hooks/<route>/<url_token>", methods=METHODS)
 def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
-    ctx = current_app.extensions["leadgate"]
+    ctx = app_context()
     config: Config = ctx.config
     spec = config.routes.get(route)
     if spec is None:

@@ -81,3 +81,21 @@ def test_gateway_does_not_import_workers() -> None:
     graph = import_graph()
     assert not [(m, n) for m, ns in graph.items() if m.startswith("gateway")
                 for n in ns if n.startswith("workers")]
+
+
+def context_reads(tree: ast.AST) -> int:
+    """How often a module reads the web context off a Flask app: `<app>.extensions[...]` with
+    leadgate's key, or anything off `current_app.extensions`."""
+    reads = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) \
+                and isinstance(node.value, ast.Attribute) and node.value.attr == "extensions":
+            key = ast.unparse(node.slice)
+            reads += key in ("'leadgate'", "EXTENSION") or "current_app" in ast.unparse(node)
+    return reads
+
+
+def test_the_web_context_is_read_in_one_place() -> None:
+    reads = {module_name(p): n for p in (ROOT / "gateway").rglob("*.py")
+             if (n := context_reads(ast.parse(p.read_text())))}
+    assert reads == {"gateway.context": 1}

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from gateway import defaults
+from gateway.context import app_context
 from gateway.index import SESSION_PURPOSE, derive, server_secret
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -58,7 +59,7 @@ def init_app(app: Flask) -> None:
     """Register the console; sessions are signed with a key derived from the server secret."""
     from gateway.console import auth, views  # noqa: F401  (their routes join bp)
 
-    server = app.extensions["leadgate"].config.server
+    server = app_context(app).config.server
     secret = server_secret(server["secret_key"], server["admin_token"])
     if secret:
         app.secret_key = derive(secret, SESSION_PURPOSE)

@@ -7,26 +7,22 @@ import logging
 import secrets
 from typing import Any
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from gateway import defaults
 from gateway.console import bp, sessions
+from gateway.context import app_context
 from gateway.index import CLIENT_PURPOSE, derive, hashed, server_secret
 
 log = logging.getLogger("leadgate.console")
 OPEN = ("console.login", "console.static")
 
 
-def ctx() -> Any:
-    """What the web process keeps (config, store, clock)."""
-    return current_app.extensions["leadgate"]
-
-
 def signed_in() -> bool:
     """A live session: its record in Redis, neither revoked nor expired (by the app's clock);
     kept on g.console for the request."""
-    g.console = sessions.load(ctx().store, session.get("sid"))
+    g.console = sessions.load(app_context().store, session.get("sid"))
     return g.console is not None
 
 
@@ -38,7 +34,7 @@ def client() -> str:
 
 def client_tag() -> str:
     """The client's address as a log line or key name may hold it: keyed by the server secret."""
-    server = ctx().config.server
+    server = app_context().config.server
     secret = server_secret(server["secret_key"], server["admin_token"]) or b""
     return hashed(client(), derive(secret, CLIENT_PURPOSE))
 
@@ -59,7 +55,7 @@ def check_csrf() -> None:
 @bp.before_request
 def _guard() -> Response | None:
     """Off without an admin token; signed-in only; CSRF on whatever changes state."""
-    if not ctx().config.server["admin_token"]:
+    if not app_context().config.server["admin_token"]:
         abort(404, "the console is disabled (set server.admin_token)")
     if request.endpoint in OPEN:
         if request.method == "POST":
@@ -87,14 +83,15 @@ def login() -> Any:
     if request.method == "GET":
         session.setdefault("csrf", secrets.token_urlsafe(32))
         return render_template("login.html", error=None)
-    failures = ctx().redis
+    ctx = app_context()
+    failures, store = ctx.redis, ctx.store
     tag = client_tag()
-    key = ctx().store.keys.signin_failures(tag)
+    key = store.keys.signin_failures(tag)
     if int(failures.get(key) or 0) >= defaults.SIGNIN_MAX_FAILURES:
         log.warning("console sign-in refused: too many failures", extra={"client": tag})
         return render_template("login.html", error="Too many failed sign-ins: wait a few "
                                "minutes."), 429
-    expected = ctx().config.server["admin_token"]
+    expected = ctx.config.server["admin_token"]
     if not hmac.compare_digest(request.form.get("token", "").encode(), expected.encode()):
         pipe = failures.pipeline(transaction=False)
         pipe.set(key, 0, ex=defaults.SIGNIN_WINDOW_S, nx=True)
@@ -102,10 +99,10 @@ def login() -> Any:
         pipe.execute()
         log.warning("console sign-in failed", extra={"client": tag})
         return render_template("login.html", error="That is not the admin token."), 401
-    sessions.end(ctx().store, session.get("sid"))
+    sessions.end(store, session.get("sid"))
     session.clear()
     session.permanent = True
-    session.update(sid=sessions.start(ctx().store), csrf=secrets.token_urlsafe(32))
+    session.update(sid=sessions.start(store), csrf=secrets.token_urlsafe(32))
     log.info("console sign-in", extra={"session": session_tag(), "client": tag})
     target = request.args.get("next", "")
     return redirect(target if target.startswith("/console") else url_for("console.overview"))
@@ -114,6 +111,6 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Response:
     """Sign out: the session is revoked in Redis, so a copy of the cookie is refused too."""
-    sessions.end(ctx().store, session.get("sid"))
+    sessions.end(app_context().store, session.get("sid"))
     session.clear()
     return redirect(url_for("console.login"))

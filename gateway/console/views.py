@@ -9,10 +9,11 @@ from flask import abort, g, redirect, render_template, request, session, url_for
 
 from gateway import defaults
 from gateway.console import bp, read, sessions, state
-from gateway.console.auth import client_tag, ctx, session_tag
+from gateway.console.auth import client_tag, session_tag
+from gateway.context import app_context
 from gateway.headroom import read_memory
 from gateway.records import Replay
-from gateway.store import Store, now_ms
+from gateway.store import now_ms
 
 log = logging.getLogger("leadgate.console")
 DEAD_FILTERS = ("customer", "route", "dead_reason")
@@ -20,12 +21,9 @@ BULK_LIMIT = 100_000               # dead letters a bulk replay or purge reads a
 DEAD_PAGE = 500                    # dead letters listed on the page (oldest first)
 
 
-def _store() -> Store:
-    return ctx().store  # type: ignore[no-any-return]
-
-
 def _regions() -> list[str]:
-    return sorted({r.settings.get("default_region", "US") for r in ctx().config.routes.values()})
+    routes = app_context().config.routes.values()
+    return sorted({r.settings.get("default_region", "US") for r in routes})
 
 
 @bp.get("/")
@@ -40,11 +38,12 @@ def overview_fragment() -> str:
 
 
 def _overview() -> dict[str, Any]:
-    _store().metrics.flush()          # this process's latest counts first
-    config = ctx().config
-    return {"customers": state.customers(_store(), config),
-            "routes": state.routes(_store(), config), "dead_total": _store().dead_count(),
-            "memory": read_memory(_store().redis, config),     # the bar's colours: alert levels
+    ctx = app_context()
+    store, config = ctx.store, ctx.config
+    store.metrics.flush()          # this process's latest counts first
+    return {"customers": state.customers(store, config),
+            "routes": state.routes(store, config), "dead_total": store.dead_count(),
+            "memory": read_memory(store.redis, config),     # the bar's colours: alert levels
             "memory_low": defaults.MEMORY_RESOLVED_PERCENT,
             "memory_high": defaults.MEMORY_ALERT_PERCENT[0]}
 
@@ -55,9 +54,10 @@ def events() -> str:
 
 
 def _events(query: read.Query, problem: str = "") -> str:
-    page, cursor = read.find_events(_store(), query) if not problem else ([], "")
+    ctx = app_context()
+    page, cursor = read.find_events(ctx.store, query) if not problem else ([], "")
     rows = [{**r, "masked": read.masked(r)} for r in page]
-    config = ctx().config
+    config = ctx.config
     search = sessions.last_search(g.console)
     q = search.get("q", "") if query.contact and search.get("contact") == query.args().get(
         "contact") else ""
@@ -75,33 +75,34 @@ def search() -> Any:
     query = read.Query.from_args(request.form)
     q = request.form.get("q", "").strip()
     if q:
-        index = _store().index
-        query.contact = index.query_digests(q, _regions()) if index else []
+        store = app_context().store
+        query.contact = store.index.query_digests(q, _regions()) if store.index else []
         if not query.contact:
             return _events(query, f"“{q}” is not an email address or a phone number")
-        sessions.remember_search(_store(), session["sid"], q, ".".join(query.contact))
+        sessions.remember_search(store, session["sid"], q, ".".join(query.contact))
     return redirect(url_for("console.events", **query.args()))
 
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> str:
-    record = _store().event(event_id)
+    ctx = app_context()
+    store, config = ctx.store, ctx.config
+    record = store.event(event_id)
     if record is None:
         abort(404, f"no event {event_id}")
-    index = _store().index
-    attempts = index.attempts(_store().redis, event_id) if index else []
+    attempts = store.index.attempts(store.redis, event_id) if store.index else []
     return render_template("event.html", e=record, masked=read.masked(record),
                            row=read.masked_row(record), timeline=state.timeline(record, attempts),
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
-                           replay_note=state.replay_note(_store(), ctx().config, record),
-                           retention_hours=ctx().config.server["record_retention_hours"])
+                           replay_note=state.replay_note(store, config, record),
+                           retention_hours=config.server["record_retention_hours"])
 
 
 @bp.post("/events/<event_id>/reveal")
 def reveal(event_id: str) -> str:
     """The unmasked contact; every reveal is logged as an access (never the contact)."""
-    record = _store().event(event_id)
+    record = app_context().store.event(event_id)
     if record is None:
         abort(404, f"no event {event_id}")
     log.info("console contact revealed", extra={"event_id": event_id, "session": session_tag(),
@@ -114,7 +115,7 @@ def reveal(event_id: str) -> str:
 def _dead_matching(args: Any) -> list[dict[str, str]]:
     wanted = {k: args[k] for k in DEAD_FILTERS if args.get(k)}
     ids = args.getlist("id")
-    return [r for r in _store().dead_letters(limit=BULK_LIMIT)
+    return [r for r in app_context().store.dead_letters(limit=BULK_LIMIT)
             if all(r.get(k) == v for k, v in wanted.items()) and (not ids or r["id"] in ids)]
 
 
@@ -124,9 +125,10 @@ def dead() -> str:
         matching = _dead_matching(request.args)
         total = len(matching)
     else:                          # no filter: one page, without reading every dead letter
-        matching, total = _store().dead_letters(limit=DEAD_PAGE), _store().dead_count()
+        store = app_context().store
+        matching, total = store.dead_letters(limit=DEAD_PAGE), store.dead_count()
     rows = [{**r, "masked": read.masked(r)} for r in matching[:DEAD_PAGE]]
-    config = ctx().config
+    config = app_context().config
     return render_template("dead.html", rows=rows, total=total, args=request.args,
                            customers=sorted(config.customers), routes=sorted(config.routes))
 
@@ -137,22 +139,23 @@ def dead_action(action: str) -> Any:
     says how many (and, for a replay, under which key), then the deed."""
     if action not in ("replay", "purge"):
         abort(404)
+    ctx = app_context()
     matching = _dead_matching(request.form)
     confirmed = request.form.get("confirm") == "yes"
     if not confirmed or request.form.get("expected") != str(len(matching)):
         changed = confirmed        # more (or fewer) match than the operator agreed to: ask again
         return render_template("confirm.html", action=action, rows=matching,
                                form=request.form, changed=changed,
-                               note=state.replay_note(_store(), ctx().config, matching[0])
+                               note=state.replay_note(ctx.store, ctx.config, matching[0])
                                if len(matching) == 1
                                else state.REPLAY_RULE)
     done: set[str] = set()
-    customers = ctx().config.customers
+    customers = ctx.config.customers
     for record in matching:
         if action == "purge":
-            if _store().purge(record["id"]):
+            if ctx.store.purge(record["id"]):
                 done.add(record["id"])
-        elif record.get("customer") in customers and (plan := _store().replay(
+        elif record.get("customer") in customers and (plan := ctx.store.replay(
                 record["id"], customers[record["customer"]])):
             done.update(plan.ids)       # a replay takes the dead letters of its request along
             _note_replay(record, plan)
@@ -164,10 +167,10 @@ def dead_action(action: str) -> Any:
 
 
 def _note_replay(record: dict[str, str], plan: Replay) -> None:
-    index = _store().index
-    if index:
-        index.attempt(_store().redis, plan.ids, {
-            "at": now_ms(_store().clock), "kind": "replay",
+    store = app_context().store
+    if store.index:
+        store.index.attempt(store.redis, plan.ids, {
+            "at": now_ms(store.clock), "kind": "replay",
             "note": f"from the console, was {record.get('dead_reason', '')}; "
                     f"{plan.key or 'a new key'}: {plan.reason}"})
 

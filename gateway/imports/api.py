@@ -11,11 +11,12 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from typing import IO, Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from gateway import defaults
 from gateway.admin import authorize
+from gateway.context import app_context
 from gateway.errors import (
     BadRequest,
     InboundError,
@@ -45,7 +46,7 @@ def _authorize() -> None:
 
 
 def _imports() -> Imports:
-    ctx = current_app.extensions["leadgate"]
+    ctx = app_context()
     return Imports(ctx.store, ttl_s=ctx.config.dedup_ttl_s)
 
 
@@ -99,7 +100,7 @@ def _plan(options: MultiDict[str, str]) -> Plan:
         if not sep or not column:
             raise BadRequest(f"map '{pair}' is not COLUMN=FIELD")
         maps[column] = target
-    config = current_app.extensions["leadgate"].config
+    config = app_context().config
     return make_plan(config, run.new_import_id(), customer=options["customer"],
                      route=options.get("route") or None, maps=maps,
                      id_column=options.get("id_column") or None,
@@ -145,7 +146,7 @@ def _begin_preview(plan: Plan, imports: Imports, source: IO[bytes]
     from workers.mega import MegaClient
 
     run.check(plan, source)
-    config = current_app.extensions["leadgate"].config
+    config = app_context().config
     rows: list[dict[str, Any]] = []
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
     dry = run.DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate,
