@@ -14,10 +14,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway import admin, console, health, intake, openapi
 from gateway.config import Config, config_from_dict, load_config
 from gateway.context import AppContext
-from gateway.contract import error_body
 from gateway.errors import InboundError
 from gateway.imports import api as imports_api
 from gateway.index import Index
+from gateway.mega.contract import error_body
 from gateway.redis_server import connect
 from gateway.store import Store, acknowledged, require_redis_url
 

@@ -506,7 +506,7 @@ def _dry_run(config: Config, plan: Any, imports: Any, file: str) -> tuple[dict[s
     from gateway.imports.preview import Previewer
     from gateway.imports.run import DryRun
     from gateway.imports.text import preview_line
-    from workers.mega import MegaClient
+    from gateway.mega.client import MegaClient
 
     mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
     dry = DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate), imports,

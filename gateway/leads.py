@@ -13,10 +13,16 @@ import phonenumbers
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-from gateway.contract import CONTACT_FIELDS, LEAD_FIELDS, LEAD_LINES, SOURCE_PLATFORMS, SOURCE_TYPES
 from gateway.encoding import dumps
 from gateway.errors import NoUsableLead
 from gateway.event import Event, new_event
+from gateway.mega.contract import (
+    CONTACT_FIELDS,
+    LEAD_FIELDS,
+    LEAD_LINES,
+    SOURCE_PLATFORMS,
+    SOURCE_TYPES,
+)
 
 SCALARS = (str, int, float, bool, type(None))
 SLUG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")

@@ -10,8 +10,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, jsonify
 from marshmallow import Schema, fields, validate
 
-from gateway.contract import ERROR_TYPES
 from gateway.event import DEAD_REASONS, STATUSES
+from gateway.mega.contract import ERROR_TYPES
 
 bp = Blueprint("openapi", __name__)
 VERSION = "0.1.0"

@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.config import Customer
-from gateway.contract import BULK_ONLY_FIELDS
 from gateway.event import Event
+from gateway.mega.contract import BULK_ONLY_FIELDS
 from gateway.records import Replay, SentRequest
 
 

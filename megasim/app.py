@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
-from gateway.contract import BULK_PATH, ROW_STATUSES, SINGLE_PATH, WRITE_SCOPE, error_body
+from gateway.mega.contract import BULK_PATH, ROW_STATUSES, SINGLE_PATH, WRITE_SCOPE, error_body
 from megasim.config import ApiKey, SimConfig, Tenant, demo_config
 from megasim.faults import Faults, FaultSettings
 from megasim.google import GoogleState, google

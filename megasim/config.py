@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.contract import WRITE_SCOPE
+from gateway.mega.contract import WRITE_SCOPE
 
 DEMO_CUSTOMER_ID = "5f0c6a3e-9d1b-4c2a-8e7f-0a1b2c3d4e5f"
 DEMO_TOKEN = "mega_" + "d3e0" * 16                # MEGA's form: mega_ + 64 hex digits

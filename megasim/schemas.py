@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from gateway.contract import (
+from gateway.mega.contract import (
     LEAD_LINES,
     MAX_BULK_ROWS,
     ON_DUPLICATE,

@@ -69,7 +69,7 @@ READER = """
 import json, resource, sys
 from gateway.config import Customer
 from workers.meta.graph import GraphError
-from workers.mega import MegaClient
+from gateway.mega.client import MegaClient
 from workers.meta.pages import MetaPages
 from gateway.errors import MegaUnavailable
 

@@ -324,8 +324,8 @@ def test_dry_run_keeps_within_megas_rate_limit(
     from gateway.imports.preview import Previewer
     from gateway.imports.rows import make_plan
     from gateway.imports.run import DryRun
+    from gateway.mega.client import MegaClient
     from tests.conftest import build
-    from workers.mega import MegaClient
 
     sim: Sim = request.getfixturevalue("tight_megasim")   # one bulk call per 2-s window
     config = build({**config_dict, "mega": {"base_url": sim.url, "timeout_s": 2}},

@@ -15,8 +15,8 @@ from gateway.errors import (
     PermanentDeliveryError,
     RetryableDeliveryError,
 )
+from gateway.mega.client import MegaClient
 from tests.conftest import ACME_ID, ACME_TOKEN, Sim
-from workers.mega import MegaClient
 
 CUSTOMER = Customer("acme", ACME_ID, ACME_TOKEN)
 

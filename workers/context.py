@@ -11,10 +11,10 @@ import redis
 
 from gateway.config import Config, load_config
 from gateway.index import Index
+from gateway.mega.client import MegaClient
 from gateway.redis_server import connect
 from gateway.store import Store, acknowledged, require_redis_url
 from workers.capabilities import Fetcher, fetchers
-from workers.mega import MegaClient
 
 
 @dataclass

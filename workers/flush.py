@@ -12,12 +12,12 @@ import time
 from gateway import defaults
 from gateway.config import Customer
 from gateway.errors import DeliveryError, LeaseLost, SourceError
+from gateway.mega.client import MegaResponse, RateInfo
 from gateway.records import Batch, MalformedBatch, Outcomes, now_ms
 from gateway.sources.enrichment import Events, Fetch
 from workers import policy
 from workers.context import WorkerContext
 from workers.enrich import Found, enrich
-from workers.mega import MegaResponse, RateInfo
 from workers.outcomes import dead, outcomes, unavailable
 
 log = logging.getLogger("leadgate.worker")

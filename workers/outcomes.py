@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from gateway.event import Event
+from gateway.mega.client import MegaResponse
 from gateway.records import Batch, Outcomes
 from workers import policy
-from workers.mega import MegaResponse
 
 
 def outcomes(batch: Batch, events: list[Event], response: MegaResponse) -> Outcomes:

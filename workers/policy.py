@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from gateway import defaults
 from gateway.config import Customer
+from gateway.deadline import call_s
 from gateway.errors import (
     MegaBadRequest,
     MegaConflict,
@@ -24,7 +25,6 @@ from gateway.outbound import (
     single_drops,
 )
 from gateway.records import CustomerState
-from workers.deadline import call_s
 
 
 def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,

@@ -143,7 +143,7 @@ def _begin_preview(plan: Plan, imports: Imports, source: IO[bytes]
                    ) -> tuple[Callable[[], None], Callable[[str], None]]:
     """Check the file and record the dry run; the preview to run in the background, and
     what records its failure."""
-    from workers.mega import MegaClient
+    from gateway.mega.client import MegaClient
 
     run.check(plan, source)
     config = app_context().config

@@ -11,10 +11,10 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.contract import MAX_BULK_ROWS
 from gateway.errors import DeliveryError, InboundError, MegaRateLimited, MegaUnavailable
 from gateway.imports.rows import Prepared
-from workers.mega import MegaClient, MegaResponse, RateInfo
+from gateway.mega.client import MegaClient, MegaResponse, RateInfo
+from gateway.mega.contract import MAX_BULK_ROWS
 from workers.policy import backoff_s
 
 

@@ -4,7 +4,7 @@ token (cached until shortly before it expires), and `googleAds:search` over
 
 Every failure becomes a `GoogleAdsError` here, the one boundary: token_invalid and
 permission_missing are route-wide; throttled carries Google's retryDelay; a 401 from the Ads API
-refreshes the access token once. Each call has one overall deadline (workers/deadline.py).
+refreshes the access token once. Each call has one overall deadline (gateway/deadline.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from gateway import defaults
+from gateway.deadline import client_timeout, request_within
 from gateway.errors import GoogleAdsError
-from workers.deadline import client_timeout, request_within
 from workers.google.match import submitted_at
 
 SELECTED = ("id", "asset", "campaign", "ad_group", "gclid", "submission_date_time",

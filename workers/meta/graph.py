@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from gateway.deadline import AnswerTooLarge, client_timeout, request_within
 from gateway.errors import SourceError
-from workers.deadline import AnswerTooLarge, client_timeout, request_within
 
 LEAD_FIELDS = "id,created_time,ad_id,ad_name,adset_name,campaign_name,form_id,platform," \
               "is_organic,field_data"
@@ -45,7 +45,7 @@ class Fetched:
 
 class GraphClient:
     """One pooled client per worker; the token goes in a header, never in a URL.
-    Each call has one overall deadline, `timeout_s` (workers/deadline.py)."""
+    Each call has one overall deadline, `timeout_s` (gateway/deadline.py)."""
 
     def __init__(self, *, timeout_s: float, transport: httpx.BaseTransport | None = None,
                  clock: Callable[[], float] = time.monotonic):

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from gateway import defaults
-from workers.deadline import client_timeout
+from gateway.deadline import client_timeout
 from workers.meta.graph import LEAD_FIELDS, GraphError, get_json
 
 

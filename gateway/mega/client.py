@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from gateway.config import Customer
-from gateway.contract import BULK_PATH, SINGLE_PATH
+from gateway.deadline import AnswerTooLarge, client_timeout, request_within
 from gateway.errors import (
     DeliveryError,
     MegaBadRequest,
@@ -20,7 +20,7 @@ from gateway.errors import (
     MegaRateLimited,
     MegaUnavailable,
 )
-from workers.deadline import AnswerTooLarge, client_timeout, request_within
+from gateway.mega.contract import BULK_PATH, SINGLE_PATH
 
 PATHS = {"single": SINGLE_PATH, "bulk": BULK_PATH}
 IN_PROGRESS = "in progress"   # a 409 naming this: the key's first request is still running
@@ -53,7 +53,7 @@ class MegaResponse:
 
 class MegaClient:
     """One pooled client for the worker's lifetime; each call has one overall deadline,
-    `timeout_s` (workers/deadline.py)."""
+    `timeout_s` (gateway/deadline.py)."""
 
     def __init__(self, *, base_url: str, timeout_s: float,
                  transport: httpx.BaseTransport | None = None,
