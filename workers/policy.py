@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.deadline import call_s
+from gateway.deadline import backoff_s, call_s
 from gateway.errors import (
     MegaBadRequest,
     MegaConflict,
@@ -25,13 +25,6 @@ from gateway.outbound import (
     single_drops,
 )
 from gateway.records import CustomerState
-
-
-def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
-              cap: float = defaults.BACKOFF_CAP_S,
-              rand: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    return rand() * min(cap, base * 2 ** max(0, attempt - 1))
 
 
 def lease_s(mega_timeout_s: float) -> float:
