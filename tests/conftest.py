@@ -17,6 +17,7 @@ from werkzeug.wsgi import ClosingIterator
 from bench.harness import free_port
 from gateway.app import create_app
 from gateway.config import Config, config_from_dict
+from gateway.context import app_context
 from gateway.metrics import Metrics
 from gateway.redis_server import RedisServer
 from megasim.app import create_app as create_megasim
@@ -222,7 +223,7 @@ def config(config_dict: dict[str, Any], redis_server: RedisServer,
 def app(config: Config) -> Iterator[Any]:
     made = create_app(config)
     yield made
-    made.extensions["leadgate"].close()
+    app_context(made).close()
 
 
 @pytest.fixture

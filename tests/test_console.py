@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from gateway.app import create_app
+from gateway.context import app_context
 from gateway.records import unpacked
 from tests.conftest import URL_TOKEN, build
 
@@ -271,7 +272,7 @@ def test_events_filters_and_cursor_paging(console: Any, clock: Clock) -> None:
     assert listed(console.get("/console/events?status=delivered").data) == []
     assert len(listed(console.get("/console/events?status=pending&source=generic").data)) == 4
     from gateway.console import read
-    store = console.application.extensions["leadgate"].store
+    store = app_context(console.application).store
     seen, cursor = [], ""
     while True:
         page, cursor = read.find_events(store, read.Query(cursor=cursor), limit=3)

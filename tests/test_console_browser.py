@@ -19,6 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from gateway.app import create_app
+from gateway.context import app_context
 from tests.conftest import URL_TOKEN, Sim
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -61,7 +62,7 @@ class Served:
 
     def counted(self) -> None:
         """The app's counts in Redis now (its own thread adds them a second later)."""
-        self.app.extensions["leadgate"].store.metrics.flush()
+        app_context(self.app).store.metrics.flush()
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def served(config: Any) -> Iterator[Served]:
     yield Served(f"http://127.0.0.1:{server.server_port}", app)
     server.shutdown()
     thread.join()
-    app.extensions["leadgate"].close()
+    app_context(app).close()
 
 
 def shot(driver: Any, name: str, *, phone: bool = False) -> None:

@@ -19,6 +19,7 @@ from bench.harness import free_port
 from gateway import defaults
 from gateway.app import create_app
 from gateway.cli import cli
+from gateway.context import app_context
 from gateway.errors import ConfigError, StoreFull
 from gateway.headroom import check
 from gateway.readmodel import translated
@@ -77,7 +78,7 @@ def test_a_full_redis_answers_503_with_retry_after_and_loses_nothing(
         clock.now += defaults.MEMORY_CHECK_S
         assert client.post(FORM_URL, json={"name": "After"}).status_code == 202
     finally:
-        app.extensions["leadgate"].close()
+        app_context(app).close()
 
 
 def test_a_write_redis_refuses_for_memory_is_the_full_503(server: redis.Redis) -> None:
@@ -141,7 +142,7 @@ def test_fsync_is_refused_while_appendonly_is_off_and_waits_for_the_disk_when_on
         assert response.status_code == 202
         assert waitaof_calls(server) == calls + 1
     finally:
-        app.extensions["leadgate"].close()
+        app_context(app).close()
 
 
 def waitaof_calls(server: redis.Redis) -> int:
@@ -159,7 +160,7 @@ def test_replica_ack_short_of_a_replica_is_503_and_the_resend_a_duplicate(
         again = app.test_client().post(FORM_URL, json={"id": "r1", "name": "No Replica"})
         assert again.status_code == 200 and again.get_json()["duplicates"] == 1
     finally:
-        app.extensions["leadgate"].close()
+        app_context(app).close()
 
 
 def test_replica_ack_is_202_once_a_replica_has_the_event(
@@ -181,7 +182,7 @@ def test_replica_ack_is_202_once_a_replica_has_the_event(
         follower.close()
     finally:
         if app is not None:
-            app.extensions["leadgate"].close()
+            app_context(app).close()
         replica.stop()
         server.config_set("repl-diskless-sync-delay", 5)
 
@@ -251,7 +252,7 @@ def test_memory_shown_in_status_metrics_and_console(
         assert '<meter min="0" max="100" low="70" high="80"' in overview
         assert re.search(r"\([34]\d%, limit from maxmemory\)", overview)
     finally:
-        app.extensions["leadgate"].close()
+        app_context(app).close()
 
 
 def test_the_import_waits_as_server_ack_says(

@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from gateway.app import create_app
+from gateway.context import app_context
 from gateway.openapi import build_spec
 from tests.conftest import base_config, build
 
@@ -22,7 +23,7 @@ def api_app(redis_server: Any, megasim_server: Any) -> Iterator[Any]:
     app = create_app(build(base_config(redis_server.url, megasim_server.url),
                            redis_server.url))
     yield app
-    app.extensions["leadgate"].close()
+    app_context(app).close()
 
 
 schema = schemathesis.openapi.from_dict(build_spec())
