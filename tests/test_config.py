@@ -153,7 +153,8 @@ def test_example_config_is_valid() -> None:
     assert config.routes and config.customers
     assert config.server["trusted_proxies"] == 0
     behind = load_config(ROOT / "leadgate.example.toml", env={
-        "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1"})
+        "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1",
+        "ACME_SITE_URL_TOKEN": "u" * 32})
     assert behind.server["trusted_proxies"] == 1           # app.json sets it for Heroku
 
 
