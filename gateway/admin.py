@@ -65,10 +65,10 @@ def public(record: dict[str, str]) -> dict[str, Any]:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> Response:
-    record = _store().event(event_id)
-    if record is None:
+    event = _store().event(event_id)
+    if event is None:
         raise RouteNotFound(f"no event {event_id}")
-    return jsonify(public(record))
+    return jsonify(public(event.to_fields()))
 
 
 @bp.get("/customers")
@@ -98,7 +98,7 @@ def dead_letters() -> Response:
     except ValidationError as exc:
         raise BadRequest(f"bad query: {exc.messages}") from None
     offset, limit = page["offset"], page["limit"]
-    items = [public(r) for r in _store().dead_letters(offset=offset, limit=limit)]
+    items = [public(e.to_fields()) for e in _store().dead_letters(offset=offset, limit=limit)]
     return jsonify({"total": _store().dead_count(), "dead_letters": items})
 
 
@@ -110,9 +110,9 @@ def replay(event_id: str) -> tuple[Response, int]:
         new_key = ReplayOptions().load(body if isinstance(body, dict) else {"_": body})["new_key"]
     except ValidationError as exc:
         raise BadRequest(f"bad body: {exc.messages}") from None
-    record = _store().event(event_id)
+    event = _store().event(event_id)
     customers = current_app.extensions["leadgate"].config.customers
-    customer = customers.get(record.get("customer", "")) if record else None
+    customer = customers.get(event.customer) if event else None
     plan = _store().replay(event_id, customer, new_key=new_key) if customer else None
     if plan is None:
         raise RouteNotFound(f"no dead letter {event_id} of a configured customer")

@@ -41,9 +41,9 @@ class ReadModel:
         """Held routes: route -> (retry at ms, why)."""
         return self.state(customer).parked
 
-    def events(self, ids: list[str]) -> list[dict[str, str]]:
-        """Event records by id (an empty dict for an id not stored); without their MEGA calls
-        (`log`: Index.attempts reads them)."""
+    def _records(self, ids: list[str]) -> list[dict[str, str]]:
+        """Event hashes by id, as stored (an empty dict for an id not stored); without their
+        MEGA calls (`log`: Index.attempts reads them)."""
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
@@ -52,9 +52,13 @@ class ReadModel:
             rec.pop("log", None)
         return records
 
+    def events(self, ids: list[str]) -> list[Event | None]:
+        """The events by id (None for an id not stored)."""
+        return [Event.from_fields(raw) if "id" in raw else None for raw in self._records(ids)]
+
     def load_events(self, ids: list[str]) -> list[Event]:
         """The events by id, typed (KeyError for an id not stored)."""
-        return [Event.from_fields(raw) for raw in self.events(ids)]
+        return [Event.from_fields(raw) for raw in self._records(ids)]
 
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
@@ -67,17 +71,18 @@ class ReadModel:
         return CustomerState.from_hash(self.customer_state(customer))
 
     # -- dead letters and status ---------------------------------------------------------
-    def event(self, eid: str) -> dict[str, str] | None:
+    def event(self, eid: str) -> Event | None:
+        """One event, None if it is not stored."""
         with translated():
-            (record,) = self.events([eid])
-        return record or None
+            (event,) = self.events([eid])
+        return event
 
-    def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[dict[str, str]]:
-        """Dead letters, oldest first, with their records."""
+    def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[Event]:
+        """Dead letters, oldest first."""
         with translated():
             ids = [i.decode() for i in self.redis.zrange(self.keys.dead, offset,
                                                          offset + limit - 1)]
-            return [r for r in self.events(ids) if r]
+            return [e for e in self.events(ids) if e]
 
     def dead_count(self) -> int:
         with translated():
@@ -87,14 +92,15 @@ class ReadModel:
                     ) -> Replay | None:
         """What a replay of `eid` would send, under which key and why, without queueing it.
         None if `eid` is not a dead letter."""
-        record = self.event(eid)
-        if not record or record.get("status") != "dead":
+        event = self.event(eid)
+        if event is None or event.status != "dead":
             return None
-        sent = self.sent_request(record.get("request_key", ""))
-        ids = [eid] if sent is None else [i for i, r in zip(
-            sent.ids, self.events(sent.ids), strict=True) if r.get("status") == "dead"]
+        request_key = event.extra.get("request_key", "")
+        sent = self.sent_request(request_key)
+        ids = [eid] if sent is None else [i for i, e in zip(
+            sent.ids, self.events(sent.ids), strict=True) if e and e.status == "dead"]
         return replay_plan(customer, self.load_events(ids), sent, new_key=new_key,
-                           was_sent=bool(record.get("request_key")))
+                           was_sent=bool(request_key))
 
     def replay(self, eid: str, customer: Customer, *, new_key: bool = False) -> Replay | None:
         """Queue a dead letter again, with the dead letters of the request it went out in.

@@ -256,15 +256,15 @@ class Flush:
         now = now_ms(self.ctx.clock)
         metrics = self.store.metrics
         for eid, outcome in result.items():
-            if outcome["status"] == "delivered":
+            if outcome.delivered:
                 metrics.inc("leadgate_leads_delivered", customer=self.name,
-                            status=outcome.get("outcome", ""))
+                            status=outcome.outcome or "")
                 if received.get(eid):
                     metrics.observe("leadgate_delivery_seconds",
                                     max(0.0, (now - received[eid]) / 1000), customer=self.name)
             else:
                 metrics.inc("leadgate_leads_dead", customer=self.name,
-                            reason=outcome.get("dead_reason", ""))
+                            reason=outcome.dead_reason or "")
 
     def unpark_due(self) -> None:
         """Routes whose hold has run out: their events go back to the front of the queue."""

@@ -119,8 +119,9 @@ def _take(store: Store, batch: list[tuple[str, int]], query: Query,
           page: list[dict[str, str]], limit: int) -> str:
     """Add the batch's matching events to the page; the cursor where the page stopped."""
     last = ""
-    for (eid, score), record in zip(batch, store.events([e for e, _ in batch]), strict=True):
+    for (eid, score), event in zip(batch, store.events([e for e, _ in batch]), strict=True):
         last = f"{score}:{eid}"
+        record = event.to_fields() if event else {}
         if record and all(record.get(k) == v for k, v in query.filters.items()):
             page.append(record)
             if len(page) >= limit:

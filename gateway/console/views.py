@@ -85,9 +85,10 @@ def search() -> Any:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> str:
-    record = _store().event(event_id)
-    if record is None:
+    found = _store().event(event_id)
+    if found is None:
         abort(404, f"no event {event_id}")
+    record = found.to_fields()
     index = _store().index
     attempts = index.attempts(_store().redis, event_id) if index else []
     return render_template("event.html", e=record, masked=read.masked(record),
@@ -101,9 +102,10 @@ def event(event_id: str) -> str:
 @bp.post("/events/<event_id>/reveal")
 def reveal(event_id: str) -> str:
     """The unmasked contact; every reveal is logged as an access (never the contact)."""
-    record = _store().event(event_id)
-    if record is None:
+    found = _store().event(event_id)
+    if found is None:
         abort(404, f"no event {event_id}")
+    record = found.to_fields()
     log.info("console contact revealed", extra={"event_id": event_id, "session": session_tag(),
                                                 "client": client_tag()})
     return render_template("_contact.html", contact=read.contacts(record), revealed=True,
@@ -114,7 +116,7 @@ def reveal(event_id: str) -> str:
 def _dead_matching(args: Any) -> list[dict[str, str]]:
     wanted = {k: args[k] for k in DEAD_FILTERS if args.get(k)}
     ids = args.getlist("id")
-    return [r for r in _store().dead_letters(limit=BULK_LIMIT)
+    return [r for r in (e.to_fields() for e in _store().dead_letters(limit=BULK_LIMIT))
             if all(r.get(k) == v for k, v in wanted.items()) and (not ids or r["id"] in ids)]
 
 
@@ -124,7 +126,8 @@ def dead() -> str:
         matching = _dead_matching(request.args)
         total = len(matching)
     else:                          # no filter: one page, without reading every dead letter
-        matching, total = _store().dead_letters(limit=DEAD_PAGE), _store().dead_count()
+        matching = [e.to_fields() for e in _store().dead_letters(limit=DEAD_PAGE)]
+        total = _store().dead_count()
     rows = [{**r, "masked": read.masked(r)} for r in matching[:DEAD_PAGE]]
     config = ctx().config
     return render_template("dead.html", rows=rows, total=total, args=request.args,
