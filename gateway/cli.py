@@ -260,7 +260,7 @@ def _redis_status(config: Config, store: Any) -> None:
     """Redis's memory headroom, and a warning if its policy may evict leads."""
     from gateway.headroom import evicting, eviction_warning, memory
 
-    info = store.redis.info("memory")
+    info = store.memory_info()
     click.echo(memory(info, config.redis.get("max_memory_mb")).line())
     if policy := evicting(info):
         click.echo(f"warning: {eviction_warning(policy)}")
@@ -282,7 +282,7 @@ def _meta_status(config: Config, store: Any, *, check: bool) -> None:
         if "health" in report:
             click.echo(f"meta route {name}: {health_label(report['health'])}; "
                        f"{reconcile_label(report['reconcile'])}")
-    firing = sorted(f.decode() for f in store.redis.hkeys(store.keys.alert_state))
+    firing = store.firing_alerts()
     if firing:
         click.echo(f"alerts firing: {', '.join(firing)}")
 

@@ -171,3 +171,44 @@ class ReadModel:
             "last_error": state.last_error or None,
             "next_attempt_ms": int(due) if due is not None else None,
         }
+
+    # -- reads for the console, the admin API and the CLI ----------------------------------
+    def oldest_pending_ms(self, customer: str) -> int | None:
+        """When the customer's oldest waiting event was received (ms), None if none waits."""
+        first = self.redis.lindex(self.keys.buffer(customer), 0)
+        if first is None:
+            return None
+        received = self.redis.hget(self.keys.event(first.decode()), "received_at")
+        return int(received) if received else None
+
+    def contact_events(self, digest: str, top: float, low: float) -> list[tuple[str, int]]:
+        """(event id, received ms) of one contact digest's events in (low, top], newest
+        first."""
+        found = self.redis.zrevrangebyscore(self.keys.contact(digest), top, low,
+                                            withscores=True)
+        return [(eid.decode(), int(score)) for eid, score in found]
+
+    def recent_events(self, top: float, low: float, *, offset: int, count: int
+                      ) -> list[tuple[str, int]]:
+        """(event id, received ms) from the events-by-time index, newest first."""
+        found = self.redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
+                                            withscores=True)
+        return [(eid.decode(), int(score)) for eid, score in found]
+
+    def reconcile_state(self, route: str) -> dict[str, str]:
+        """A route's reconciliation hash as it is stored."""
+        raw = self.redis.hgetall(self.keys.reconcile(route))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def source_health(self) -> dict[str, Any]:
+        """The last source-health check of every checked route, by route."""
+        return {k.decode(): json.loads(v) for k, v in
+                self.redis.hgetall(self.keys.source_health).items()}
+
+    def memory_info(self) -> dict[str, Any]:
+        """Redis's INFO memory section."""
+        return dict(self.redis.info("memory"))
+
+    def firing_alerts(self) -> list[str]:
+        """The alerts firing now, by name."""
+        return sorted(f.decode() for f in self.redis.hkeys(self.keys.alert_state))

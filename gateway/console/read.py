@@ -60,18 +60,14 @@ def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
     if query.contact:
         found: dict[str, int] = {}
         for digest in query.contact:
-            key = store.keys.contact(digest)
-            for eid, score in store.redis.zrevrangebyscore(key, top, low, withscores=True):
-                found[eid.decode()] = int(score)
+            found.update(store.contact_events(digest, top, low))
         ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
         yield from (c for c in ranked if not _seen(c, top, after))
         return
     offset = 0
     while True:
-        chunk = store.redis.zrevrangebyscore(store.keys.events, top, low, start=offset,
-                                             num=CHUNK, withscores=True)
-        for eid, score in chunk:
-            item = (eid.decode(), int(score))
+        chunk = store.recent_events(top, low, offset=offset, count=CHUNK)
+        for item in chunk:
             if not _seen(item, top, after):
                 yield item
         if len(chunk) < CHUNK:

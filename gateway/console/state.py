@@ -44,11 +44,8 @@ def customers(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def _oldest_pending_s(store: Store, customer: str, now: int) -> float | None:
-    first = store.redis.lindex(store.keys.buffer(customer), 0)
-    if first is None:
-        return None
-    received = store.redis.hget(store.keys.event(first.decode()), "received_at")
-    return max(0.0, (now - int(received)) / 1000) if received else None
+    received = store.oldest_pending_ms(customer)
+    return max(0.0, (now - received) / 1000) if received else None
 
 
 def _rate(state: dict[str, str], now: int) -> list[str]:
