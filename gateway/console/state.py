@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -131,6 +130,3 @@ def replay_note(store: Store, config: Config, record: dict[str, str]) -> str:
     return f"{key}: {plan.reason}{company}" + (f" (warning: {plan.warning})" if plan.warning
                                                else "")
 
-
-def decoded(record: dict[str, str], name: str) -> Any:
-    return json.loads(record.get(name) or "null")

@@ -83,12 +83,18 @@ def search() -> Any:
     return redirect(url_for("console.events", **query.args()))
 
 
-@bp.get("/events/<event_id>")
-def event(event_id: str) -> str:
+def _record(event_id: str) -> dict[str, str]:
+    """The event's fields as the templates show them, or a 404."""
     found = _store().event(event_id)
     if found is None:
         abort(404, f"no event {event_id}")
-    record = found.to_fields()
+    return found.to_fields()
+
+
+@bp.get("/events/<event_id>")
+def event(event_id: str) -> str:
+    """One event: its record masked, its timeline, and how a replay would go."""
+    record = _record(event_id)
     index = _store().index
     attempts = index.attempts(_store().redis, event_id) if index else []
     return render_template("event.html", e=record, masked=read.masked(record),
@@ -102,10 +108,7 @@ def event(event_id: str) -> str:
 @bp.post("/events/<event_id>/reveal")
 def reveal(event_id: str) -> str:
     """The unmasked contact; every reveal is logged as an access (never the contact)."""
-    found = _store().event(event_id)
-    if found is None:
-        abort(404, f"no event {event_id}")
-    record = found.to_fields()
+    record = _record(event_id)
     log.info("console contact revealed", extra={"event_id": event_id, "session": session_tag(),
                                                 "client": client_tag()})
     return render_template("_contact.html", contact=read.contacts(record), revealed=True,
