@@ -65,6 +65,7 @@ def public(record: dict[str, str]) -> dict[str, Any]:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> Response:
+    """One event's record, as the admin API shows it."""
     event = _store().event(event_id)
     if event is None:
         raise RouteNotFound(f"no event {event_id}")
@@ -73,12 +74,14 @@ def event(event_id: str) -> Response:
 
 @bp.get("/customers")
 def customers() -> Response:
+    """Every customer's summary: where its leads are and why."""
     names = sorted(current_app.extensions["leadgate"].config.customers)
     return jsonify({"customers": {n: _store().customer_summary(n) for n in names}})
 
 
 @bp.get("/customers/<name>")
 def customer(name: str) -> Response:
+    """One customer's summary; 404 for a customer the config lacks."""
     if name not in current_app.extensions["leadgate"].config.customers:
         raise RouteNotFound(f"no customer {name}")
     return jsonify({"customer": name, **_store().customer_summary(name)})
@@ -93,6 +96,7 @@ def routes() -> Response:
 
 @bp.get("/dead-letters")
 def dead_letters() -> Response:
+    """A page of dead letters, oldest first, and how many there are."""
     try:
         page = DeadLetterQuery().load(request.args)
     except ValidationError as exc:
@@ -122,6 +126,7 @@ def replay(event_id: str) -> tuple[Response, int]:
 
 @bp.delete("/dead-letters/<event_id>")
 def purge(event_id: str) -> Response:
+    """Delete a dead letter for good."""
     if not _store().purge(event_id):
         raise RouteNotFound(f"no dead letter {event_id}")
     return jsonify({"purged": event_id})

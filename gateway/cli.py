@@ -476,6 +476,7 @@ class _Bar:
         self.bar.update(done)
 
     def close(self) -> None:
+        """Close the progress bar, if one was shown."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
 

@@ -35,6 +35,7 @@ class Writes:
         return self
 
     def hset(self, key: str, fields: dict[str, Any]) -> Writes:
+        """Add an HSET of these fields."""
         return self("HSET", key, *(x for pair in fields.items() for x in pair))
 
     def event(self, key: str, fields: dict[str, Any]) -> Writes:

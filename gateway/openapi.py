@@ -206,6 +206,7 @@ def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
 
 
 def build_spec() -> dict[str, Any]:
+    """The OpenAPI document of the intake and the admin API."""
     spec = APISpec(title="leadgate", version=VERSION, openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Webhook intake for lead providers, and the admin API "
@@ -291,6 +292,7 @@ _SPEC: dict[str, Any] | None = None
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    """The OpenAPI document, built once."""
     global _SPEC
     if _SPEC is None:
         _SPEC = build_spec()

@@ -85,6 +85,7 @@ class ReadModel:
             return [e for e in self.events(ids) if e]
 
     def dead_count(self) -> int:
+        """How many dead letters are kept."""
         with translated():
             return int(self.redis.zcard(self.keys.dead))
 

@@ -114,6 +114,7 @@ class Flush:
             return None
 
         def fetch(base_url: str, token: str, ids: list[str]) -> object:
+            """Fetch these leads from the source, renewing the lease before each call."""
             return fetcher.fetch(base_url, token, ids,
                                  before_call=lambda: self.lease.renew(lease_s=self.lease_s))
         return fetch

@@ -48,6 +48,7 @@ def rate_wait(state: CustomerState, endpoint: str, now_ms: int) -> int:
 
 
 def take_size(customer: Customer) -> int:
+    """How many events one batch takes: 1 for single delivery, else max_batch."""
     return 1 if customer.delivery == "single" else customer.max_batch
 
 

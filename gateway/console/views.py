@@ -30,6 +30,7 @@ def _regions() -> list[str]:
 
 @bp.get("/")
 def overview() -> str:
+    """Customers, routes, dead letters and Redis memory at a glance."""
     return render_template("overview.html", **_overview())
 
 
@@ -51,6 +52,7 @@ def _overview() -> dict[str, Any]:
 
 @bp.get("/events")
 def events() -> str:
+    """Events, newest first, filtered by the URL's query."""
     return _events(read.Query.from_args(request.args))
 
 
@@ -125,6 +127,7 @@ def _dead_matching(args: Any) -> list[dict[str, str]]:
 
 @bp.get("/dead")
 def dead() -> str:
+    """Dead letters, filtered or one page of them, with their masked contacts."""
     if any(request.args.get(k) for k in DEAD_FILTERS):
         matching = _dead_matching(request.args)
         total = len(matching)
