@@ -65,20 +65,23 @@ def public(record: dict[str, str]) -> dict[str, Any]:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> Response:
-    record = _store().event(event_id)
-    if record is None:
+    """One event's record, as the admin API shows it."""
+    event = _store().event(event_id)
+    if event is None:
         raise RouteNotFound(f"no event {event_id}")
-    return jsonify(public(record))
+    return jsonify(public(event.to_fields()))
 
 
 @bp.get("/customers")
 def customers() -> Response:
+    """Every customer's summary: where its leads are and why."""
     names = sorted(current_app.extensions["leadgate"].config.customers)
     return jsonify({"customers": {n: _store().customer_summary(n) for n in names}})
 
 
 @bp.get("/customers/<name>")
 def customer(name: str) -> Response:
+    """One customer's summary; 404 for a customer the config lacks."""
     if name not in current_app.extensions["leadgate"].config.customers:
         raise RouteNotFound(f"no customer {name}")
     return jsonify({"customer": name, **_store().customer_summary(name)})
@@ -93,12 +96,13 @@ def routes() -> Response:
 
 @bp.get("/dead-letters")
 def dead_letters() -> Response:
+    """A page of dead letters, oldest first, and how many there are."""
     try:
         page = DeadLetterQuery().load(request.args)
     except ValidationError as exc:
         raise BadRequest(f"bad query: {exc.messages}") from None
     offset, limit = page["offset"], page["limit"]
-    items = [public(r) for r in _store().dead_letters(offset=offset, limit=limit)]
+    items = [public(e.to_fields()) for e in _store().dead_letters(offset=offset, limit=limit)]
     return jsonify({"total": _store().dead_count(), "dead_letters": items})
 
 
@@ -110,9 +114,9 @@ def replay(event_id: str) -> tuple[Response, int]:
         new_key = ReplayOptions().load(body if isinstance(body, dict) else {"_": body})["new_key"]
     except ValidationError as exc:
         raise BadRequest(f"bad body: {exc.messages}") from None
-    record = _store().event(event_id)
+    event = _store().event(event_id)
     customers = current_app.extensions["leadgate"].config.customers
-    customer = customers.get(record.get("customer", "")) if record else None
+    customer = customers.get(event.customer) if event else None
     plan = _store().replay(event_id, customer, new_key=new_key) if customer else None
     if plan is None:
         raise RouteNotFound(f"no dead letter {event_id} of a configured customer")
@@ -122,6 +126,7 @@ def replay(event_id: str) -> tuple[Response, int]:
 
 @bp.delete("/dead-letters/<event_id>")
 def purge(event_id: str) -> Response:
+    """Delete a dead letter for good."""
     if not _store().purge(event_id):
         raise RouteNotFound(f"no dead letter {event_id}")
     return jsonify({"purged": event_id})

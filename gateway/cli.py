@@ -260,7 +260,7 @@ def _redis_status(config: Config, store: Any) -> None:
     """Redis's memory headroom, and a warning if its policy may evict leads."""
     from gateway.headroom import evicting, eviction_warning, memory
 
-    info = store.redis.info("memory")
+    info = store.memory_info()
     click.echo(memory(info, config.redis.get("max_memory_mb")).line())
     if policy := evicting(info):
         click.echo(f"warning: {eviction_warning(policy)}")
@@ -282,7 +282,7 @@ def _meta_status(config: Config, store: Any, *, check: bool) -> None:
         if "health" in report:
             click.echo(f"meta route {name}: {health_label(report['health'])}; "
                        f"{reconcile_label(report['reconcile'])}")
-    firing = sorted(f.decode() for f in store.redis.hkeys(store.keys.alert_state))
+    firing = store.firing_alerts()
     if firing:
         click.echo(f"alerts firing: {', '.join(firing)}")
 
@@ -298,9 +298,9 @@ def dlq() -> None:
 def dlq_list(config_path: str | None, limit: int) -> None:
     """List dead letters, oldest first."""
     store = _store(_config(config_path))
-    for record in store.dead_letters(limit=limit):
-        click.echo(f"{record['id']}  {record.get('customer', ''):12} "
-                   f"{record.get('dead_reason', ''):9} {record.get('error', '')[:80]}")
+    for event in store.dead_letters(limit=limit):
+        click.echo(f"{event.id}  {event.customer:12} "
+                   f"{event.extra.get('dead_reason', ''):9} {event.extra.get('error', '')[:80]}")
     click.echo(f"{store.dead_count()} dead letter(s)")
 
 
@@ -313,10 +313,10 @@ def dlq_show(config_path: str | None, event_id: str) -> None:
 
     from gateway.admin import public
 
-    record = _store(_config(config_path)).event(event_id)
-    if record is None:
+    event = _store(_config(config_path)).event(event_id)
+    if event is None:
         raise click.ClickException(f"no event {event_id}")
-    click.echo(json.dumps(public(record), indent=2, sort_keys=True))
+    click.echo(json.dumps(public(event.to_fields()), indent=2, sort_keys=True))
 
 
 @dlq.command("replay")
@@ -332,13 +332,13 @@ def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: 
     (after a config fix) gets a new key."""
     config = _config(config_path)
     store = _store(config)
-    ids = [r["id"] for r in store.dead_letters(limit=100_000)] if replay_all else event_ids
+    ids = [e.id for e in store.dead_letters(limit=100_000)] if replay_all else event_ids
     done: set[str] = set()
     for eid in ids:
         if eid in done:
             continue                      # replayed with the batch it went out in
-        record = store.event(eid) or {}
-        customer = config.customers.get(record.get("customer", ""))
+        event = store.event(eid)
+        customer = config.customers.get(event.customer) if event else None
         plan = store.replay(eid, customer, new_key=new_key) if customer else None
         if plan is None:
             click.echo(f"{eid}: not a dead letter of a configured customer", err=True)
@@ -476,6 +476,7 @@ class _Bar:
         self.bar.update(done)
 
     def close(self) -> None:
+        """Close the progress bar, if one was shown."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
 

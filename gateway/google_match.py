@@ -37,10 +37,12 @@ class Stored:
 
     @property
     def member(self) -> str:
+        """The sorted-set member that stores this entry."""
         return "|".join((self.event_id, self.form_id, self.gclid, ",".join(self.contacts)))
 
     @classmethod
     def parse(cls, member: str, score: float) -> Stored | None:
+        """An entry from its member and score (None: not one this index wrote)."""
         parts = member.split("|")
         if len(parts) != 4:
             return None

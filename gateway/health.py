@@ -14,11 +14,13 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """The web process is up."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
+    """Ready when Redis answers; 503 otherwise."""
     ctx = current_app.extensions["leadgate"]
     try:
         ctx.redis.ping()
@@ -29,6 +31,7 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """Prometheus metrics of every process, behind the admin token."""
     authorize()
     ctx = current_app.extensions["leadgate"]
     ctx.store.metrics.flush()           # this process's latest counts, before reading them

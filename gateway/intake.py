@@ -64,6 +64,7 @@ def _g() -> Any:
 @bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})
 @bp.route("/hooks/<route>/<url_token>", methods=METHODS)
 def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
+    """One provider delivery: authenticate, parse, normalize, store once, answer."""
     ctx = current_app.extensions["leadgate"]
     config: Config = ctx.config
     spec = config.routes.get(route)

@@ -3,7 +3,6 @@ Redis (the workers write them) for `leadgate status`, `GET /v1/routes` and the m
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -22,8 +21,7 @@ def reconciles(route: Route) -> bool:
 
 def reconcile_report(store: Store, route: Route) -> dict[str, Any]:
     """A route's reconciliation: last run, leads seen, leads the webhook missed, errors."""
-    raw = {k.decode(): v.decode() for k, v in
-           store.redis.hgetall(store.keys.reconcile(route.name)).items()}
+    raw = store.reconcile_state(route.name)
     on = reconciles(route)
     number = {name: int(raw.get(name) or 0) for name in (
         "last_run_ms", "last_ok_ms", "next_at_ms", "seen", "missed", "last_seen", "last_missed")}
@@ -34,8 +32,7 @@ def reconcile_report(store: Store, route: Route) -> dict[str, Any]:
 
 def health_report(store: Store) -> dict[str, dict[str, Any]]:
     """The last source-health check of every checked route."""
-    return {k.decode(): json.loads(v) for k, v in
-            store.redis.hgetall(store.keys.source_health).items()}
+    return store.source_health()
 
 
 def routes_report(config: Config, store: Store) -> dict[str, dict[str, Any]]:

@@ -49,11 +49,13 @@ class Tally:
     failed: int = 0
 
     def add(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
         for name in ("seen", "known", "new", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def reconciled_routes(config: Config) -> list[Route]:
+    """The routes whose source reconciles and that have it switched on."""
     return [r for r in config.routes.values() if reconciles(r) and
             r.source in CAPABILITIES and CAPABILITIES[r.source].reconciliation]
 
@@ -147,6 +149,7 @@ class Reconciler:
         return self.sources[route.source]
 
     def close(self) -> None:
+        """Close every source's client."""
         for found in self.sources.values():
             found.close()
 

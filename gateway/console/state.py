@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -44,11 +43,8 @@ def customers(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def _oldest_pending_s(store: Store, customer: str, now: int) -> float | None:
-    first = store.redis.lindex(store.keys.buffer(customer), 0)
-    if first is None:
-        return None
-    received = store.redis.hget(store.keys.event(first.decode()), "received_at")
-    return max(0.0, (now - int(received)) / 1000) if received else None
+    received = store.oldest_pending_ms(customer)
+    return max(0.0, (now - received) / 1000) if received else None
 
 
 def _rate(state: dict[str, str], now: int) -> list[str]:
@@ -134,6 +130,3 @@ def replay_note(store: Store, config: Config, record: dict[str, str]) -> str:
     return f"{key}: {plan.reason}{company}" + (f" (warning: {plan.warning})" if plan.warning
                                                else "")
 
-
-def decoded(record: dict[str, str], name: str) -> Any:
-    return json.loads(record.get(name) or "null")

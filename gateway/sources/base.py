@@ -135,4 +135,5 @@ class UnsignedSource(Source):
     settings_schema = UrlTokenSettings
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Nothing to check beyond the route's URL token."""
         return None

@@ -91,14 +91,17 @@ class GoogleLeadForms(Source):
     remembered = True           # the Ads API's id may differ from lead_id: match by gclid...
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check the google_key that Google puts in the body."""
         body = _body(inbound)
         given = body.get("google_key", body.get("Google_key"))
         require_secret(given, settings["google_key"], "google_key")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """The lead form's answers as one lead draft."""
         return [lead_draft(_body(inbound), settings)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A test lead as Google's "send test data" posts it."""
         who = sample_contact(tag)
         body = {"lead_id": f"TeSter-{tag}-lead-submission", "api_version": "1.0",
                 "form_id": 349080077126, "campaign_id": 23729418209,

@@ -27,6 +27,7 @@ class MetaReconciliation:
         self.pages = pages or MetaPages(timeout_s=timeout_s)
 
     def close(self) -> None:
+        """Close the Graph client."""
         self.pages.close()
 
     def streams(self, route: Route) -> list[str]:
