@@ -157,7 +157,7 @@ def dev(config_path: str | None, port: int, megasim_port: int, host: str) -> Non
     dev_run.refuse_over_another()
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
     sim_url = f"http://{dev_run.url_host(host)}:{megasim_port}"
-    env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
+    env = {"LOG_FORMAT": "text", **local_run.DEV_ENV, **os.environ, "LEADGATE_CONFIG": path,
            "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", sim_url)}
     dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port,
                 host=host)

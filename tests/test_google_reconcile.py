@@ -20,10 +20,13 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from gateway.app import create_app
-from gateway.cli import cli
-from gateway.config import Config, config_from_dict
+from gateway.cli import DEV_CONFIG, cli
+from gateway.config import Config, config_from_dict, load_config
+from gateway.index import Index
+from gateway.local_run import DEV_ENV
 from gateway.records import unpacked
 from gateway.route_status import reconcile_report, routes_report
+from gateway.store import Store
 from megasim.google import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -230,3 +233,19 @@ def test_invalid_grant_shows_in_health_and_alerts_once_then_resolves(
     assert alerts.evaluate() == [subject]                 # the resolved one
     assert not redis_client.hkeys("leadgate:alert-state")
     health.close()
+
+
+def test_the_dev_demo_google_route_reconciles_against_megasims_google(
+        megasim: Sim, redis_server: Any, redis_client: redis.Redis) -> None:
+    assert DEV_ENV == {f"LEADGATE_DEV_GOOGLE_{name}": value for name, value in (
+        ("DEVELOPER_TOKEN", DEMO_DEVELOPER_TOKEN), ("CLIENT_ID", DEMO_CLIENT_ID),
+        ("CLIENT_SECRET", DEMO_CLIENT_SECRET), ("REFRESH_TOKEN", DEMO_REFRESH_TOKEN))}
+    config = load_config(DEV_CONFIG, env={**DEV_ENV, "MEGA_BASE_URL": megasim.url,
+                                          "REDIS_URL": redis_server.url})
+    route = config.routes["demo-google"]
+    assert route in reconciled_routes(config) and route.settings["reconcile_every_min"] == 1
+    made = create(megasim, 3)                             # no webhook: none is posted
+    store = Store(redis_client, index=Index.from_config(config))
+    tally = Reconciler(config, store).run(route)
+    assert tally is not None and (tally.seen, tally.new) == (3, 3)
+    assert len(made["leads"]) == 3
