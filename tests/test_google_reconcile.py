@@ -149,10 +149,12 @@ def webhook_for(submission: dict[str, Any]) -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize("distinct_ids", [True, False], ids=["ids-unlike", "ids-equal"])
 def test_a_lead_seen_by_both_paths_in_either_order_is_delivered_once(
-        google: tuple[Config, Any, str], megasim: Sim, redis_client: redis.Redis) -> None:
+        google: tuple[Config, Any, str], megasim: Sim, redis_client: redis.Redis,
+        distinct_ids: bool) -> None:
     config, drain, hook = google
-    webhooks(megasim, drop=0.0, distinct_ids=False)
+    webhooks(megasim, drop=0.0, distinct_ids=distinct_ids, no_gclid=0.0)
     first = create(megasim, 1)["leads"]                   # the webhook comes first
     webhooks(megasim, drop=1.0)
     late = create(megasim, 1)["leads"]                    # reconciliation comes first
@@ -162,6 +164,9 @@ def test_a_lead_seen_by_both_paths_in_either_order_is_delivered_once(
     answer = httpx.post(hook, content=webhook_for(listed[late[0]["id"]]),
                         headers={"Content-Type": "application/json"})
     assert answer.status_code == 200 and answer.json()["duplicates"] == 1
+    recovered = [k.decode()[len("leadgate:event:"):] for k in
+                 redis_client.scan_iter("leadgate:event:*") if redis_client.hget(k, "via")]
+    assert answer.json()["events"] == recovered           # the lead reconciliation stored
     drain()
     delivered_once(redis_client, megasim, first + late)
 

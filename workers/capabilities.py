@@ -62,6 +62,12 @@ class Reconciliation(Protocol):
         """When the item was created (unix s), for backfill's progress."""
         ...
 
+    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
+               now: float) -> None:
+        """The listed leads just stored, for a source that keeps them findable (Google: by a
+        webhook that comes later under another id; Meta: nothing to keep)."""
+        ...
+
     def backfill_refusal(self, since: float, now: float) -> str:
         """Why a listing from `since` cannot be trusted to be complete ('' when it can)."""
         ...

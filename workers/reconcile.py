@@ -95,7 +95,8 @@ def ingest_page(store: Store, config: Config, found: Reconciliation, route: Rout
     pairs = listed_events(found, route, items, now, via)
     tally = Tally(seen=len(items), failed=len(items) - len(pairs))
     matched = found.seen(store, route, pairs) if pairs else {}
-    records = [e.to_fields() for _, e in pairs if e.id not in matched]
+    unmatched = [(item, e) for item, e in pairs if e.id not in matched]
+    records = [e.to_fields() for _, e in unmatched]
     tally.known = len(pairs) - len(records)
     tally.rules.update(matched.values())
     if not records:
@@ -107,6 +108,8 @@ def ingest_page(store: Store, config: Config, found: Reconciliation, route: Rout
         added = [not found for found in pipe.execute()]
     else:
         added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
+        found.stored(store, route, [p for p, new in zip(unmatched, added, strict=True) if new],
+                     now)
     tally.new = sum(added)
     tally.known += len(added) - tally.new
     if by_key := len(added) - tally.new:

@@ -16,7 +16,7 @@ from typing import Any
 from gateway import defaults
 from gateway.config import Route
 from gateway.event import Event
-from gateway.google_match import GoogleMatchIndex, contact_digests
+from gateway.google_match import GoogleMatchIndex, Stored, contact_digests, gclid_digest
 from gateway.sources import SOURCES
 from gateway.sources.base import Draft
 from gateway.store import Store
@@ -72,6 +72,15 @@ class GoogleReconciliation:
                 found[event.id] = hit.rule
         return found
 
+    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
+               now: float) -> None:
+        """Keep the leads just stored findable by a webhook that comes later under another
+        lead_id (gateway/intake.py finds it a duplicate)."""
+        if not pairs:
+            return
+        entries = [listed_entry(store, route, item, event.id) for item, event in pairs]
+        GoogleMatchIndex(store.redis, store.keys).remember(route.name, entries, now)
+
     def created_at(self, item: dict[str, Any]) -> int | None:
         """A submission's submissionDateTime as unix seconds."""
         at = submitted_at(item)
@@ -95,3 +104,11 @@ def matching_view(store: Store, route: Route, submission: dict[str, Any]) -> Lis
     return listed(submission, submission_draft(submission, route.settings),
                   lambda lead: contact_digests(store.index, lead, region) if store.index
                   else ())
+
+
+def listed_entry(store: Store, route: Route, submission: dict[str, Any], event_id: str
+                 ) -> Stored:
+    """What the match lookup keeps of a lead reconciliation stored."""
+    view = matching_view(store, route, submission)
+    return Stored(event_id, view.form_id, view.submitted, gclid_digest(view.gclid),
+                  view.digests, listed=True)

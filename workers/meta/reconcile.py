@@ -62,6 +62,10 @@ class MetaReconciliation:
         """Meta's leads match their webhooks by lead id alone: the event key."""
         return {}
 
+    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
+               now: float) -> None:
+        """A later webhook has the same lead id: the event key finds it."""
+
     def backfill_refusal(self, since: float, now: float) -> str:
         """Graph lists a form's leads for as long as Meta keeps them: no limit of our own."""
         return ""
