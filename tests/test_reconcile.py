@@ -361,3 +361,12 @@ def test_a_listing_longer_than_its_window_can_hold_stops_at_the_page_cap(
                          since=since, until=since + 600, page_size=50))
     assert megasim.graph()["requests"] - before == 24
     pages.close()
+
+
+def test_the_sources_that_list_leads_are_those_with_a_reconciliation() -> None:
+    from gateway.sources import SOURCES
+    from workers.capabilities import CAPABILITIES
+
+    listing = {name for name, source in SOURCES.items() if source.lists_leads}
+    assert listing == {name for name, side in CAPABILITIES.items() if side.reconciliation}
+    assert listing == {"meta_lead_ads", "google_lead_forms"}

@@ -53,9 +53,8 @@ class Reconciliation(Protocol):
     def seen(self, store: Store, route: Route, pairs: list[tuple[Any, Event]]
              ) -> dict[str, str]:
         """Which listed items (each with its event) are leads already stored by the source's
-        own match rules,
-        beyond the event key the store dedups on (rule "id"): event id -> the rule that
-        matched (Meta: none; Google: "gclid", "contact")."""
+        own match rules, beyond the event key the store dedups on (rule "id"): event id -> the
+        rule that matched (Meta: none; Google: "gclid", "contact")."""
         ...
 
     def created_at(self, item: Any) -> int | None:
@@ -76,7 +75,8 @@ class Reconciliation(Protocol):
 
 
 class HealthCheck(Protocol):
-    """What a source with a health check provides (Meta: its token and subscription)."""
+    """What a source with a health check provides (Meta: its token and subscription; Google:
+    whether its credentials may still list submissions)."""
 
     def check(self, route: Route, now: float) -> dict[str, Any] | None:
         """The route's state ("healthy" or why not) with its detail; None when the route has
