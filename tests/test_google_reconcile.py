@@ -251,6 +251,9 @@ def test_the_dev_demo_google_route_reconciles_against_megasims_google(
     assert route in reconciled_routes(config) and route.settings["reconcile_every_min"] == 1
     made = create(megasim, 3)                             # no webhook: none is posted
     store = Store(redis_client, index=Index.from_config(config))
-    tally = Reconciler(config, store).run(route)
+    reconciler = Reconciler(config, store)
+    assert route in reconciler.due()                      # the worker's tick would run it
+    tally = reconciler.run(route)
     assert tally is not None and (tally.seen, tally.new) == (3, 3)
-    assert len(made["leads"]) == 3
+    assert len(made["leads"]) == 3 and route not in reconciler.due()    # next in a minute
+    reconciler.close()
