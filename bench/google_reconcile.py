@@ -4,7 +4,7 @@ megasim's Google makes N submissions and posts their webhooks to a leadgate rout
 HTTP, dropping a share, under lead_ids that differ from the API's ids (so the id rule cannot
 match) unless --same-ids, some without gcl_id. One reconciliation then lists them all; the run
 prints how often each rule matched, what was recovered, and the lookup's Redis bytes per
-webhook lead.
+entry (a webhook lead, or a lead reconciliation stored).
 
     .venv/bin/python -m bench.google_reconcile --leads 500 --drop 0.1 --no-gclid 0.2
 """
@@ -82,9 +82,9 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
     print(f"listed {found.seen}: matched by id {found.rules['id']}, by form+gclid+time "
           f"{found.rules['gclid']}, by contact+form+time {found.rules['contact']}; "
           f"missed by webhook (delivered via reconcile) {found.new}")
-    kept = args.leads - len(made["dropped"])
-    print(f"match lookup: {lookup} bytes for {kept} webhook leads "
-          f"({lookup / max(1, kept):.0f} B each)")
+    kept, entries = args.leads - len(made["dropped"]), client.zcard("leadgate:google-match:g")
+    print(f"match lookup: {lookup} bytes for {entries} entries ({kept} webhook leads, "
+          f"{entries - kept} stored by reconciliation; {lookup / max(1, entries):.0f} B each)")
     store.close()
     web_server.shutdown()
     sim_server.shutdown()
