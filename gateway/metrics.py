@@ -210,10 +210,11 @@ class StateCollector(Collector):
 
 
 def _source_health_family(raw: dict[bytes, bytes]) -> Metric:
-    """1 for each Meta route's current source-health state (and 0 for the others)."""
+    """1 for each checked route's current source-health state, Meta's or Google's (and 0 for
+    the others)."""
     states = ("healthy", "token_expiring", "token_invalid", "not_subscribed",
               "permission_missing", "unknown")
-    family = GaugeMetricFamily("leadgate_source_health", "1 for a Meta route's current "
+    family = GaugeMetricFamily("leadgate_source_health", "1 for a route's current "
                                "source-health state", labels=["route", "state"])
     for route, value in sorted(raw.items()):
         current = json.loads(value).get("state")

@@ -1,5 +1,6 @@
-"""What the operator sees of a route: its Meta reconciliation and source health, read from
-Redis (the workers write them) for `leadgate status`, `GET /v1/routes` and the metrics."""
+"""What the operator sees of a route whose source lists its leads (Meta, Google): its
+reconciliation and source health, read from Redis (the workers write them) for `leadgate
+status`, `GET /v1/routes`, the console and the alerts."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ import time
 from typing import Any
 
 from gateway.config import Config, Route
+from gateway.sources import SOURCES
 from gateway.store import Store, translated
 
-META = "meta_lead_ads"
+
+def lists_leads(route: Route) -> bool:
+    """Whether the route's source lists its leads (reconciliation, backfill, health)."""
+    source = SOURCES.get(route.source)
+    return bool(source and source.lists_leads)
 
 
 def reconciles(route: Route) -> bool:
-    """A Meta route with reconciliation on: a page or forms to list, every_min above 0."""
-    s = route.settings
-    return route.source == META and s.get("reconcile_every_min", 0) > 0 and bool(
-        s.get("page_id") or s.get("forms"))
+    """Reconciliation on: a source that lists leads, what listing needs (Meta: a page or forms;
+    Google: the Ads API's access), every_min above 0."""
+    return lists_leads(route) and route.settings.get("reconcile_every_min", 0) > 0 and \
+        not SOURCES[route.source].listing_needs(route.settings)
 
 
 def reconcile_report(store: Store, route: Route) -> dict[str, Any]:
@@ -27,6 +33,7 @@ def reconcile_report(store: Store, route: Route) -> dict[str, Any]:
         "last_run_ms", "last_ok_ms", "next_at_ms", "seen", "missed", "last_seen", "last_missed")}
     return {"enabled": on, "every_min": route.settings["reconcile_every_min"] if on else 0,
             **number, "last_error": raw.get("last_error") or None,
+            "matched": {k[8:]: int(v) for k, v in raw.items() if k.startswith("matched:")},
             "watermarks": {k[3:]: int(v) for k, v in raw.items() if k.startswith("wm:")}}
 
 
@@ -36,12 +43,13 @@ def health_report(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def routes_report(config: Config, store: Store) -> dict[str, dict[str, Any]]:
-    """Every route; Meta routes with their reconciliation and source health."""
+    """Every route; those whose source lists its leads with their reconciliation and source
+    health."""
     with translated():
         health = health_report(store)
         return {name: {"customer": r.customer, "source": r.source,
                        **({"reconcile": reconcile_report(store, r),
-                           "health": health.get(name)} if r.source == META else {})}
+                           "health": health.get(name)} if lists_leads(r) else {})}
                 for name, r in sorted(config.routes.items())}
 
 

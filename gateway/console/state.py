@@ -68,7 +68,7 @@ def routes(store: Store, config: Config) -> list[dict[str, Any]]:
             outcome = labels.get("outcome", "")
             kind = "rejected" if outcome in REJECTED else outcome
             counts[(labels.get("route", ""), kind)] += value
-    report = routes_report(config, store)          # Meta: reconciliation and source health
+    report = routes_report(config, store)          # Meta, Google: reconciliation, health
     return [{"name": name, "customer": route.customer, "source": route.source,
              **{kind: int(counts[(name, kind)])
                 for kind in ("accepted", "duplicate", "ignored", "rejected")},
@@ -77,7 +77,8 @@ def routes(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def _health(report: dict[str, Any]) -> dict[str, str]:
-    """A Meta route's source health and reconciliation in words; nothing for other routes."""
+    """A listing route's (Meta, Google) source health and reconciliation in words; nothing for
+    other routes."""
     if "reconcile" not in report:
         return {}
     return {"source": health_label(report.get("health")),

@@ -50,6 +50,10 @@ class MetaLeadAds(Source):
     settings_schema = MetaSettings
     lead_defaults = {"source_type": "form", "source_platform": "meta_ads"}
     success_status = 200       # Meta asks for 200 OK to every notification
+    lists_leads = True         # each form's leads through the Graph API
+
+    def listing_needs(self, settings: dict[str, Any]) -> str:
+        return "" if settings.get("page_id") or settings.get("forms") else "page_id or forms"
 
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
         """Answer Meta's subscription check (hub.challenge) when the verify token matches."""
