@@ -4,7 +4,7 @@ megasim's Google makes N submissions and posts their webhooks to a leadgate rout
 HTTP, dropping a share, under lead_ids that differ from the API's ids (so the id rule cannot
 match) unless --same-ids, some without gcl_id. One reconciliation then lists them all; the run
 prints how often each rule matched, what was recovered, and the lookup's Redis bytes per
-webhook lead.
+entry (a webhook lead, or a lead reconciliation stored).
 
     .venv/bin/python -m bench.google_reconcile --leads 500 --drop 0.1 --no-gclid 0.2
 """
@@ -30,7 +30,7 @@ from gateway.redis_server import RedisServer
 from gateway.store import Store
 from megasim import google as sim
 from megasim.app import create_app as create_megasim
-from workers.google.reconcile import GoogleReconciler
+from workers.reconcile import Reconciler
 
 ENV = {"GADS_DEV": sim.DEMO_DEVELOPER_TOKEN, "GADS_CLIENT": sim.DEMO_CLIENT_ID,
        "GADS_SECRET": sim.DEMO_CLIENT_SECRET, "GADS_REFRESH": sim.DEMO_REFRESH_TOKEN}
@@ -71,18 +71,20 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
         "count": args.leads, "submitted": time.time() - 600}).json()
     client = redis.Redis.from_url(redis_url)
     store = Store(client, index=Index.from_config(config))
-    found = GoogleReconciler(config, store).run(config.routes["g"])
+    reconciler = Reconciler(config, store)
+    found = reconciler.run(config.routes["g"])
+    reconciler.close()
     assert found is not None
     lookup = client.memory_usage("leadgate:google-match:g") or 0
     ids = "equal to" if args.same_ids else "unlike"
     print(f"{args.leads} submissions, {len(made['dropped'])} webhooks dropped, API ids {ids} "
           f"lead_ids, {args.no_gclid:.0%} of webhooks without gcl_id")
-    print(f"listed {found.tally.seen}: matched by id {found.rules['id']}, by form+gclid+time "
+    print(f"listed {found.seen}: matched by id {found.rules['id']}, by form+gclid+time "
           f"{found.rules['gclid']}, by contact+form+time {found.rules['contact']}; "
-          f"missed by webhook (delivered via reconcile) {found.tally.new}")
-    kept = args.leads - len(made["dropped"])
-    print(f"match lookup: {lookup} bytes for {kept} webhook leads "
-          f"({lookup / max(1, kept):.0f} B each)")
+          f"missed by webhook (delivered via reconcile) {found.new}")
+    kept, entries = args.leads - len(made["dropped"]), client.zcard("leadgate:google-match:g")
+    print(f"match lookup: {lookup} bytes for {entries} entries ({kept} webhook leads, "
+          f"{entries - kept} stored by reconciliation; {lookup / max(1, entries):.0f} B each)")
     store.close()
     web_server.shutdown()
     sim_server.shutdown()

@@ -63,6 +63,7 @@ class Stack:
     quiet: bool = True
     hmac_secret: str = ""           # routes also check an X-Signature HMAC of the body
     event_id: str = "id"            # where routes read the event id ('': a hash of the body)
+    admin_token: str = "bench-admin-token-0123456789abcdef"
 
     def __post_init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="leadgate-bench-"))
@@ -80,7 +81,7 @@ class Stack:
             sim.append(f'[[customers]]\nid = "{cid}"\nname = "{cid[:8]}"\n'
                        f'keys = [{{ token = "{token}" }}]\n')
         (self.dir / "megasim.toml").write_text("\n".join(sim))
-        lines = ['[server]', 'admin_token = "bench-admin-token-0123456789abcdef"', '',
+        lines = ['[server]', f'admin_token = "{self.admin_token}"', '',
                  '[mega]', f'base_url = "http://127.0.0.1:{self.sim_port}"',
                  f"timeout_s = {self.mega_timeout_s}", ""]
         for i, (cid, token) in enumerate(zip(self.ids, self.tokens, strict=True)):

@@ -61,14 +61,16 @@ def public(record: dict[str, str]) -> dict[str, Any]:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> Response:
-    record = app_context().store.event(event_id)
-    if record is None:
+    """One event's record, as the admin API shows it."""
+    event = app_context().store.event(event_id)
+    if event is None:
         raise RouteNotFound(f"no event {event_id}")
-    return jsonify(public(record))
+    return jsonify(public(event.to_fields()))
 
 
 @bp.get("/customers")
 def customers() -> Response:
+    """Every customer's summary: where its leads are and why."""
     ctx = app_context()
     names = sorted(ctx.config.customers)
     return jsonify({"customers": {n: ctx.store.customer_summary(n) for n in names}})
@@ -76,6 +78,7 @@ def customers() -> Response:
 
 @bp.get("/customers/<name>")
 def customer(name: str) -> Response:
+    """One customer's summary; 404 for a customer the config lacks."""
     ctx = app_context()
     if name not in ctx.config.customers:
         raise RouteNotFound(f"no customer {name}")
@@ -91,13 +94,14 @@ def routes() -> Response:
 
 @bp.get("/dead-letters")
 def dead_letters() -> Response:
+    """A page of dead letters, oldest first, and how many there are."""
     try:
         page = DeadLetterQuery().load(request.args)
     except ValidationError as exc:
         raise BadRequest(f"bad query: {exc.messages}") from None
     offset, limit = page["offset"], page["limit"]
     store = app_context().store
-    items = [public(r) for r in store.dead_letters(offset=offset, limit=limit)]
+    items = [public(e.to_fields()) for e in store.dead_letters(offset=offset, limit=limit)]
     return jsonify({"total": store.dead_count(), "dead_letters": items})
 
 
@@ -110,9 +114,9 @@ def replay(event_id: str) -> tuple[Response, int]:
     except ValidationError as exc:
         raise BadRequest(f"bad body: {exc.messages}") from None
     ctx = app_context()
-    record = ctx.store.event(event_id)
+    event = ctx.store.event(event_id)
     customers = ctx.config.customers
-    customer = customers.get(record.get("customer", "")) if record else None
+    customer = customers.get(event.customer) if event else None
     plan = ctx.store.replay(event_id, customer, new_key=new_key) if customer else None
     if plan is None:
         raise RouteNotFound(f"no dead letter {event_id} of a configured customer")
@@ -122,6 +126,7 @@ def replay(event_id: str) -> tuple[Response, int]:
 
 @bp.delete("/dead-letters/<event_id>")
 def purge(event_id: str) -> Response:
+    """Delete a dead letter for good."""
     if not app_context().store.purge(event_id):
         raise RouteNotFound(f"no dead letter {event_id}")
     return jsonify({"purged": event_id})

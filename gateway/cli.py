@@ -157,7 +157,7 @@ def dev(config_path: str | None, port: int, megasim_port: int, host: str) -> Non
     dev_run.refuse_over_another()
     path = config_path or ("leadgate.toml" if Path("leadgate.toml").exists() else str(DEV_CONFIG))
     sim_url = f"http://{dev_run.url_host(host)}:{megasim_port}"
-    env = {"LOG_FORMAT": "text", **os.environ, "LEADGATE_CONFIG": path,
+    env = {"LOG_FORMAT": "text", **local_run.DEV_ENV, **os.environ, "LEADGATE_CONFIG": path,
            "MEGA_BASE_URL": os.environ.get("MEGA_BASE_URL", sim_url)}
     dev_run.run(_config_env(path, env), path, env, port=port, megasim_port=megasim_port,
                 host=host)
@@ -238,11 +238,12 @@ def _store(config: Config) -> Any:
 
 @cli.command()
 @config_option
-@click.option("--no-check", is_flag=True, help="Show the last source-health checks; ask Meta "
-                                                "nothing now.")
+@click.option("--no-check", is_flag=True, help="Show the last source-health checks; ask the "
+                                                "sources (Meta, Google) nothing now.")
 def status(config_path: str | None, no_check: bool) -> None:
     """Where every customer's leads are: pending, in flight, delivered, dead, held and why;
-    each Meta route's source health (checked now) and reconciliation."""
+    the source health (checked now) and reconciliation of each route whose source lists its
+    leads (Meta, Google)."""
     config = _config(config_path)
     store = _store(config)
     click.echo(f"{'customer':16} {'state':11} {'pending':>8} {'in flight':>9} {'held':>6} "
@@ -253,24 +254,27 @@ def status(config_path: str | None, no_check: bool) -> None:
                    f"{s['held']:>6} {s['delivered']:>10} {s['dead']:>6}  {s['reason'] or ''}")
     click.echo(f"dead letters: {store.dead_count()}")
     _redis_status(config, store)
-    _meta_status(config, store, check=not no_check)
+    _source_status(config, store, check=not no_check)
 
 
 def _redis_status(config: Config, store: Any) -> None:
     """Redis's memory headroom, and a warning if its policy may evict leads."""
     from gateway.headroom import evicting, eviction_warning, memory
 
-    info = store.redis.info("memory")
+    info = store.memory_info()
     click.echo(memory(info, config.redis.get("max_memory_mb")).line())
     if policy := evicting(info):
         click.echo(f"warning: {eviction_warning(policy)}")
 
 
-def _meta_status(config: Config, store: Any, *, check: bool) -> None:
-    """Each Meta route's source health and reconciliation, for `status`."""
-    from gateway.route_status import health_label, reconcile_label, routes_report
+SOURCE_LABELS = {"meta_lead_ads": "meta", "google_lead_forms": "google"}
 
-    if check and any(r.source == "meta_lead_ads" for r in config.routes.values()):
+
+def _source_status(config: Config, store: Any, *, check: bool) -> None:
+    """Each listing route's source health and reconciliation, for `status`."""
+    from gateway.route_status import health_label, lists_leads, reconcile_label, routes_report
+
+    if check and any(lists_leads(r) for r in config.routes.values()):
         from workers.monitors import HealthChecker
 
         checker = HealthChecker(config, store)
@@ -280,9 +284,10 @@ def _meta_status(config: Config, store: Any, *, check: bool) -> None:
             checker.close()
     for name, report in routes_report(config, store).items():
         if "health" in report:
-            click.echo(f"meta route {name}: {health_label(report['health'])}; "
+            label = SOURCE_LABELS.get(report["source"], report["source"])
+            click.echo(f"{label} route {name}: {health_label(report['health'])}; "
                        f"{reconcile_label(report['reconcile'])}")
-    firing = sorted(f.decode() for f in store.redis.hkeys(store.keys.alert_state))
+    firing = store.firing_alerts()
     if firing:
         click.echo(f"alerts firing: {', '.join(firing)}")
 
@@ -298,9 +303,9 @@ def dlq() -> None:
 def dlq_list(config_path: str | None, limit: int) -> None:
     """List dead letters, oldest first."""
     store = _store(_config(config_path))
-    for record in store.dead_letters(limit=limit):
-        click.echo(f"{record['id']}  {record.get('customer', ''):12} "
-                   f"{record.get('dead_reason', ''):9} {record.get('error', '')[:80]}")
+    for event in store.dead_letters(limit=limit):
+        click.echo(f"{event.id}  {event.customer:12} "
+                   f"{event.extra.get('dead_reason', ''):9} {event.extra.get('error', '')[:80]}")
     click.echo(f"{store.dead_count()} dead letter(s)")
 
 
@@ -313,10 +318,10 @@ def dlq_show(config_path: str | None, event_id: str) -> None:
 
     from gateway.admin import public
 
-    record = _store(_config(config_path)).event(event_id)
-    if record is None:
+    event = _store(_config(config_path)).event(event_id)
+    if event is None:
         raise click.ClickException(f"no event {event_id}")
-    click.echo(json.dumps(public(record), indent=2, sort_keys=True))
+    click.echo(json.dumps(public(event.to_fields()), indent=2, sort_keys=True))
 
 
 @dlq.command("replay")
@@ -332,13 +337,13 @@ def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: 
     (after a config fix) gets a new key."""
     config = _config(config_path)
     store = _store(config)
-    ids = [r["id"] for r in store.dead_letters(limit=100_000)] if replay_all else event_ids
+    ids = [e.id for e in store.dead_letters(limit=100_000)] if replay_all else event_ids
     done: set[str] = set()
     for eid in ids:
         if eid in done:
             continue                      # replayed with the batch it went out in
-        record = store.event(eid) or {}
-        customer = config.customers.get(record.get("customer", ""))
+        event = store.event(eid)
+        customer = config.customers.get(event.customer) if event else None
         plan = store.replay(eid, customer, new_key=new_key) if customer else None
         if plan is None:
             click.echo(f"{eid}: not a dead letter of a configured customer", err=True)
@@ -476,6 +481,7 @@ class _Bar:
         self.bar.update(done)
 
     def close(self) -> None:
+        """Close the progress bar, if one was shown."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
 
@@ -532,30 +538,36 @@ if __name__ == "__main__":
 @click.option("--dry-run", is_flag=True, help="Count what is new; store nothing.")
 def backfill(route: str, config_path: str | None, since: Any, until: Any,
              dry_run: bool) -> None:
-    """List a route's leads at its source over a window (Meta: its forms' leads); store and
-    deliver the ones not yet known."""
+    """List a route's leads at its source over a window (Meta: its forms' leads; Google: the
+    Ads account's lead form submissions); store and deliver the ones not yet known."""
     from calendar import timegm
 
     from gateway.errors import SourceError
+    from gateway.route_status import lists_leads
+    from gateway.sources import SOURCES
     from workers.reconcile import backfill as run
     from workers.reconcile import reconciliation
 
     config = _config(config_path)
     spec = config.routes.get(route)
-    found = reconciliation(spec.source, config.mega["timeout_s"]) if spec else None
-    if spec is None or found is None:
+    if spec is None or not lists_leads(spec):
         raise click.ClickException(f"'{route}' is not a route whose source lists its leads")
-    if not (spec.settings.get("forms") or spec.settings.get("page_id")):
-        raise click.ClickException(f"route '{route}' needs page_id or forms to list leads")
+    if needs := SOURCES[spec.source].listing_needs(spec.settings):
+        raise click.ClickException(f"route '{route}' needs {needs} to list leads")
     start = timegm(since.timetuple())
     end = timegm(until.timetuple()) + 86400 if until else int(time.time())
     if end <= start:
         raise click.ClickException("--until is before --since")
-    store = _store(config)
+    found = reconciliation(spec.source, config.mega["timeout_s"])
+    if found is None:
+        raise click.ClickException(f"'{route}' is not a route whose source lists its leads")
     try:
+        if why := found.backfill_refusal(start, time.time()):
+            raise click.ClickException(why)
+        store = _store(config)
         streams = found.streams(spec)
         with click.progressbar(length=len(streams) * (end - start),
-                               label=f"{len(streams)} form(s)") as bar:
+                               label=f"{len(streams)} listing(s)") as bar:
             tally = run(config, store, found, spec, streams, since=start, until=end,
                         dry_run=dry_run, progress=bar.update)
     except SourceError as exc:

@@ -196,10 +196,12 @@ class Config:
 
     @property
     def dedup_ttl_s(self) -> int:
+        """How long an event key is kept to answer a resend as a duplicate (s)."""
         return int(self.server["dedup_ttl_days"] * 86400)
 
     @property
     def record_retention_ms(self) -> int:
+        """How long a finished event keeps its whole record before compaction (ms)."""
         return int(self.server["record_retention_hours"] * 3_600_000)
 
 
@@ -217,6 +219,7 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         check_no_default(value, path)
 
     def substitute(match: re.Match[str]) -> str:
+        """The value of one ${VAR} or ${VAR:-default} from the environment."""
         name, has_default, default = match.group(1), match.group(2), match.group(3)
         if name in env and (env[name] or not has_default):
             return env[name]

@@ -39,6 +39,7 @@ RETRY_AFTER_NO_ANSWER_S = 1.0          # the least wait before resending a reque
 FLUSH_BUDGET_S = 20.0                  # a flush job hands its customer back after this long
 DISPATCH_INTERVAL_S = 0.05             # how often each worker looks for due customers
 DISPATCH_CLAIM_LIMIT = 20              # customers claimed per look
+UNKNOWN_CUSTOMER_RETRY_S = 300         # leads of a customer the config lost: looked at again
 
 BACKOFF_BASE_S = 1.0                   # first retry waits up to this long (full jitter)
 BACKOFF_CAP_S = 300.0                  # no retry waits longer than this

@@ -70,6 +70,39 @@ class Event:
 BASE = frozenset(Event.__dataclass_fields__) - {"extra"}
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One event's terminal record: delivered or dead, and what MEGA said.
+
+    A field left None is not written; the others go into the event's hash under their names
+    (an empty string is written as one, as MEGA's answer gave it)."""
+
+    status: str                           # "delivered" or "dead"
+    dead_reason: str | None = None        # DEAD_REASONS
+    endpoint: str | None = None           # single, bulk
+    outcome: str | None = None            # MEGA's word for a row: created, updated, skipped
+    lead_id: str | None = None
+    matched_by: str | None = None
+    ignored_custom_fields: str | None = None     # JSON list
+    delivery_warning: str | None = None
+    error: str | None = None
+    mega_status: str | None = None
+    mega_body: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """Whether MEGA has the lead (else it is a dead letter)."""
+        return self.status == "delivered"
+
+    def to_fields(self) -> dict[str, str]:
+        """The event fields it sets."""
+        return {name: value for name in OUTCOME_FIELDS
+                if (value := getattr(self, name)) is not None}
+
+
+OUTCOME_FIELDS = tuple(Outcome.__dataclass_fields__)
+
+
 def new_event(*, customer: str, route: str, source: str, provider_id: str,
               received_at_ms: int, test: bool = False, **fields: str) -> Event:
     """A new event, not yet stored: pending (or a provider's test), no attempt, no replay."""

@@ -2,7 +2,9 @@
 from the webhook's `lead_id`: by form + gclid, or by form + keyed contact digest, near a time.
 
 One sorted set per route, scored by submission time (unix seconds), one member per webhook lead:
-`event id|form id|gclid digest|contact digest,contact digest`. The gclid is hashed and the
+`event id|form id|gclid digest|contact digest,contact digest`; a lead reconciliation stored
+(the webhook missed it, or has not come yet) ends in `|listed`, so that a webhook coming later
+under another id is found to be that lead. The gclid is hashed and the
 contacts are the console index's keyed HMAC digests (gateway/index.py), shortened: nothing in it
 names a person. Entries older than GOOGLE_MATCH_KEEP_DAYS are trimmed on each write.
 """
@@ -34,18 +36,28 @@ class Stored:
     submitted: float                   # unix seconds
     gclid: str = ""                    # its digest
     contacts: tuple[str, ...] = ()     # shortened keyed contact digests
+    listed: bool = False               # stored by reconciliation, not by its webhook
 
     @property
     def member(self) -> str:
-        return "|".join((self.event_id, self.form_id, self.gclid, ",".join(self.contacts)))
+        """The sorted-set member that stores this entry."""
+        parts = (self.event_id, self.form_id, self.gclid, ",".join(self.contacts))
+        return "|".join(parts + (("listed",) if self.listed else ()))
 
     @classmethod
     def parse(cls, member: str, score: float) -> Stored | None:
+        """An entry from its member and score (None: not one this index wrote)."""
         parts = member.split("|")
-        if len(parts) != 4:
+        if len(parts) not in (4, 5):
             return None
         return cls(parts[0], parts[1], score, parts[2], tuple(c for c in parts[3].split(",")
-                                                               if c))
+                                                               if c), parts[4:] == ["listed"])
+
+    def same_lead(self, other: Stored) -> bool:
+        """The same form and the same gclid or a shared contact (the time is the caller's)."""
+        return bool(self.form_id) and self.form_id == other.form_id and (
+            bool(self.gclid and self.gclid == other.gclid) or
+            bool(set(self.contacts) & set(other.contacts)))
 
 
 def gclid_digest(gclid: str) -> str:
@@ -106,6 +118,12 @@ class GoogleMatchIndex:
                                           at + window_s, start=0, num=limit, withscores=True)
         return [s for member, score in found
                 if (s := Stored.parse(member.decode(), float(score))) is not None]
+
+    def listed_twin(self, route: str, entry: Stored) -> Stored | None:
+        """The lead reconciliation stored that a webhook lead is: near in time, the same form,
+        and the same gclid or a shared contact (None: a lead of its own)."""
+        return next((s for s in self.near(route, entry.submitted)
+                     if s.listed and s.same_lead(entry)), None)
 
     def candidates(self, route: str, *, gclid: str, contacts: tuple[str, ...], at: float
                    ) -> tuple[list[Stored], list[Stored]]:

@@ -27,6 +27,7 @@ class Memory:
 
     @property
     def percent(self) -> float | None:
+        """The memory used, as a percentage of the limit (None without a limit)."""
         return 100.0 * self.used / self.limit if self.limit else None
 
     def line(self) -> str:
@@ -60,6 +61,7 @@ def version(info: dict[str, Any]) -> tuple[int, ...]:
 
 
 def server_name(info: dict[str, Any]) -> str:
+    """The server's name and version, Valkey or Redis."""
     if info.get("valkey_version"):
         return f"Valkey {info['valkey_version']} (Redis {info.get('redis_version')})"
     return f"Redis {info.get('redis_version', '?')}"
@@ -72,6 +74,7 @@ def evicting(info: dict[str, Any]) -> str | None:
 
 
 def eviction_warning(policy: str) -> str:
+    """What an evicting maxmemory-policy means for queued leads."""
     return (f"Redis maxmemory-policy is {policy}: it may drop queued leads and dedup keys "
             "without a word")
 

@@ -15,11 +15,13 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """The web process is up."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
+    """Ready when Redis answers; 503 otherwise."""
     ctx = app_context()
     try:
         ctx.redis.ping()
@@ -30,6 +32,7 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """Prometheus metrics of every process, behind the admin token."""
     authorize()
     ctx = app_context()
     ctx.store.metrics.flush()           # this process's latest counts, before reading them

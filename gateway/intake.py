@@ -65,6 +65,7 @@ def _g() -> Any:
 @bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})
 @bp.route("/hooks/<route>/<url_token>", methods=METHODS)
 def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
+    """One provider delivery: authenticate, parse, normalize, store once, answer."""
     ctx = app_context()
     config: Config = ctx.config
     spec = config.routes.get(route)
@@ -90,16 +91,47 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
         g.outcome = "ignored"
         return jsonify({"accepted": 0, "duplicates": 0, "events": [], "ignored": str(why)}), 200
     store: Store = ctx.store
-    added = store.ingest(config.customers[spec.customer], records, config.dedup_ttl_s)
+    added, events = ingest(store, config, spec, drafts, records, inbound.now)
     accepted = sum(added)
     if source.remembered:
         remember(store, spec, [d for d, new in zip(drafts, added, strict=True) if new],
-                 [r["id"] for r, new in zip(records, added, strict=True) if new], inbound.now)
+                 [e for e, new in zip(events, added, strict=True) if new], inbound.now)
     status = source.success_status if accepted else 200
-    seen, events = _g(), [r["id"] for r in records]
+    seen = _g()
     seen.events, seen.outcome = events, "accepted" if accepted else "duplicate"
     body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": events}
     return Response(dumps(body), status, mimetype="application/json")
+
+
+def ingest(store: Store, config: Config, spec: Route, drafts: list[Draft],
+           records: list[dict[str, str]], now: float) -> tuple[list[bool], list[str]]:
+    """Store the records in one round trip: which were new, and each one's event id. A webhook
+    lead that reconciliation stored already under the API's own id is that event's duplicate."""
+    remembered = SOURCES[spec.source].remembered
+    twins = listed_twins(store, spec, drafts, records, now) if remembered else {}
+    fresh = [r for r in records if r["id"] not in twins]
+    stored = iter(store.ingest(config.customers[spec.customer], fresh, config.dedup_ttl_s))
+    return ([r["id"] not in twins and next(stored) for r in records],
+            [twins.get(r["id"], r["id"]) for r in records])
+
+
+def listed_twins(store: Store, spec: Route, drafts: list[Draft], records: list[dict[str, str]],
+                 now: float) -> dict[str, str]:
+    """Webhook leads that reconciliation stored already under the API's own id (their event id
+    -> that event's): duplicates. A failed look stores them (MEGA then matches the contact)."""
+    if not store.index:
+        return {}
+    lookup, twins = GoogleMatchIndex(store.redis, store.keys), {}
+    try:
+        for draft, rec in zip(drafts, records, strict=True):
+            entry = webhook_entry(store.index, rec["id"], draft, spec.settings["default_region"],
+                                  now)
+            if twin := lookup.listed_twin(spec.name, entry):
+                twins[rec["id"]] = twin.event_id
+    except redis.RedisError as exc:
+        log.warning("webhook leads not matched against reconciliation's",
+                    extra={"route": spec.name, "error": type(exc).__name__})
+    return twins
 
 
 def remember(store: Store, spec: Route, drafts: list[Draft], ids: list[str], now: float

@@ -35,6 +35,7 @@ class Writes:
         return self
 
     def hset(self, key: str, fields: dict[str, Any]) -> Writes:
+        """Add an HSET of these fields."""
         return self("HSET", key, *(x for pair in fields.items() for x in pair))
 
     def event(self, key: str, fields: dict[str, Any]) -> Writes:
@@ -179,15 +180,15 @@ class Lease:
         kept = sent is not None and self._keep_request(w, sent, outcomes, now, retention_ms)
         for eid, outcome in outcomes.items():
             key = self.keys.event(eid)
-            request = {"request_key": sent.key} if kept and sent and outcome["status"] == "dead" \
+            request = {"request_key": sent.key} if kept and sent and not outcome.delivered \
                 else {}
-            w.event(key, {**outcome, **request, "finished_at": now})
-            if outcome["status"] == "dead":
+            w.event(key, {**outcome.to_fields(), **request, "finished_at": now})
+            if not outcome.delivered:
                 w("ZADD", self.keys.dead, now, eid)
             else:
                 w("EXPIRE", key, ttl_s)
                 w("ZADD", self.keys.compact, now, eid)
-            counts[outcome["status"]] += 1
+            counts[outcome.status] += 1
         self._keep(w, remaining)
         for status, n in counts.items():
             if n:
@@ -198,7 +199,7 @@ class Lease:
                       retention_ms: int) -> bool:
         """Keep a sent batch's request for replays while MEGA keeps its key."""
         left_ms = (sent.key_since or sent.created) + retention_ms - now
-        if not sent.key or left_ms <= 0 or all(o["status"] != "dead" for o in outcomes.values()):
+        if not sent.key or left_ms <= 0 or all(o.delivered for o in outcomes.values()):
             return False
         key = self.keys.request(sent.key)
         w.hset(key, {"endpoint": sent.endpoint, "key": sent.key, "body": sent.body,

@@ -27,6 +27,15 @@ NO_CONFIG = ("no leadgate instance found and no ./leadgate.toml: start one with 
              "(or set LEADGATE_CONFIG)")
 
 
+# The Google Ads credentials of the demo Google route (gateway/dev.toml): megasim's stand-in
+# accepts these public literals, and `leadgate dev` gives them to its processes (a route's API
+# secrets may only be ${VAR}). Set in your environment, yours win.
+DEV_ENV = {"LEADGATE_DEV_GOOGLE_DEVELOPER_TOKEN": "demo-developer-token-0123",
+           "LEADGATE_DEV_GOOGLE_CLIENT_ID": "000000000042-demo.apps.googleusercontent.com",
+           "LEADGATE_DEV_GOOGLE_CLIENT_SECRET": "GOCSPX-demo-client-secret",
+           "LEADGATE_DEV_GOOGLE_REFRESH_TOKEN": "1//0demo-refresh-token-for-megasim"}
+
+
 @dataclass(frozen=True)
 class DevInstance:
     """What a running `leadgate dev` serves, and how to reach it."""
@@ -44,7 +53,7 @@ class DevInstance:
     @property
     def env(self) -> dict[str, str]:
         """The variables its processes were given, to read its config as they do."""
-        return {"REDIS_URL": self.redis_url, "MEGA_BASE_URL": self.mega_base_url}
+        return {**DEV_ENV, "REDIS_URL": self.redis_url, "MEGA_BASE_URL": self.mega_base_url}
 
 
 def redis_run_id(url: str) -> str:

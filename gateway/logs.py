@@ -44,6 +44,7 @@ class MaskContacts(logging.Filter):
     neither log format prints the exception's own text unmasked)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask contacts in free-text messages; keep structured ones as they are."""
         if record.args or record.exc_info or not isinstance(record.msg, str) or \
                 not record.msg.isidentifier():
             record.msg, record.args = mask(record.getMessage()), None   # free text: mask it
@@ -80,6 +81,7 @@ class JsonLines(logging.Formatter):
     _second: tuple[int, str] = (0, "")
 
     def format(self, record: logging.LogRecord) -> str:
+        """One log record as one JSON line, with its extra fields."""
         line = {"time": self.formatTime(record), "level": record.levelname,
                 "logger": record.name, "message": record.getMessage()}
         for name, value in vars(record).items():
@@ -105,6 +107,7 @@ class TextFormatter(logging.Formatter):
     """`LOG_FORMAT=text` (what `leadgate dev` uses): one readable line, extras as key=value."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One readable line, its extra fields as key=value."""
         line = super().format(record)
         extras = {k: v for k, v in vars(record).items() if k not in STANDARD and v is not None
                   and k not in ("message", "asctime", "taskName")}

@@ -61,9 +61,11 @@ class Metrics:
         self._closed = threading.Event()
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        """Add to a counter (written to Redis by the background thread)."""
         self._add(_field(name, labels), value)
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
+        """Count one duration in its histogram bucket."""
         bucket = next((str(b) for b in BUCKETS if seconds <= b), "+Inf")
         with self._lock:
             self._counts[_field(name, labels, bucket=bucket)] += 1
@@ -96,6 +98,7 @@ class Metrics:
         self.flush()
 
     def flush(self) -> None:
+        """Write this process's counts to Redis now."""
         with self._lock:
             counts, self._counts = self._counts, defaultdict(float)
         if not counts:
@@ -160,6 +163,7 @@ class StateCollector(Collector):
         self.store, self.customers, self.max_memory_mb = store, customers, max_memory_mb
 
     def collect(self) -> Iterator[Metric]:
+        """Counters and histograms from Redis, and the state gauges."""
         raw = self.store.redis.hgetall(self.store.keys.metrics)
         values = [(json.loads(k), float(v)) for k, v in raw.items()]
         for name, (doc, labels) in COUNTERS.items():
@@ -206,10 +210,11 @@ class StateCollector(Collector):
 
 
 def _source_health_family(raw: dict[bytes, bytes]) -> Metric:
-    """1 for each Meta route's current source-health state (and 0 for the others)."""
+    """1 for each checked route's current source-health state, Meta's or Google's (and 0 for
+    the others)."""
     states = ("healthy", "token_expiring", "token_invalid", "not_subscribed",
               "permission_missing", "unknown")
-    family = GaugeMetricFamily("leadgate_source_health", "1 for a Meta route's current "
+    family = GaugeMetricFamily("leadgate_source_health", "1 for a route's current "
                                "source-health state", labels=["route", "state"])
     for route, value in sorted(raw.items()):
         current = json.loads(value).get("state")
@@ -236,6 +241,7 @@ def _histograms(name: str, doc: str, labels: tuple[str, ...],
 
 
 def render(store: Any, customers: list[str], *, max_memory_mb: int | None = None) -> bytes:
+    """The Prometheus text of every counter and gauge."""
     from prometheus_client import generate_latest
 
     registry = CollectorRegistry(auto_describe=False)

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify
 from marshmallow import Schema, fields, validate
 
 from gateway.event import DEAD_REASONS, STATUSES
+from gateway.imports.record import STATUSES as IMPORT_STATUSES
 from gateway.mega.contract import ERROR_TYPES
 
 bp = Blueprint("openapi", __name__)
@@ -165,7 +166,7 @@ class ImportReport(Schema):
                             metadata={"description": "null for a dry run"})
     dry_run = fields.Boolean(required=True)
     status = fields.String(required=True, validate=validate.OneOf(
-        ["reading", "delivering", "done", "previewing", "preview", "failed"]),
+        IMPORT_STATUSES),
         metadata={"description": "an API upload runs in the background: reading or "
                                  "previewing until its rows are read; failed: see `error`"})
     customer = fields.String(required=True)
@@ -205,6 +206,7 @@ def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
 
 
 def build_spec() -> dict[str, Any]:
+    """The OpenAPI document of the intake and the admin API."""
     spec = APISpec(title="leadgate", version=VERSION, openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Webhook intake for lead providers, and the admin API "
@@ -290,6 +292,7 @@ _SPEC: dict[str, Any] | None = None
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    """The OpenAPI document, built once."""
     global _SPEC
     if _SPEC is None:
         _SPEC = build_spec()

@@ -41,9 +41,9 @@ class ReadModel:
         """Held routes: route -> (retry at ms, why)."""
         return self.state(customer).parked
 
-    def events(self, ids: list[str]) -> list[dict[str, str]]:
-        """Event records by id (an empty dict for an id not stored); without their MEGA calls
-        (`log`: Index.attempts reads them)."""
+    def _records(self, ids: list[str]) -> list[dict[str, str]]:
+        """Event hashes by id, as stored (an empty dict for an id not stored); without their
+        MEGA calls (`log`: Index.attempts reads them)."""
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
@@ -52,9 +52,13 @@ class ReadModel:
             rec.pop("log", None)
         return records
 
+    def events(self, ids: list[str]) -> list[Event | None]:
+        """The events by id (None for an id not stored)."""
+        return [Event.from_fields(raw) if "id" in raw else None for raw in self._records(ids)]
+
     def load_events(self, ids: list[str]) -> list[Event]:
         """The events by id, typed (KeyError for an id not stored)."""
-        return [Event.from_fields(raw) for raw in self.events(ids)]
+        return [Event.from_fields(raw) for raw in self._records(ids)]
 
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
@@ -67,19 +71,21 @@ class ReadModel:
         return CustomerState.from_hash(self.customer_state(customer))
 
     # -- dead letters and status ---------------------------------------------------------
-    def event(self, eid: str) -> dict[str, str] | None:
+    def event(self, eid: str) -> Event | None:
+        """One event, None if it is not stored."""
         with translated():
-            (record,) = self.events([eid])
-        return record or None
+            (event,) = self.events([eid])
+        return event
 
-    def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[dict[str, str]]:
-        """Dead letters, oldest first, with their records."""
+    def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[Event]:
+        """Dead letters, oldest first."""
         with translated():
             ids = [i.decode() for i in self.redis.zrange(self.keys.dead, offset,
                                                          offset + limit - 1)]
-            return [r for r in self.events(ids) if r]
+            return [e for e in self.events(ids) if e]
 
     def dead_count(self) -> int:
+        """How many dead letters are kept."""
         with translated():
             return int(self.redis.zcard(self.keys.dead))
 
@@ -87,14 +93,15 @@ class ReadModel:
                     ) -> Replay | None:
         """What a replay of `eid` would send, under which key and why, without queueing it.
         None if `eid` is not a dead letter."""
-        record = self.event(eid)
-        if not record or record.get("status") != "dead":
+        event = self.event(eid)
+        if event is None or event.status != "dead":
             return None
-        sent = self.sent_request(record.get("request_key", ""))
-        ids = [eid] if sent is None else [i for i, r in zip(
-            sent.ids, self.events(sent.ids), strict=True) if r.get("status") == "dead"]
+        request_key = event.extra.get("request_key", "")
+        sent = self.sent_request(request_key)
+        ids = [eid] if sent is None else [i for i, e in zip(
+            sent.ids, self.events(sent.ids), strict=True) if e and e.status == "dead"]
         return replay_plan(customer, self.load_events(ids), sent, new_key=new_key,
-                           was_sent=bool(record.get("request_key")))
+                           was_sent=bool(request_key))
 
     def replay(self, eid: str, customer: Customer, *, new_key: bool = False) -> Replay | None:
         """Queue a dead letter again, with the dead letters of the request it went out in.
@@ -165,3 +172,44 @@ class ReadModel:
             "last_error": state.last_error or None,
             "next_attempt_ms": int(due) if due is not None else None,
         }
+
+    # -- reads for the console, the admin API and the CLI ----------------------------------
+    def oldest_pending_ms(self, customer: str) -> int | None:
+        """When the customer's oldest waiting event was received (ms), None if none waits."""
+        first = self.redis.lindex(self.keys.buffer(customer), 0)
+        if first is None:
+            return None
+        received = self.redis.hget(self.keys.event(first.decode()), "received_at")
+        return int(received) if received else None
+
+    def contact_events(self, digest: str, top: float, low: float) -> list[tuple[str, int]]:
+        """(event id, received ms) of one contact digest's events in (low, top], newest
+        first."""
+        found = self.redis.zrevrangebyscore(self.keys.contact(digest), top, low,
+                                            withscores=True)
+        return [(eid.decode(), int(score)) for eid, score in found]
+
+    def recent_events(self, top: float, low: float, *, offset: int, count: int
+                      ) -> list[tuple[str, int]]:
+        """(event id, received ms) from the events-by-time index, newest first."""
+        found = self.redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
+                                            withscores=True)
+        return [(eid.decode(), int(score)) for eid, score in found]
+
+    def reconcile_state(self, route: str) -> dict[str, str]:
+        """A route's reconciliation hash as it is stored."""
+        raw = self.redis.hgetall(self.keys.reconcile(route))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def source_health(self) -> dict[str, Any]:
+        """The last source-health check of every checked route, by route."""
+        return {k.decode(): json.loads(v) for k, v in
+                self.redis.hgetall(self.keys.source_health).items()}
+
+    def memory_info(self) -> dict[str, Any]:
+        """Redis's INFO memory section."""
+        return dict(self.redis.info("memory"))
+
+    def firing_alerts(self) -> list[str]:
+        """The alerts firing now, by name."""
+        return sorted(f.decode() for f in self.redis.hkeys(self.keys.alert_state))

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.event import Outcome
+
 # What a compacted event keeps (its tombstone, besides `compacted`: when, ms): enough to answer
 # a resend as a duplicate and to show where the lead went.
 TOMBSTONE_FIELDS = ("id", "status", "customer", "route", "source", "provider_id", "received_at",
@@ -36,7 +38,7 @@ def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
     return out
 
 
-Outcomes = dict[str, dict[str, str]]    # event id -> its terminal fields
+Outcomes = dict[str, Outcome]           # event id -> its terminal record
 
 
 STATE_FIELDS = ("hold_until", "hold_reason", "blocked", "last_error", "last_success_at",

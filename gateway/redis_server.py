@@ -67,11 +67,13 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The URL that clients use: its port, or its unix socket."""
         if self.port:
             return f"redis://127.0.0.1:{self.port}/0"
         return f"unix://{self.data_dir / 'redis.sock'}?db=0"
 
     def start(self, *, timeout_s: float = 10.0) -> str:
+        """Start redis-server on this data directory and wait until it answers; its URL."""
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)             # its files hold every lead: the owner's only
         args = [str(binary()), "--dir", str(self.data_dir), "--bind", "127.0.0.1",
@@ -109,6 +111,7 @@ class RedisServer:
         raise RuntimeError("redis-server did not become ready")
 
     def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL if it lingers)."""
         if self.process is None:
             return
         if self.process.poll() is None:

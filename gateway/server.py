@@ -15,11 +15,13 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
+        """Apply the options that this gunicorn version knows."""
         for key, value in self.options.items():
             if key in self.cfg.settings:       # settings this gunicorn version knows
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        """The Flask app, from the config file."""
         from gateway.app import create_app
         from gateway.config import load_config
 
@@ -46,4 +48,5 @@ def options(port: int, env: dict[str, str] | None = None, *, host: str = "0.0.0.
 
 
 def serve(config_path: str | None, *, port: int, host: str = "0.0.0.0") -> None:
+    """Run the web process under gunicorn."""
     GatewayServer(config_path, options(port, host=host)).run()

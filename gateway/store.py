@@ -227,6 +227,10 @@ class Store(ReadModel):
                           args=[now_ms(self.clock), int(lease_s * 1000), limit, token])
         return [c.decode() for c in got]
 
+    def postpone(self, customer: str, until_ms: int) -> None:
+        """The customer's flush is due again at `until_ms`, not before."""
+        self.redis.zadd(self.keys.due, {customer: until_ms})
+
     def lease(self, customer: str, token: str) -> Lease:
         """The delivery role: a flush's fenced writes for one customer under its token."""
         return Lease(self.redis, self.keys, customer, token, clock=self.clock)

@@ -69,11 +69,13 @@ def _render_error(exc: MegaError) -> Response:
 
 @api.post(SINGLE_PATH)
 def create_single() -> Response:
+    """MEGA's single create."""
     return _handle("single")
 
 
 @api.post(BULK_PATH)
 def bulk_import() -> Response:
+    """MEGA's bulk import."""
     return _handle("bulk")
 
 
@@ -276,12 +278,14 @@ def _drop(endpoint: str, log: dict[str, Any]) -> Response:
 # -- inspection and control --------------------------------------------------------------
 @inspect.get("/leads")
 def list_leads() -> Response:
+    """The leads stored, of one customer or all."""
     leads = _state().all_leads(request.args.get("customer_id"))
     return jsonify({"count": len(leads), "leads": leads})
 
 
 @inspect.get("/stats")
 def stats() -> Response:
+    """Counts of answers by endpoint and status, and of leads by customer."""
     by_endpoint: dict[str, dict[str, int]] = {}
     with _state().lock:
         for (endpoint, status), n in _state().counts.items():
@@ -292,12 +296,14 @@ def stats() -> Response:
 
 @inspect.get("/requests")
 def request_log() -> Response:
+    """Every request megasim answered, in order."""
     with _state().lock:
         return jsonify({"requests": list(_state().request_log)})
 
 
 @inspect.post("/reset")
 def reset() -> Response:
+    """Forget leads, keys used, counts and the Graph and Google state."""
     _state().reset()
     current_app.extensions["megasim.graph"] = GraphState()
     current_app.extensions["megasim.google"] = GoogleState()
@@ -307,6 +313,7 @@ def reset() -> Response:
 
 @inspect.route("/faults", methods=["GET", "PUT", "PATCH", "POST"])
 def faults() -> Response:
+    """The faults in force; PUT, PATCH or POST changes them."""
     if request.method == "GET":
         return jsonify(_faults().snapshot())
     changes = request.get_json(silent=True)
@@ -320,6 +327,7 @@ def faults() -> Response:
 
 @inspect.route("/keys", methods=["POST"])
 def add_key() -> Response:
+    """Add an API key for a known customer."""
     data = request.get_json(silent=True) or {}
     if data.get("customer_id") not in _state().config.tenants or not data.get("token"):
         raise MegaError(400, "token and a known customer_id are required")
@@ -330,11 +338,13 @@ def add_key() -> Response:
 
 @inspect.delete("/keys/<token>")
 def revoke_key(token: str) -> Response:
+    """Revoke an API key."""
     return jsonify({"revoked": _state().keys.pop(token, None) is not None})
 
 
 @inspect.get("/tenants")
 def tenants() -> Response:
+    """The configured customers, their team and stages."""
     config = _state().config
     return jsonify({"tenants": [
         {"customer_id": t.customer_id, "name": t.name, "team": list(t.team),

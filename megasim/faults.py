@@ -64,6 +64,7 @@ class Faults:
         self._random = random.Random(seed)
 
     def snapshot(self) -> dict[str, Any]:
+        """The fault settings in force."""
         with self._lock:
             return asdict(self._settings)
 

@@ -81,6 +81,7 @@ def public(lead: dict[str, Any]) -> dict[str, Any]:
 
 
 def lead_object(lead_id: str, answers: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A Graph API lead object with its field data."""
     tail = lead_id[-4:].rjust(4, "0")
     return {"id": lead_id, "created_time": "2026-05-01T12:00:00+0000",
             "ad_id": "120210000000000001", "form_id": "987654321098765", "platform": "fb",
@@ -136,6 +137,7 @@ def token_info(state: GraphState, token: str) -> dict[str, Any]:
 
 @graph.get("/graph/<version>/debug_token")
 def debug_token(version: str) -> Any:
+    """The Graph API's debug_token: whether the token is valid, and its scopes."""
     state = _state()
     with state.lock:
         state.requests += 1
@@ -170,6 +172,7 @@ def _missing(object_id: str) -> tuple[Response, int]:
 @graph.get("/graph/<version>/", defaults={"object_id": None})
 @graph.get("/graph/<version>/<object_id>")
 def read(version: str, object_id: str | None) -> Any:
+    """Graph API leads read by object id or by `ids`; a missing or deleted one is an error."""
     state = _state()
     with state.lock:
         if failed := gate(state):

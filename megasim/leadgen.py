@@ -36,6 +36,7 @@ OPERATORS = {"GREATER_THAN": lambda t, v: t > v, "LESS_THAN": lambda t, v: t < v
 
 
 def iso(unix: int) -> str:
+    """A Unix time as the Graph API writes it."""
     return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(unix))
 
 
@@ -46,6 +47,7 @@ def cursor(page: int, lead: dict[str, Any] | None, after: str) -> str:
 
 
 def read_cursor(raw: str) -> tuple[int, tuple[int, str] | None]:
+    """A paging cursor back into (page, position)."""
     if not raw:
         return 1, None
     page, _, position = base64.urlsafe_b64decode(raw.encode()).decode().partition("|")
@@ -54,6 +56,7 @@ def read_cursor(raw: str) -> tuple[int, tuple[int, str] | None]:
 
 
 def matches(lead: dict[str, Any], rules: list[dict[str, Any]]) -> bool:
+    """Whether a lead passes every time filter."""
     return all(OPERATORS[r["operator"]](lead["_time"], int(r["value"])) for r in rules)
 
 

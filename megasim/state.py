@@ -29,6 +29,7 @@ def phone_key(phone: str | None) -> str | None:
 
 
 def email_key(email: str | None) -> str | None:
+    """An email as leads are matched on it (trimmed, lower case)."""
     return email.strip().lower() if email else None
 
 
@@ -50,6 +51,7 @@ class RateStatus:
     allowed: bool
 
     def headers(self) -> dict[str, str]:
+        """The RateLimit-* (and Retry-After) headers of this decision."""
         out = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
                "RateLimit-Reset": str(self.reset_s)}
         if not self.allowed:
@@ -68,6 +70,7 @@ class SimState:
         self.reset()
 
     def reset(self) -> None:
+        """Forget every lead, idempotency key, count and logged request."""
         with self.lock:
             self.leads: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in self.config.tenants}
             self._by_email: dict[str, dict[str, str]] = {c: {} for c in self.config.tenants}
@@ -108,6 +111,7 @@ class SimState:
 
     def remember(self, scope: Scope, fingerprint: str, status: int,
                  body: dict[str, Any]) -> None:
+        """Keep an answer under its idempotency scope (the first one stays)."""
         with self.lock:
             self.idempotency.setdefault(scope, (fingerprint, status, body, self._clock()))
 
@@ -189,18 +193,21 @@ class SimState:
         lead["updated_at"] = _now_iso()
 
     def all_leads(self, cid: str | None = None) -> list[dict[str, Any]]:
+        """Copies of the stored leads, of one customer or all."""
         with self.lock:
             chosen = [cid] if cid else list(self.leads)
             return [dict(lead) for c in chosen for lead in self.leads.get(c, {}).values()]
 
     # -- inspection ----------------------------------------------------------------------
     def record(self, endpoint: str, status: str, entry: dict[str, Any]) -> None:
+        """Count one answer and log its request."""
         with self.lock:
             self.counts[(endpoint, status)] += 1
             self.request_log.append({"endpoint": endpoint, "status": status, **entry})
 
 
 def stage_object(tenant: Tenant, slug: str) -> dict[str, str]:
+    """A stage of the tenant's pipeline as MEGA returns it."""
     stage = next(s for s in tenant.stages if s["slug"] == slug)
     stage_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.customer_id}/{slug}"))
     return {"id": stage_id, **stage}

@@ -255,7 +255,7 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize("args", [["status"], ["dlq", "list"], ["dlq", "purge", "evt_x"]])
 def test_commands_needing_an_instance_say_how_to_start_one(here: Path, args: list[str]) -> None:
     (here / "leadgate.toml").write_text((ROOT / "gateway" / "dev.toml").read_text())
-    result = CliRunner().invoke(cli, args, env=NO_ENV)
+    result = CliRunner().invoke(cli, args, env={**NO_ENV, **local_run.DEV_ENV})
     assert result.exit_code == 1
     assert result.output == f"Error: {local_run.NO_INSTANCE}\n"
     assert not (here / ".leadgate" / "redis").exists()       # no embedded Redis of its own
@@ -294,7 +294,8 @@ def test_an_instance_whose_redis_was_replaced_is_not_used(here: Path,
 def test_a_redis_url_that_does_not_answer_is_one_line(here: Path) -> None:
     (here / "leadgate.toml").write_text((ROOT / "gateway" / "dev.toml").read_text())
     url = f"redis://127.0.0.1:{free_port()}/0"
-    result = CliRunner().invoke(cli, ["dlq", "list"], env={**NO_ENV, "REDIS_URL": url})
+    result = CliRunner().invoke(cli, ["dlq", "list"],
+                                env={**NO_ENV, **local_run.DEV_ENV, "REDIS_URL": url})
     assert result.exit_code == 1
     assert result.output == ("Error: Redis does not answer: ConnectionError (is the instance "
                              "running? check REDIS_URL)\n")

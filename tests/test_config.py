@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from gateway import local_run
 from gateway.cli import cli
 from gateway.config import config_from_dict, load_config
 from gateway.errors import ConfigError
@@ -133,7 +134,7 @@ def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() ->
 
 
 def test_dev_config_is_valid_and_its_admin_token_long_enough() -> None:
-    config = load_config(ROOT / "gateway" / "dev.toml", env={})
+    config = load_config(ROOT / "gateway" / "dev.toml", env=local_run.DEV_ENV)
     assert len(config.server["admin_token"]) >= 32 and "dev" in config.server["admin_token"]
 
 
@@ -153,7 +154,8 @@ def test_example_config_is_valid() -> None:
     assert config.routes and config.customers
     assert config.server["trusted_proxies"] == 0
     behind = load_config(ROOT / "leadgate.example.toml", env={
-        "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1"})
+        "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1",
+        "ACME_SITE_URL_TOKEN": "u" * 32})
     assert behind.server["trusted_proxies"] == 1           # app.json sets it for Heroku
 
 
@@ -222,7 +224,7 @@ def test_web_and_worker_refuse_to_start_without_redis_url(command: str) -> None:
     from gateway.cli import DEV_CONFIG
 
     result = CliRunner().invoke(cli, [command, "--config", str(DEV_CONFIG)],
-                                env={"REDIS_URL": None})
+                                env={"REDIS_URL": None, **local_run.DEV_ENV})
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
         f"Error: REDIS_URL is not set: `leadgate {command}` needs a Redis "

@@ -107,9 +107,9 @@ def test_workers_ride_out_a_redis_restart() -> None:
 
     with Stack(customers=1, workers=1, linger_ms=0, mega_timeout_s=5) as stack:
         stack.set_faults(latency_ms=2500)          # the send is in flight when Redis goes
-        assert httpx.post(stack.hook(0), json={"id": "before", "name": "Before Outage"}
-                          ).status_code == 202
-        time.sleep(1.0)
+        before = httpx.post(stack.hook(0), json={"id": "before", "name": "Before Outage"})
+        assert before.status_code == 202
+        wait_for_status(stack, before.json()["events"][0], "in_flight")
         stack.redis.stop()
         during = httpx.post(stack.hook(0), json={"id": "during", "name": "During Outage"})
         assert during.status_code == 503
@@ -122,6 +122,16 @@ def test_workers_ride_out_a_redis_restart() -> None:
         assert stack.procs["worker0"].poll() is None
         names = sorted(lead["contact_name"] for lead in stack.sim("/_megasim/leads")["leads"])
         assert names == ["After Outage", "Before Outage"]
+
+
+def wait_for_status(stack: Any, event_id: str, status: str, timeout_s: float = 60.0) -> None:
+    """Until the admin API shows the event in `status` (a worker has started and claimed it)."""
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    deadline = time.monotonic() + timeout_s
+    while httpx.get(f"{stack.web_url}/v1/events/{event_id}", headers=headers
+                    ).json().get("status") != status:
+        assert time.monotonic() < deadline, f"{event_id} never reached {status}"
+        time.sleep(0.1)
 
 
 def wait_for_leads(stack: Any, n: int, timeout_s: float = 60.0) -> None:

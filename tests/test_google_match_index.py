@@ -85,3 +85,20 @@ def test_the_intake_keeps_new_google_webhook_leads_findable(
     assert event_id.startswith("evt_") and form_id == str(GOOGLE["form_id"])
     assert gclid and gclid != GOOGLE["gcl_id"] and len(contacts.split(",")) == 2
     assert b"example.com" not in member and b"Rivera" not in member
+
+
+def test_a_webhook_lead_finds_only_the_lead_reconciliation_stored(
+        redis_client: redis.Redis) -> None:
+    lookup = GoogleMatchIndex(redis_client, Keys())
+    listed_one = Stored("evt_listed", "349", DAY, "g1", ("c1",), listed=True)
+    webhook_one = Stored("evt_webhook", "349", DAY + 60, "g2", ("c2",))
+    lookup.remember("g", [listed_one, webhook_one], DAY)
+    assert Stored.parse(listed_one.member, DAY) == listed_one
+    assert Stored.parse(webhook_one.member, DAY + 60) == webhook_one
+    by_gclid = Stored("evt_late", "349", DAY + 30, "g1", ())
+    by_contact = Stored("evt_late", "349", DAY + 30, "", ("x", "c1"))
+    assert lookup.listed_twin("g", by_gclid) == listed_one
+    assert lookup.listed_twin("g", by_contact) == listed_one
+    assert lookup.listed_twin("g", Stored("evt_late", "350", DAY, "g1", ())) is None   # form
+    assert lookup.listed_twin("g", Stored("evt_late", "349", DAY + 30, "g2", ())) is None
+    assert lookup.listed_twin("g", Stored("evt_late", "349", DAY + 900, "g1", ())) is None

@@ -11,6 +11,7 @@ import redis
 
 from gateway.config import Customer
 from gateway.errors import LeaseLost
+from gateway.event import Outcome
 from gateway.lease import Lease
 from gateway.records import Batch
 from gateway.store import Store
@@ -20,7 +21,7 @@ ACME = Customer("acme", ACME_ID, ACME_TOKEN)
 SENT = Batch(["evt_1", "evt_2"], created=1, endpoint="bulk", key="k-stale", body=b"{}")
 
 WRITES: dict[str, Callable[[Lease], Any]] = {
-    "finish": lambda lease: lease.finish({"evt_1": {"status": "delivered"}}, 60),
+    "finish": lambda lease: lease.finish({"evt_1": Outcome("delivered")}, 60),
     "freeze": lambda lease: lease.freeze(SENT),
     "split": lambda lease: lease.split(SENT),
     "park": lambda lease: lease.park({"other": (["evt_1"], 5, "why")}, ["evt_2"]),
@@ -95,7 +96,7 @@ def test_take_resumes_the_batch_in_flight_then_a_replay_then_the_buffer(
     assert first is not None and (first.ids, first.key, first.key_since) == (
         ["evt_1", "evt_2"], "k-orig", 5)
     assert lease.take(10) == first                        # still in flight: the same
-    lease.finish({"evt_1": {"status": "delivered"}, "evt_2": {"status": "delivered"}}, 60)
+    lease.finish({"evt_1": Outcome("delivered"), "evt_2": Outcome("delivered")}, 60)
     second = lease.take(10)
     assert second is not None and second.ids == ["evt_3", "evt_4"] and not second.body
     assert redis_client.hget("leadgate:event:evt_3", "status") == b"in_flight"

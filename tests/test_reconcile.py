@@ -272,13 +272,15 @@ def test_a_lead_a_source_knows_by_its_own_rule_is_counted_known_and_not_stored(
     class KnowsTheFirst(MetaReconciliation):
         """A source that matches a listed lead by more than its event key."""
 
-        def seen(self, route: Any, events: list[Event]) -> set[str]:
-            return {e.id for e in events if e.provider_id == leads[0]}
+        def seen(self, store: Any, route: Any, pairs: list[tuple[Any, Event]]
+                 ) -> dict[str, str]:
+            return {e.id: "mine" for _, e in pairs if e.provider_id == leads[0]}
 
     reconciler = Reconciler(config, drain.ctx.store,
                             sources={"meta_lead_ads": KnowsTheFirst(timeout_s=5)})
     tally = reconciler.run(config.routes[ROUTE])
     assert tally is not None and (tally.seen, tally.known, tally.new) == (2, 1, 1)
+    assert reconcile_report(drain.ctx.store, config.routes[ROUTE])["matched"] == {"mine": 1}
     stored = [redis_client.hget(key, "provider_id")
               for key in redis_client.scan_iter("leadgate:event:*")]
     assert stored == [leads[1].encode()]
@@ -359,3 +361,12 @@ def test_a_listing_longer_than_its_window_can_hold_stops_at_the_page_cap(
                          since=since, until=since + 600, page_size=50))
     assert megasim.graph()["requests"] - before == 24
     pages.close()
+
+
+def test_the_sources_that_list_leads_are_those_with_a_reconciliation() -> None:
+    from gateway.sources import SOURCES
+    from workers.capabilities import CAPABILITIES
+
+    listing = {name for name, source in SOURCES.items() if source.lists_leads}
+    assert listing == {name for name, side in CAPABILITIES.items() if side.reconciliation}
+    assert listing == {"meta_lead_ads", "google_lead_forms"}

@@ -36,7 +36,7 @@ RESOLVED = {
     "dead_letters": "customer {s}: no new dead letter for an hour",
     "stale_backlog": "customer {s}: the backlog is moving again",
     "token_expiring": "route {s}: the Meta page token no longer expires soon",
-    "source_unhealthy": "route {s}: the Meta connection is healthy again",
+    "source_unhealthy": "route {s}: its source connection is healthy again",
     "missed_leads": "route {s}: the last reconciliation found no missed lead",
     "redis_memory": f"Redis memory (alert at {{s}}): back under "
                     f"{defaults.MEMORY_RESOLVED_PERCENT}% of its limit",
@@ -86,8 +86,9 @@ class Evaluator:
                 found.append(Condition("token_expiring", route, f"route {route}: the Meta page "
                                        f"token expires in {health.get('days_left')} days"))
             elif state in ("token_invalid", "not_subscribed", "permission_missing"):
-                found.append(Condition("source_unhealthy", route,
-                                       f"route {route}: Meta source {state.replace('_', ' ')}"))
+                source = self.config.routes[route].source
+                found.append(Condition("source_unhealthy", route, f"route {route}: source "
+                                       f"{source} {state.replace('_', ' ')}"))
         for route in self.config.routes.values():
             if reconciles(route) and (n := reconcile_report(self.store, route)["last_missed"]):
                 found.append(Condition("missed_leads", route.name, f"route {route.name}: "

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from gateway.config import Route
 from gateway.event import Event
 from gateway.sources import Draft, Source
+from gateway.store import Store
+from workers.google.health import GoogleHealth
+from workers.google.reconcile import GoogleReconciliation
 from workers.meta.graph import GraphClient
 from workers.meta.health import MetaHealth
 from workers.meta.reconcile import MetaReconciliation
@@ -47,23 +50,37 @@ class Reconciliation(Protocol):
         """The item as its webhook's drafts, the first with a usable lead stored."""
         ...
 
-    def seen(self, route: Route, events: list[Event]) -> set[str]:
-        """Which of these events the source knows by its own match rules, beyond the event
-        key that the store's intake already dedups on (Meta: none)."""
+    def seen(self, store: Store, route: Route, pairs: list[tuple[Any, Event]]
+             ) -> dict[str, str]:
+        """Which listed items (each with its event) are leads already stored by the source's
+        own match rules, beyond the event key the store dedups on (rule "id"): event id -> the
+        rule that matched (Meta: none; Google: "gclid", "contact")."""
         ...
 
     def created_at(self, item: Any) -> int | None:
         """When the item was created (unix s), for backfill's progress."""
         ...
 
+    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
+               now: float) -> None:
+        """The listed leads just stored, for a source that keeps them findable (Google: by a
+        webhook that comes later under another id; Meta: nothing to keep)."""
+        ...
+
+    def backfill_refusal(self, since: float, now: float) -> str:
+        """Why a listing from `since` cannot be trusted to be complete ('' when it can)."""
+        ...
+
     def close(self) -> None: ...
 
 
 class HealthCheck(Protocol):
-    """What a source with a health check provides (Meta: its token and subscription)."""
+    """What a source with a health check provides (Meta: its token and subscription; Google:
+    whether its credentials may still list submissions)."""
 
-    def check(self, route: Route, now: float) -> dict[str, Any]:
-        """The route's state ("healthy" or why not) with its detail."""
+    def check(self, route: Route, now: float) -> dict[str, Any] | None:
+        """The route's state ("healthy" or why not) with its detail; None when the route has
+        nothing to check (Google: no Ads API access configured)."""
         ...
 
     def close(self) -> None: ...
@@ -86,6 +103,9 @@ CAPABILITIES: dict[str, WorkerSide] = {
     "meta_lead_ads": WorkerSide(fetcher=_graph,
                                 reconciliation=lambda t: MetaReconciliation(timeout_s=t),
                                 health=lambda t: MetaHealth(timeout_s=t)),
+    "google_lead_forms": WorkerSide(
+        reconciliation=lambda t: GoogleReconciliation(timeout_s=t),
+        health=lambda t: GoogleHealth(timeout_s=t)),
 }
 
 

@@ -50,6 +50,7 @@ class Dispatcher:
                 self.ctx.stopping.wait(backoff)
 
     def start(self) -> None:
+        """Run the dispatch loop in a daemon thread."""
         self._thread = threading.Thread(target=self.loop, name="leadgate-dispatcher",
                                         daemon=True)
         self._thread.start()

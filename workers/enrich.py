@@ -1,10 +1,11 @@
-"""Enrichment before a batch is frozen: the step a source declares (Meta: Graph lookups).
+"""Preparing a batch before it is frozen: the step a source declares (Meta: Graph lookups),
+what it found applied, then the exact bytes and key fixed.
 
-It finds and writes nothing. It returns what it found (fields to store per event), which
+`enrich` finds and writes nothing. It returns what it found (fields to store per event), which
 leads are gone and why (only a lead the source says does not exist), and what must be held:
 a route whose access fails as a whole (the source's error says so: `route_wide`) is set aside
-and retried every CREDENTIALS_RETRY_S while the customer's other leads go on. The flush
-applies all of it through its lease.
+and retried every CREDENTIALS_RETRY_S while the customer's other leads go on. `prepare`
+applies all of it through the flush's lease, which `Prep` hands it with the rest it needs.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from gateway import defaults
-from gateway.config import Route
+from gateway.config import Customer, Route
 from gateway.errors import SourceError
+from gateway.event import Outcome
+from gateway.lease import Lease
+from gateway.records import Batch, Outcomes, now_ms
 from gateway.sources import SOURCES
 from gateway.sources.enrichment import Events, Fetch
+from gateway.store import Store
+from workers import policy
 
 log = logging.getLogger("leadgate.worker")
 Held = dict[str, tuple[list[str], int, str]]      # route -> (event ids, until ms, why)
@@ -34,9 +40,80 @@ class Found:
 
     def left(self, events: Events) -> Events:
         """The events to send on, with what was found merged in."""
-        parked = {eid for ids, _, _ in self.held.values() for eid in ids}
+        kept = set(self.kept([e.id for e in events]))
         return [replace(e, extra={**e.extra, **self.records.get(e.id, {})}) for e in events
-                if e.id not in self.gone and e.id not in parked]
+                if e.id in kept]
+
+    def unheld(self, ids: list[str]) -> list[str]:
+        """The batch's ids without the held."""
+        parked = {eid for held, _, _ in self.held.values() for eid in held}
+        return [eid for eid in ids if eid not in parked]
+
+    def kept(self, ids: list[str]) -> list[str]:
+        """The batch's ids without the held and the gone."""
+        return [eid for eid in self.unheld(ids) if eid not in self.gone]
+
+    def outcomes(self) -> Outcomes:
+        """Leads the source cannot give (deleted at Meta): dead letters with its word."""
+        return {eid: Outcome("dead", dead_reason="lead_unavailable", error=why)
+                for eid, why in self.gone.items()}
+
+
+@dataclass(frozen=True)
+class Prep:
+    """What preparing a batch needs from its flush: the lease it writes through, the store
+    (held routes, the contact index), the routes, each source's fetch, and how gone leads
+    are finished (recorded and counted as the flush records every outcome)."""
+
+    customer: Customer
+    lease: Lease
+    store: Store
+    routes: Mapping[str, Route]
+    fetch_for: Callable[[str], Fetch | None]
+    finish: Callable[[Outcomes, list[str]], None]      # (outcomes, the batch's remaining ids)
+    clock: Callable[[], float]
+
+
+def prepare(batch: Batch, events: Events, prep: Prep) -> Events:
+    """Enrich what a source asks for; keep the batch to the events left, frozen (exact bytes
+    and key) unless an import's rows must travel apart; then write it all through the lease:
+    the events to send ([]: none now)."""
+    found = enrich(events, routes=prep.routes, held=prep.store.parked_routes(prep.customer.name),
+                   fetch_for=prep.fetch_for, now_ms=now_ms(prep.clock))
+    left, ids = found.left(events), batch.ids
+    batch.ids = found.kept(ids)
+    alike = policy.alike_prefix(left) if left else 0
+    if left and alike == len(left):
+        freeze(batch, left, prep.customer, now_ms(prep.clock))
+    write_found(found, events, ids, prep)
+    if alike < len(left):
+        prep.lease.split(batch, head=alike)     # an import's rows travel apart: go on
+        return []
+    if left:
+        prep.lease.freeze(batch)
+    return left
+
+
+def write_found(found: Found, events: Events, ids: list[str], prep: Prep) -> None:
+    """Store the leads found, hold the held routes, dead-letter the gone (`ids`: the batch's
+    before; each write leaves the batch with what is still to send or finish)."""
+    if found.records:
+        prep.store.add_contacts([{**e.to_fields(), **found.records[e.id]} for e in events
+                                 if e.id in found.records], now_ms(prep.clock))
+        prep.lease.set_events(found.records)
+    if found.held:
+        prep.lease.park(found.held, found.unheld(ids))
+    if found.gone:
+        prep.finish(found.outcomes(), found.kept(ids))
+
+
+def freeze(batch: Batch, events: Events, customer: Customer, now: int) -> None:
+    """Fix the exact bytes and key before the first send; retries reuse them."""
+    batch.endpoint = policy.endpoint_for(customer, len(events),
+                                         bulk_only=policy.bulk_only(events))
+    batch.key = policy.idempotency_key(batch.endpoint, events)
+    batch.body = policy.request_body(customer, batch.endpoint, events)
+    batch.key_since = now
 
 
 def enrich(events: Events, *, routes: Mapping[str, Route], held: dict[str, tuple[int, str]],

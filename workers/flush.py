@@ -1,5 +1,8 @@
 """One flush: own a customer's lease; take -> prepare -> send -> apply; hand it back.
 
+A batch goes one way: `Flush.deliver` loads its events, has them prepared
+(workers/enrich.py), asks the policy whether and what next (workers/policy.py), sends, and
+has MEGA's answer applied (workers/outcomes.py); none of them calls back into the flush.
 Every write goes through the flush's Lease (gateway/lease.py), fenced by its token: once
 another flush owns the customer, this one writes nothing more and stops.
 """
@@ -12,13 +15,13 @@ import time
 from gateway import defaults
 from gateway.config import Customer
 from gateway.errors import DeliveryError, LeaseLost, SourceError
-from gateway.mega.client import MegaResponse, RateInfo
-from gateway.records import Batch, MalformedBatch, Outcomes, now_ms
-from gateway.sources.enrichment import Events, Fetch
+from gateway.mega.client import MegaResponse
+from gateway.records import Batch, MalformedBatch, now_ms
+from gateway.sources.enrichment import Fetch
 from workers import policy
 from workers.context import WorkerContext
-from workers.enrich import Found, enrich
-from workers.outcomes import dead, outcomes, unavailable
+from workers.enrich import Prep, prepare
+from workers.outcomes import Apply
 
 log = logging.getLogger("leadgate.worker")
 
@@ -29,6 +32,8 @@ class Flush:
         self.store, self.name = ctx.store, customer.name
         self.lease = ctx.store.lease(customer.name, token)
         self.lease_s = policy.lease_s(ctx.config.mega["timeout_s"])
+        self.limits = policy.Limits.of(ctx.config.mega)
+        self.apply = Apply(ctx.store, self.lease, customer, ctx.config, clock=ctx.clock)
         self.batch: Batch | None = None
 
     def run(self) -> None:
@@ -75,58 +80,32 @@ class Flush:
             raise
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
-        """take -> prepare -> send -> apply: (hold-until ms or 0, whether to go on)."""
+        """load -> prepare -> check -> send -> decide -> apply: (hold-until ms, go on)."""
         events = self.store.load_events(batch.ids)
         if not batch.body:
-            hold, events = self.prepare(batch, events)
-            if hold or not events:
-                return hold, not hold
-        elif self.key_expired(batch):
-            self.finish(dead(batch.ids, "key_expired", None), sent=batch)
-            return 0, True
-        if waiting := self.rate_wait(batch.endpoint):
-            return waiting, False
-        response, failure = self.send(batch)
-        return self.apply(batch, events, response, failure)
-
-    def send(self, batch: Batch) -> tuple[MegaResponse | None, DeliveryError | None]:
-        """Renew the lease, then one MEGA call within its deadline: the answer or the error."""
-        self.lease.renew(lease_s=self.lease_s)
+            events = prepare(batch, events, self.prep())
+            if not events:
+                return 0, True
+        early = policy.before_send(self.store.state(self.name), batch,
+                                   now_ms(self.ctx.clock), self.limits)
+        answer: MegaResponse | DeliveryError | None = None
         started = time.perf_counter()
-        response: MegaResponse | None = None
-        failure: DeliveryError | None = None
-        try:
-            response = self.ctx.mega.send(self.customer, batch.endpoint, batch.body, batch.key)
-        except DeliveryError as exc:
-            failure = exc
-        answer = response or failure
-        assert answer is not None
-        self.mega_call(batch, answer.status, started, type(failure).__name__ if failure
-                       else "ok", str(failure or ""))
-        if isinstance(answer.rate, RateInfo) and answer.rate.remaining is not None:
-            reset_at = now_ms(self.ctx.clock) + int((answer.rate.reset_s or 0) * 1000)
-            self.lease.record_rate(batch.endpoint, answer.rate.remaining, reset_at)
-        return response, failure
+        if early is None:                   # one MEGA call, the lease renewed just before
+            self.lease.renew(lease_s=self.lease_s)
+            started = time.perf_counter()
+            try:
+                answer = self.ctx.mega.send(self.customer, batch.endpoint, batch.body, batch.key)
+            except DeliveryError as exc:
+                answer = exc
+        failure = answer if isinstance(answer, DeliveryError) else None
+        decision = early or policy.judge(batch, failure, now_ms(self.ctx.clock), self.limits)
+        return self.apply.answer(batch, events, decision, answer, started)
 
-    def rate_wait(self, endpoint: str) -> int:
-        """Hold the customer until the reset when MEGA said no calls remain (ms), else 0."""
-        until = policy.rate_wait(self.store.state(self.name), endpoint, now_ms(self.ctx.clock))
-        if until:
-            self.lease.set_state(hold_reason="rate_limited")
-        return until
-
-    def prepare(self, batch: Batch, events: Events) -> tuple[int, Events]:
-        """Enrich what a source asks for, then freeze the exact bytes and key."""
-        found = enrich(events, routes=self.ctx.config.routes,
-                       held=self.store.parked_routes(self.name), fetch_for=self.fetch_for,
-                       now_ms=now_ms(self.ctx.clock))
-        events = self.apply_found(batch, events, found)
-        if events and (alike := policy.alike_prefix(events)) < len(events):
-            self.lease.split(batch, head=alike)     # an import's rows travel apart: go on
-            return 0, []
-        if events:
-            self.freeze(batch, events)
-        return 0, events
+    def prep(self) -> Prep:
+        """What preparing a batch needs from this flush."""
+        return Prep(self.customer, self.lease, self.store, self.ctx.config.routes,
+                    self.fetch_for, lambda result, remaining: self.apply.finish(
+                        result, remaining=remaining), self.ctx.clock)
 
     def fetch_for(self, source: str) -> Fetch | None:
         """The source's lead fetch, renewing this flush's lease before each outside call."""
@@ -135,82 +114,10 @@ class Flush:
             return None
 
         def fetch(base_url: str, token: str, ids: list[str]) -> object:
+            """Fetch these leads from the source, renewing the lease before each call."""
             return fetcher.fetch(base_url, token, ids,
                                  before_call=lambda: self.lease.renew(lease_s=self.lease_s))
         return fetch
-
-    def apply_found(self, batch: Batch, events: Events, found: Found) -> Events:
-        """Store the leads found, hold the held routes, dead-letter the gone: the events left."""
-        if not (found.records or found.gone or found.held):
-            return events
-        self.lease.set_events(found.records)
-        self.store.add_contacts([{**e.to_fields(), **found.records[e.id]} for e in events
-                                 if e.id in found.records], now_ms(self.ctx.clock))
-        left = found.left(events)
-        if found.held:
-            batch.ids = [eid for eid in batch.ids if eid not in {
-                i for ids, _, _ in found.held.values() for i in ids}]
-            self.lease.park(found.held, batch.ids)
-        if found.gone:
-            batch.ids = [eid for eid in batch.ids if eid not in found.gone]
-            self.finish(unavailable(found.gone), remaining=batch.ids)
-        return left
-
-    def freeze(self, batch: Batch, events: Events) -> None:
-        """Fix the exact bytes and key before the first send; retries reuse them."""
-        batch.endpoint = policy.endpoint_for(self.customer, len(events),
-                                             bulk_only=policy.bulk_only(events))
-        batch.key = policy.idempotency_key(batch.endpoint, events)
-        batch.body = policy.request_body(self.customer, batch.endpoint, events)
-        batch.key_since = now_ms(self.ctx.clock)
-        self.lease.freeze(batch)
-
-    def apply(self, batch: Batch, events: Events, response: MegaResponse | None,
-              failure: Exception | None) -> tuple[int, bool]:
-        """The policy's decision on MEGA's answer, written: (hold-until ms or 0, go on)."""
-        decision = self.decide(batch, failure)
-        now = now_ms(self.ctx.clock)
-        if decision.action == "deliver" and response is not None:
-            self.finish(outcomes(batch, events, response), events, sent=batch)
-            self.lease.set_state(blocked=None, last_error=None, hold_reason=None,
-                                 last_success_at=now)
-            return 0, len(batch.ids) >= policy.take_size(self.customer)
-        return self.settle(batch, decision, failure, now)
-
-    def key_expired(self, batch: Batch) -> bool:
-        """A frozen batch is never resent once MEGA may have forgotten its key."""
-        retention_ms = self.ctx.config.mega["key_retention_hours"] * 3_600_000
-        return bool(batch.key_since) and now_ms(self.ctx.clock) - batch.key_since > retention_ms
-
-    def decide(self, batch: Batch, failure: Exception | None) -> policy.Decision:
-        now = now_ms(self.ctx.clock)
-        mega = self.ctx.config.mega
-        limits = policy.Limits(int(mega["max_age_hours"] * 3_600_000),
-                               int(mega["key_retention_hours"] * 3_600_000))
-        key_age = now - batch.key_since if batch.key_since else 0
-        return policy.decide(failure, rows=len(batch.ids), attempts=batch.attempts + 1,
-                             age_ms=now - batch.created, key_age_ms=key_age, limits=limits)
-
-    def settle(self, batch: Batch, decision: policy.Decision, failure: Exception | None,
-               now: int) -> tuple[int, bool]:
-        """Every decision but deliver: wait, hold, split, dead letter, retry later."""
-        error = str(failure) if failure else ""
-        if decision.attempt:
-            self.lease.count_attempt(batch, error)
-        if decision.action == "dead":
-            self.finish(dead(batch.ids, decision.reason, failure), sent=batch)
-            return 0, True
-        if decision.action == "split":
-            self.lease.split(batch)
-            return 0, True
-        if decision.action == "hold":
-            self.lease.set_state(blocked=f"credentials: {error}", hold_reason=decision.reason,
-                                 last_error=error)
-        elif decision.action == "retry":
-            self.lease.set_state(hold_reason=decision.reason, last_error=error)
-        else:
-            self.lease.set_state(hold_reason=decision.reason)
-        return now + decision.wait_ms, False
 
     def failed_flush(self, exc: Exception) -> int:
         """An exception inside the flush (or a source's API failing): an attempt of the batch
@@ -223,48 +130,14 @@ class Flush:
             if isinstance(exc, MalformedBatch) and not exc.ids:
                 self.lease.finish({}, self.ctx.config.dedup_ttl_s)   # nothing in it to send
                 return now
-            hold, _ = self.settle(self.batch, self.decide(self.batch, exc), exc, now)
+            decision = policy.judge(self.batch, exc, now, self.limits)
+            hold, _ = self.apply.settle(self.batch, decision, exc, now)
         except LeaseLost:
             raise
         except Exception:        # Redis is down too: the batch stays as it is, try later
             log.exception("flush of %s could not record its failure", self.name)
             return fallback
         return hold or now
-
-    def mega_call(self, batch: Batch, status: int | None, started: float, outcome: str,
-                  error: str = "") -> None:
-        """One log line and one count per MEGA request."""
-        seconds = time.perf_counter() - started
-        code = str(status) if status else "no_answer"
-        self.store.metrics.inc("leadgate_mega_requests", endpoint=batch.endpoint, code=code)
-        log.info("mega call", extra={
-            "customer": self.name, "endpoint": batch.endpoint, "rows": len(batch.ids),
-            "key": batch.key, "status": code, "outcome": outcome, "error": error or None,
-            "attempt": batch.attempts + 1, "duration_ms": round(seconds * 1000, 1)})
-        self.store.note_attempt(batch.ids, {         # each event's timeline in the console
-            "at": now_ms(self.ctx.clock), "kind": "mega", "endpoint": batch.endpoint,
-            "key": batch.key, "status": code, "outcome": outcome, "error": error[:500]})
-
-    def finish(self, result: Outcomes, events: Events | None = None, *,
-               remaining: list[str] | None = None, sent: Batch | None = None) -> None:
-        """Record terminal outcomes (and count them)."""
-        retention_ms = int(self.ctx.config.mega["key_retention_hours"] * 3_600_000)
-        self.lease.finish(result, self.ctx.config.dedup_ttl_s, remaining=remaining,
-                          sent=sent if sent is not None and sent.body else None,
-                          retention_ms=retention_ms)
-        received = {e.id: e.received_at for e in events or []}
-        now = now_ms(self.ctx.clock)
-        metrics = self.store.metrics
-        for eid, outcome in result.items():
-            if outcome["status"] == "delivered":
-                metrics.inc("leadgate_leads_delivered", customer=self.name,
-                            status=outcome.get("outcome", ""))
-                if received.get(eid):
-                    metrics.observe("leadgate_delivery_seconds",
-                                    max(0.0, (now - received[eid]) / 1000), customer=self.name)
-            else:
-                metrics.inc("leadgate_leads_dead", customer=self.name,
-                            reason=outcome.get("dead_reason", ""))
 
     def unpark_due(self) -> None:
         """Routes whose hold has run out: their events go back to the front of the queue."""

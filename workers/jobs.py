@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from gateway import defaults
 from gateway.store import now_ms
 from workers.context import current
 from workers.flush import Flush
@@ -17,6 +18,6 @@ def flush(customer: str, token: str) -> None:
     spec = ctx.config.customers.get(customer)
     if spec is None:
         log.error("leads wait for customer '%s', which the config no longer has", customer)
-        ctx.store.redis.zadd(ctx.store.keys.due, {customer: now_ms(ctx.clock) + 300_000})
+        ctx.store.postpone(customer, now_ms(ctx.clock) + defaults.UNKNOWN_CUSTOMER_RETRY_S * 1000)
         return
     Flush(ctx, spec, token).run()

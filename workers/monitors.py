@@ -45,8 +45,9 @@ class HealthChecker:
 
     def check_all(self) -> dict[str, dict[str, Any]]:
         """Check every such route now and store the results."""
-        results = {r.name: {**check.check(r, self.clock()), "checked_at_ms": now_ms(self.clock)}
-                   for r in self.config.routes.values() if (check := self.of(r.source))}
+        results = {r.name: {**state, "checked_at_ms": now_ms(self.clock)}
+                   for r in self.config.routes.values()
+                   if (check := self.of(r.source)) and (state := check.check(r, self.clock()))}
         if results:
             self.store.redis.hset(self.store.keys.source_health,
                                   mapping={k: json.dumps(v) for k, v in results.items()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gateway import defaults
 from gateway.config import Customer
@@ -24,7 +25,7 @@ from gateway.outbound import (
     request_body,
     single_drops,
 )
-from gateway.records import CustomerState
+from gateway.records import Batch, CustomerState
 
 
 def lease_s(mega_timeout_s: float) -> float:
@@ -40,6 +41,7 @@ def rate_wait(state: CustomerState, endpoint: str, now_ms: int) -> int:
 
 
 def take_size(customer: Customer) -> int:
+    """How many events one batch takes: 1 for single delivery, else max_batch."""
     return 1 if customer.delivery == "single" else customer.max_batch
 
 
@@ -49,6 +51,12 @@ class Limits:
 
     max_age_ms: int
     key_retention_ms: int
+
+    @classmethod
+    def of(cls, mega: dict[str, Any]) -> Limits:
+        """The limits the config's [mega] table sets (hours)."""
+        return cls(int(mega["max_age_hours"] * 3_600_000),
+                   int(mega["key_retention_hours"] * 3_600_000))
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,25 @@ def decide(failure: Exception | None, *, rows: int, attempts: int, age_ms: int,
     return Decision("retry", reason, int(wait_s * 1000), attempt=True)
 
 
-__all__ = ["Decision", "Limits", "alike_prefix", "backoff_s", "bulk_only", "decide",
-           "endpoint_for", "idempotency_key",
+def before_send(state: CustomerState, batch: Batch, now_ms: int, limits: Limits
+                ) -> Decision | None:
+    """A frozen batch that must not go out now: dead once MEGA may have forgotten its key,
+    or wait for the reset when MEGA said no calls remain (None: send it)."""
+    if batch.key_since and now_ms - batch.key_since > limits.key_retention_ms:
+        return Decision("dead", "key_expired")
+    if until := rate_wait(state, batch.endpoint, now_ms):
+        return Decision("wait", "rate_limited", until - now_ms)
+    return None
+
+
+def judge(batch: Batch, failure: Exception | None, now_ms: int, limits: Limits,
+          rand: Callable[[], float] = random.random) -> Decision:
+    """`decide` for one batch's answer (None: a 2xx of MEGA's shape), from its record."""
+    key_age = now_ms - batch.key_since if batch.key_since else 0
+    return decide(failure, rows=len(batch.ids), attempts=batch.attempts + 1,
+                  age_ms=now_ms - batch.created, key_age_ms=key_age, limits=limits, rand=rand)
+
+
+__all__ = ["Decision", "Limits", "alike_prefix", "backoff_s", "before_send", "bulk_only", "decide",
+           "endpoint_for", "idempotency_key", "judge",
            "lease_s", "rate_wait", "request_body", "single_drops", "take_size"]

@@ -16,8 +16,9 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import defaults
@@ -41,19 +42,24 @@ def reconciliation(source: str, timeout_s: float) -> Reconciliation | None:
 
 @dataclass
 class Tally:
-    """What one listing found: leads seen, already known, new (stored now), failed."""
+    """What one listing found: leads seen, already known (and by which match rule: "id" is
+    the event key, others the source's own), new (stored now), failed."""
 
     seen: int = 0
     known: int = 0
     new: int = 0
     failed: int = 0
+    rules: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
         for name in ("seen", "known", "new", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rules.update(other.rules)
 
 
 def reconciled_routes(config: Config) -> list[Route]:
+    """The routes whose source reconciles and that have it switched on."""
     return [r for r in config.routes.values() if reconciles(r) and
             r.source in CAPABILITIES and CAPABILITIES[r.source].reconciliation]
 
@@ -66,12 +72,13 @@ def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> f
 
 
 def listed_events(found: Reconciliation, route: Route, items: list[Any], now: float, via: str
-                  ) -> list[Event]:
-    """Events for listed items: the same event ids as their webhooks."""
-    events = [event for item in items if (event := first_event(found, route, item, now))]
-    for event in events:
+                  ) -> list[tuple[Any, Event]]:
+    """Listed items with their events: the same event ids as their webhooks."""
+    pairs = [(item, event) for item in items
+             if (event := first_event(found, route, item, now))]
+    for _, event in pairs:
         event.extra["via"] = via
-    return events
+    return pairs
 
 
 def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> Event | None:
@@ -87,11 +94,13 @@ def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> E
 def ingest_page(store: Store, config: Config, found: Reconciliation, route: Route,
                 items: list[Any], now: float, via: str, *, dry_run: bool = False) -> Tally:
     """Store the page's leads not yet known (or, dry, only count them)."""
-    events = listed_events(found, route, items, now, via)
-    tally = Tally(seen=len(items), failed=len(items) - len(events))
-    matched = found.seen(route, events) if events else set()
-    records = [e.to_fields() for e in events if e.id not in matched]
-    tally.known = len(events) - len(records)
+    pairs = listed_events(found, route, items, now, via)
+    tally = Tally(seen=len(items), failed=len(items) - len(pairs))
+    matched = found.seen(store, route, pairs) if pairs else {}
+    unmatched = [(item, e) for item, e in pairs if e.id not in matched]
+    records = [e.to_fields() for _, e in unmatched]
+    tally.known = len(pairs) - len(records)
+    tally.rules.update(matched.values())
     if not records:
         return tally
     if dry_run:
@@ -101,8 +110,12 @@ def ingest_page(store: Store, config: Config, found: Reconciliation, route: Rout
         added = [not found for found in pipe.execute()]
     else:
         added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
+        found.stored(store, route, [p for p, new in zip(unmatched, added, strict=True) if new],
+                     now)
     tally.new = sum(added)
     tally.known += len(added) - tally.new
+    if by_key := len(added) - tally.new:
+        tally.rules["id"] += by_key
     return tally
 
 
@@ -110,8 +123,11 @@ def backfill(config: Config, store: Store, found: Reconciliation, route: Route,
              streams: list[str], *, since: int, until: int, dry_run: bool,
              progress: Callable[[int], None] = lambda _: None) -> Tally:
     """List each stream's items created in [since, until) and ingest the unknown ones (dry:
-    only count them). progress gets the seconds of the window covered since its last call."""
+    only count them). progress gets the seconds of the window covered since its last call.
+    ValueError when the source cannot list that far back."""
     tally, now = Tally(), time.time()
+    if why := found.backfill_refusal(since, now):
+        raise ValueError(why)
     for stream in streams:
         covered = 0
         for page in found.listing(route, stream, since=since - 1, until=until):
@@ -147,6 +163,7 @@ class Reconciler:
         return self.sources[route.source]
 
     def close(self) -> None:
+        """Close every source's client."""
         for found in self.sources.values():
             found.close()
 
@@ -177,7 +194,8 @@ class Reconciler:
             self._release(keys=[lock], args=[token])
 
     def locked_run(self, route: Route, token: str) -> Tally | None:
-        """List every form from its watermark; record counts, or the error and a backoff."""
+        """List every stream from its watermark; record counts, or the error and a backoff
+        (as long as the source asked, when it said: Google's RESOURCE_EXHAUSTED retryDelay)."""
         key, started = self.store.keys.reconcile(route.name), now_ms(self.clock)
         every_ms = route.settings["reconcile_every_min"] * 60_000
         tally = Tally()
@@ -189,7 +207,8 @@ class Reconciler:
             return None
         except SourceError as exc:
             failures = self.store.redis.hincrby(key, "failures", 1)
-            wait_ms = int(retry_in_s(failures) * 1000)
+            wait_ms = int((exc.retry_after_s if exc.retry_after_s is not None
+                           else retry_in_s(failures)) * 1000)
             self.store.redis.hset(key, mapping={
                 "last_run_ms": started, "last_error": str(exc)[:300],
                 "last_error_kind": exc.kind, "next_at_ms": started + wait_ms})
@@ -217,6 +236,8 @@ class Reconciler:
         pipe = self.store.redis.pipeline(transaction=False)
         pipe.hincrby(key, "seen", page.seen)
         pipe.hincrby(key, "missed", page.new)
+        for rule, n in page.rules.items():
+            pipe.hincrby(key, f"matched:{rule}", n)
         pipe.execute()
         metrics = self.store.metrics
         metrics.inc("leadgate_reconcile_leads", page.seen - page.new, route=route.name,
@@ -247,7 +268,7 @@ class Reconciler:
 
     def listing(self, route: Route, form: str, since: int, until: int, token: str
                 ) -> Iterator[list[dict[str, Any]]]:
-        """The form's pages, the lock renewed before each Graph call."""
+        """The stream's pages, the lock renewed before each call to the source."""
         lock = self.store.keys.reconcile_lock(route.name)
         ttl_ms = int(defaults.RECONCILE_LOCK_S * 1000)
         pages = self.of(route).listing(route, form, since=since, until=until,

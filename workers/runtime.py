@@ -28,12 +28,14 @@ class FlushWorker(SimpleWorker):
     leadgate: WorkerContext | None = None
 
     def request_stop(self, signum: Any, frame: FrameType | None) -> None:
+        """Tell the dispatcher and the flushes to stop, then stop as RQ does."""
         if self.leadgate is not None:
             self.leadgate.stopping.set()
         super().request_stop(signum, frame)
 
 
 def make_worker(ctx: WorkerContext) -> tuple[FlushWorker, Dispatcher]:
+    """The RQ worker, carrying the context, and the dispatcher over its queue."""
     queue = Queue(defaults.QUEUE_NAME, connection=ctx.redis)
     worker = FlushWorker([queue], connection=ctx.redis)
     worker.leadgate = ctx

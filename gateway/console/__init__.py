@@ -45,6 +45,7 @@ class ConsoleSessions(SecureCookieSessionInterface):
             super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
+        """Mark the session cookie Secure whenever the request came over HTTPS."""
         return request.is_secure
 
 

@@ -80,6 +80,7 @@ def _csrf() -> dict[str, Any]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
+    """The login form, and a login by the admin token (with its CSRF token)."""
     if request.method == "GET":
         session.setdefault("csrf", secrets.token_urlsafe(32))
         return render_template("login.html", error=None)

@@ -60,18 +60,14 @@ def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
     if query.contact:
         found: dict[str, int] = {}
         for digest in query.contact:
-            key = store.keys.contact(digest)
-            for eid, score in store.redis.zrevrangebyscore(key, top, low, withscores=True):
-                found[eid.decode()] = int(score)
+            found.update(store.contact_events(digest, top, low))
         ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
         yield from (c for c in ranked if not _seen(c, top, after))
         return
     offset = 0
     while True:
-        chunk = store.redis.zrevrangebyscore(store.keys.events, top, low, start=offset,
-                                             num=CHUNK, withscores=True)
-        for eid, score in chunk:
-            item = (eid.decode(), int(score))
+        chunk = store.recent_events(top, low, offset=offset, count=CHUNK)
+        for item in chunk:
             if not _seen(item, top, after):
                 yield item
         if len(chunk) < CHUNK:
@@ -119,8 +115,9 @@ def _take(store: Store, batch: list[tuple[str, int]], query: Query,
           page: list[dict[str, str]], limit: int) -> str:
     """Add the batch's matching events to the page; the cursor where the page stopped."""
     last = ""
-    for (eid, score), record in zip(batch, store.events([e for e, _ in batch]), strict=True):
+    for (eid, score), event in zip(batch, store.events([e for e, _ in batch]), strict=True):
         last = f"{score}:{eid}"
+        record = event.to_fields() if event else {}
         if record and all(record.get(k) == v for k, v in query.filters.items()):
             page.append(record)
             if len(page) >= limit:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -44,11 +43,8 @@ def customers(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def _oldest_pending_s(store: Store, customer: str, now: int) -> float | None:
-    first = store.redis.lindex(store.keys.buffer(customer), 0)
-    if first is None:
-        return None
-    received = store.redis.hget(store.keys.event(first.decode()), "received_at")
-    return max(0.0, (now - int(received)) / 1000) if received else None
+    received = store.oldest_pending_ms(customer)
+    return max(0.0, (now - received) / 1000) if received else None
 
 
 def _rate(state: dict[str, str], now: int) -> list[str]:
@@ -72,7 +68,7 @@ def routes(store: Store, config: Config) -> list[dict[str, Any]]:
             outcome = labels.get("outcome", "")
             kind = "rejected" if outcome in REJECTED else outcome
             counts[(labels.get("route", ""), kind)] += value
-    report = routes_report(config, store)          # Meta: reconciliation and source health
+    report = routes_report(config, store)          # Meta, Google: reconciliation, health
     return [{"name": name, "customer": route.customer, "source": route.source,
              **{kind: int(counts[(name, kind)])
                 for kind in ("accepted", "duplicate", "ignored", "rejected")},
@@ -81,7 +77,8 @@ def routes(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def _health(report: dict[str, Any]) -> dict[str, str]:
-    """A Meta route's source health and reconciliation in words; nothing for other routes."""
+    """A listing route's (Meta, Google) source health and reconciliation in words; nothing for
+    other routes."""
     if "reconcile" not in report:
         return {}
     return {"source": health_label(report.get("health")),
@@ -134,6 +131,3 @@ def replay_note(store: Store, config: Config, record: dict[str, str]) -> str:
     return f"{key}: {plan.reason}{company}" + (f" (warning: {plan.warning})" if plan.warning
                                                else "")
 
-
-def decoded(record: dict[str, str], name: str) -> Any:
-    return json.loads(record.get(name) or "null")

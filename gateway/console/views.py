@@ -28,6 +28,7 @@ def _regions() -> list[str]:
 
 @bp.get("/")
 def overview() -> str:
+    """Customers, routes, dead letters and Redis memory at a glance."""
     return render_template("overview.html", **_overview())
 
 
@@ -50,6 +51,7 @@ def _overview() -> dict[str, Any]:
 
 @bp.get("/events")
 def events() -> str:
+    """Events, newest first, filtered by the URL's query."""
     return _events(read.Query.from_args(request.args))
 
 
@@ -83,13 +85,20 @@ def search() -> Any:
     return redirect(url_for("console.events", **query.args()))
 
 
+def _record(event_id: str) -> dict[str, str]:
+    """The event's fields as the templates show them, or a 404."""
+    found = app_context().store.event(event_id)
+    if found is None:
+        abort(404, f"no event {event_id}")
+    return found.to_fields()
+
+
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> str:
+    """One event: its record masked, its timeline, and how a replay would go."""
     ctx = app_context()
     store, config = ctx.store, ctx.config
-    record = store.event(event_id)
-    if record is None:
-        abort(404, f"no event {event_id}")
+    record = _record(event_id)
     attempts = store.index.attempts(store.redis, event_id) if store.index else []
     return render_template("event.html", e=record, masked=read.masked(record),
                            row=read.masked_row(record), timeline=state.timeline(record, attempts),
@@ -102,9 +111,7 @@ def event(event_id: str) -> str:
 @bp.post("/events/<event_id>/reveal")
 def reveal(event_id: str) -> str:
     """The unmasked contact; every reveal is logged as an access (never the contact)."""
-    record = app_context().store.event(event_id)
-    if record is None:
-        abort(404, f"no event {event_id}")
+    record = _record(event_id)
     log.info("console contact revealed", extra={"event_id": event_id, "session": session_tag(),
                                                 "client": client_tag()})
     return render_template("_contact.html", contact=read.contacts(record), revealed=True,
@@ -115,18 +122,20 @@ def reveal(event_id: str) -> str:
 def _dead_matching(args: Any) -> list[dict[str, str]]:
     wanted = {k: args[k] for k in DEAD_FILTERS if args.get(k)}
     ids = args.getlist("id")
-    return [r for r in app_context().store.dead_letters(limit=BULK_LIMIT)
+    return [r for r in (e.to_fields() for e in app_context().store.dead_letters(limit=BULK_LIMIT))
             if all(r.get(k) == v for k, v in wanted.items()) and (not ids or r["id"] in ids)]
 
 
 @bp.get("/dead")
 def dead() -> str:
+    """Dead letters, filtered or one page of them, with their masked contacts."""
     if any(request.args.get(k) for k in DEAD_FILTERS):
         matching = _dead_matching(request.args)
         total = len(matching)
     else:                          # no filter: one page, without reading every dead letter
         store = app_context().store
-        matching, total = store.dead_letters(limit=DEAD_PAGE), store.dead_count()
+        matching = [e.to_fields() for e in store.dead_letters(limit=DEAD_PAGE)]
+        total = store.dead_count()
     rows = [{**r, "masked": read.masked(r)} for r in matching[:DEAD_PAGE]]
     config = app_context().config
     return render_template("dead.html", rows=rows, total=total, args=request.args,

@@ -154,10 +154,12 @@ def _begin_preview(plan: Plan, imports: Imports, source: IO[bytes]
                      imports, on_row=rows.append, rows_told=defaults.IMPORT_PREVIEW_ROWS_SHOWN)
 
     def report(status: str, **more: str) -> None:
+        """Store the dry run's report so far, under `status`."""
         imports.preview(plan.import_id, {**dry.report(), "status": status, "rows": rows,
                                          **more})
 
     def preview() -> None:
+        """Run the dry run in the background; its report says when it is done."""
         try:
             dry.run(source, progress=lambda _done, _total: report("previewing"))
         finally:

@@ -15,6 +15,7 @@ from gateway.store import Store, now_ms, translated
 COUNTS = ("rows", "queued", *ROW_STATUSES, "duplicates_in_file", "already_imported", "warnings",
           "gone")
 ROW_NEW, ROW_SAME_ID, ROW_SAME_CONTACT = 0, 1, 2
+STATUSES = ("reading", "delivering", "done", "previewing", "preview", "failed")   # an import's
 
 
 class Imports:

@@ -23,6 +23,7 @@ Progress = Callable[[int, int], None]     # (rows just done, rows in all)
 
 
 def new_import_id() -> str:
+    """A new import's id: imp_ and 16 random hex digits."""
     return "imp_" + secrets.token_hex(8)
 
 
@@ -192,11 +193,13 @@ class DryRun:
                                "errors": errors or [], "ignored_custom_fields": []})
 
     def fail(self, number: int, reason: str) -> None:
+        """Count a failed row, keeping its reason while few are kept."""
         self.counts["failed"] += 1
         if len(self.errors) < defaults.IMPORT_ERRORS_KEPT:
             self.errors.append({"row": number, "reason": reason})
 
     def report(self) -> dict[str, Any]:
+        """The dry run's report: what an import would send, and what it would refuse."""
         return {"import": None, "dry_run": True, "status": "preview",
                 "customer": self.plan.customer.name, "on_duplicate": self.plan.on_duplicate,
                 "mega_calls": self.previewer.calls, "pending": 0,

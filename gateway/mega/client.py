@@ -38,6 +38,7 @@ class RateInfo:
 
     @classmethod
     def from_headers(cls, headers: httpx.Headers) -> RateInfo:
+        """The rate information of an answer's headers."""
         return cls(_number(headers.get("RateLimit-Limit")),
                    _number(headers.get("RateLimit-Remaining")),
                    _seconds(headers.get("RateLimit-Reset")),
@@ -65,6 +66,7 @@ class MegaClient:
             headers={"User-Agent": USER_AGENT}, transport=transport)
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self._http.close()
 
     def send(self, customer: Customer, endpoint: str, body: bytes, key: str) -> MegaResponse:

@@ -103,6 +103,13 @@ class Source:
     enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
     # its webhook leads are kept findable for reconciliation's matching (gateway/google_match.py)
     remembered: ClassVar[bool] = False
+    # its leads can be listed at the provider: reconciliation, backfill and source health
+    # (implemented on the worker side, workers/capabilities.py)
+    lists_leads: ClassVar[bool] = False
+
+    def listing_needs(self, settings: dict[str, Any]) -> str:
+        """What the route lacks to list its leads ('' when nothing)."""
+        return "" if self.lists_leads else f"{self.name} does not list its leads"
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
         """Raise Unauthorized unless the request is the provider's."""
@@ -135,4 +142,5 @@ class UnsignedSource(Source):
     settings_schema = UrlTokenSettings
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Nothing to check beyond the route's URL token."""
         return None

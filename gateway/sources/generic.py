@@ -49,12 +49,14 @@ class Generic(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """The HMAC header a sender would add (none without a secret)."""
         if not settings.get("hmac_secret"):
             return {}
         return {settings["hmac_header"]: "sha256=" + digest(
             settings["hmac_secret"], body, encoding=settings["hmac_encoding"])}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check the configured HMAC header, if the route has a secret."""
         if not settings.get("hmac_secret"):
             return
         header = settings["hmac_header"]
@@ -65,6 +67,7 @@ class Generic(Source):
             raise Unauthorized(f"{header} does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """A JSON object or a list of them (bounded), each one lead draft."""
         body = parse_body(inbound)
         items = body if isinstance(body, list) else [body]
         if not items or len(items) > MAX_ITEMS or not all(isinstance(i, dict) for i in items):
@@ -74,6 +77,7 @@ class Generic(Source):
 
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A test delivery as a form would post it."""
         who = sample_contact(tag)
         item: dict[str, Any] = {"name": who["name"], "email": who["email"],
                                 "phone": who["phone"], "message": "Please call me back"}

@@ -78,27 +78,30 @@ class GoogleSettings(RouteSettings, ReconcileSettings):
         return data
 
 
-def reconciles(settings: dict[str, Any]) -> bool:
-    """True when the route has the Ads API credentials and reconciliation is not switched off."""
-    return bool(settings.get("ads_customer_id")) and settings["reconcile_every_min"] > 0
-
-
 class GoogleLeadForms(Source):
     name = "google_lead_forms"
     settings_schema = GoogleSettings
     lead_defaults = {"source_type": "form", "source_platform": "google_ads"}
     success_status = 200        # Google's test button shows green on 200 only
     remembered = True           # the Ads API's id may differ from lead_id: match by gclid...
+    lists_leads = True          # lead_form_submission_data through the Google Ads API
+
+    def listing_needs(self, settings: dict[str, Any]) -> str:
+        return "" if settings.get("ads_customer_id") else \
+            f"{', '.join(CREDENTIALS)} (the Google Ads API's access)"
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check the google_key that Google puts in the body."""
         body = _body(inbound)
         given = body.get("google_key", body.get("Google_key"))
         require_secret(given, settings["google_key"], "google_key")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """The lead form's answers as one lead draft."""
         return [lead_draft(_body(inbound), settings)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A test lead as Google's "send test data" posts it."""
         who = sample_contact(tag)
         body = {"lead_id": f"TeSter-{tag}-lead-submission", "api_version": "1.0",
                 "form_id": 349080077126, "campaign_id": 23729418209,

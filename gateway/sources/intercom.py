@@ -30,18 +30,22 @@ class Intercom(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """Intercom's X-Hub-Signature: HMAC-SHA1 of the body."""
         return {"X-Hub-Signature": "sha1=" + digest(settings["secret"], body, algorithm="sha1")}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check X-Hub-Signature against the body."""
         given = require_header(inbound.headers, "X-Hub-Signature")
         expected = self.sign(settings, inbound.body)["X-Hub-Signature"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature does not match the body")
 
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+        """Answer Intercom's HEAD request that validates a new endpoint."""
         return 200, ""      # Intercom validates a new endpoint URL with a HEAD request
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """A contact.lead.created notification as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or body.get("type") != "notification_event":
             raise BadRequest("not an Intercom notification")
@@ -69,6 +73,7 @@ class Intercom(Source):
         return [Draft(event_id=str(notification), lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A contact.lead.created notification as Intercom sends it."""
         who = sample_contact(tag)
         body = json.dumps({
             "type": "notification_event", "app_id": "abc123def", "topic": "contact.lead.created",

@@ -27,6 +27,7 @@ class Jotform(UnsignedSource):
     name = "jotform"
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """Jotform's multipart submission as one lead draft."""
         if inbound.mimetype != "multipart/form-data":
             raise UnsupportedMediaType("Jotform posts multipart/form-data")
         form = parse_multipart(inbound.body, inbound.headers.get("Content-Type", ""))
@@ -51,6 +52,7 @@ class Jotform(UnsignedSource):
         return [Draft(event_id=submission_id, lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A submission as Jotform posts it (multipart, rawRequest JSON)."""
         who = sample_contact(tag)
         raw = {"slug": "submit/243231271343446", "q3_name": {"first": who["first"],
                                                             "last": who["last"]},

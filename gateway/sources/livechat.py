@@ -36,10 +36,12 @@ class LiveChat(Source):
     success_status = 200
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check the secret_key that LiveChat puts in the body."""
         body = _body(inbound)
         require_secret(body.get("secret_key"), settings["secret_key"], "secret_key")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """An incoming_chat's pre-chat form as one lead draft."""
         body = _body(inbound)
         if body.get("action") != "incoming_chat":
             raise Ignored(f"action {body.get('action')!r} carries no lead")
@@ -73,6 +75,7 @@ class LiveChat(Source):
         return [Draft(event_id=event, lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """An incoming_chat webhook as LiveChat sends it."""
         who = sample_contact(tag)
         customer_id = "b7eff798-f8df-4364-8059-649c35c9ed0c"
         body = json.dumps({

@@ -50,8 +50,13 @@ class MetaLeadAds(Source):
     settings_schema = MetaSettings
     lead_defaults = {"source_type": "form", "source_platform": "meta_ads"}
     success_status = 200       # Meta asks for 200 OK to every notification
+    lists_leads = True         # each form's leads through the Graph API
+
+    def listing_needs(self, settings: dict[str, Any]) -> str:
+        return "" if settings.get("page_id") or settings.get("forms") else "page_id or forms"
 
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+        """Answer Meta's subscription check (hub.challenge) when the verify token matches."""
         mode = inbound.query.get("hub.mode")
         if mode is None:
             return None
@@ -66,15 +71,18 @@ class MetaLeadAds(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """Meta's X-Hub-Signature-256: HMAC-SHA256 of the body."""
         return {"X-Hub-Signature-256": "sha256=" + digest(settings["secret"], body)}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check X-Hub-Signature-256 against the body."""
         given = require_header(inbound.headers, "X-Hub-Signature-256")
         expected = self.sign(settings, inbound.body)["X-Hub-Signature-256"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature-256 does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """Each leadgen change: a draft to complete from the Graph API."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
             raise BadRequest("not a Meta webhook: no entry list")
@@ -98,6 +106,7 @@ class MetaLeadAds(Source):
         return list(drafts.values())
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A leadgen webhook as Meta sends it."""
         lead_id = int(tag or "1", 16) % 10**15 + 10**15      # a 16-digit id, as Meta's are
         body = json.dumps({"object": "page", "entry": [{
             "id": "112233445566778", "time": int(now), "changes": [{

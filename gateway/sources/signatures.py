@@ -65,6 +65,7 @@ def require_secret(given: Any, secret: str, what: str) -> None:
 
 
 def require_header(headers: Any, name: str) -> str:
+    """The header's value; Unauthorized if it is missing or empty."""
     value = headers.get(name)
     if not value:
         raise Unauthorized(f"missing {name} header")
@@ -89,12 +90,14 @@ def check_timestamp(ts: float, now: float, tolerance_s: float, what: str) -> Non
 def parse_json(body: bytes) -> Any:
     """Strict JSON: UTF-8, no duplicate keys, no NaN."""
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        """A JSON object whose keys are unique; BadRequest otherwise."""
         obj = dict(pairs)
         if len(obj) != len(pairs):
             raise BadRequest("JSON object has duplicate keys")
         return obj
 
     def no_constant(name: str) -> Any:
+        """Refuse NaN and Infinity, which are not JSON."""
         raise BadRequest(f"JSON holds {name}, which is not JSON")
 
     try:

@@ -33,12 +33,14 @@ class StandardWebhooks(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """The webhook-id, webhook-timestamp and webhook-signature headers of a sender."""
         signature = digest(whsec_key(settings["secret"]), f"{msg_id}.{stamp}.".encode() + body,
                            encoding="base64")
         return {"webhook-id": msg_id, "webhook-timestamp": stamp,
                 "webhook-signature": f"v1,{signature}"}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check the signature of id, timestamp and body, and the timestamp both ways."""
         msg_id = require_header(inbound.headers, "webhook-id")
         stamp = require_header(inbound.headers, "webhook-timestamp")
         signatures = require_header(inbound.headers, "webhook-signature")
@@ -49,6 +51,7 @@ class StandardWebhooks(Source):
             raise Unauthorized("no webhook-signature matches")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """The JSON object's data as one lead draft."""
         body = parse_body(inbound)
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
@@ -57,6 +60,7 @@ class StandardWebhooks(Source):
         return [draft]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A lead.created delivery as a Standard Webhooks sender signs it."""
         who = sample_contact(tag)
         body = json.dumps({"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
                            "data": {"name": who["name"], "email": who["email"],

@@ -28,14 +28,17 @@ class Tally(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """Tally's Tally-Signature: base64 HMAC-SHA256 of the body."""
         return {"Tally-Signature": digest(settings["secret"], body, encoding="base64")}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check Tally-Signature against the body."""
         given = require_header(inbound.headers, "Tally-Signature")
         if not matches_any(self.sign(settings, inbound.body)["Tally-Signature"], [given]):
             raise Unauthorized("Tally-Signature does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """A FORM_RESPONSE's fields as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or not scalar(body, "eventId", "eventId"):
             raise BadRequest("not a Tally delivery: no eventId")
@@ -64,6 +67,7 @@ class Tally(Source):
 
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A FORM_RESPONSE delivery as Tally sends it."""
         who = sample_contact(tag)
         body = json.dumps({"eventId": f"a4cb511e-{tag}", "eventType": "FORM_RESPONSE",
                            "createdAt": "2026-05-01T12:00:00.000Z", "data": {

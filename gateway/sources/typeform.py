@@ -33,16 +33,19 @@ class Typeform(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """Typeform's Typeform-Signature: sha256= and the base64 HMAC of the body."""
         return {"Typeform-Signature": "sha256=" + digest(settings["secret"], body,
                                                          encoding="base64")}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check Typeform-Signature against the body."""
         given = require_header(inbound.headers, "Typeform-Signature")
         expected = self.sign(settings, inbound.body)["Typeform-Signature"]
         if not matches_any(expected, [given]):
             raise Unauthorized("Typeform-Signature does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """A form_response's answers as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or not isinstance(body.get("form_response"), dict):
             raise BadRequest("not a Typeform delivery: no form_response")
@@ -66,6 +69,7 @@ class Typeform(Source):
 
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A form_response delivery as Typeform sends it."""
         who = sample_contact(tag)
         body = json.dumps({"event_id": f"01HZX3V5N6S7{tag.upper()}", "event_type": "form_response",
                            "form_response": {

@@ -24,6 +24,7 @@ class Unbounce(UnsignedSource):
     name = "unbounce"
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """Unbounce's form post (the lead as JSON in its data.json field) as one lead draft."""
         if inbound.mimetype != "application/x-www-form-urlencoded":
             raise UnsupportedMediaType("Unbounce posts application/x-www-form-urlencoded")
         form = parse_form(inbound.body)
@@ -45,6 +46,7 @@ class Unbounce(UnsignedSource):
         return [Draft(event_id=stable_hash(identity), lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A form submission as Unbounce posts it."""
         who = sample_contact(tag)
         page_id = "7648177d-7323-4330-b4f9-9951a52138b6"
         data = {"full_name": [who["name"]], "email": [who["email"]],

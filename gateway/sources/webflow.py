@@ -37,12 +37,14 @@ class Webflow(Source):
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
+        """Webflow's timestamp and signature headers (none without a secret)."""
         if not settings.get("secret"):
             return {}
         return {"x-webflow-timestamp": stamp,
                 "x-webflow-signature": digest(settings["secret"], stamp.encode() + b":" + body)}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check Webflow's signature and timestamp, if the route has a secret."""
         if not settings.get("secret"):
             return      # the URL token, checked before any source runs, is the credential
         stamp = require_header(inbound.headers, "x-webflow-timestamp")
@@ -54,6 +56,7 @@ class Webflow(Source):
             raise Unauthorized("x-webflow-signature does not match the body")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """A form_submission's data as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
@@ -79,6 +82,7 @@ class Webflow(Source):
         return [Draft(event_id=str(submission_id), lead=lead, fields=values, used=used)]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A form_submission as Webflow sends it."""
         who = sample_contact(tag)
         body = json.dumps({"triggerType": "form_submission", "payload": {
             "name": "Contact Us", "siteId": "65427cf400e02b306eaa049c",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.config import Route
 from gateway.errors import GoogleAdsError
+from gateway.sources import SOURCES
 from workers.google.ads import Credentials, GoogleAds
 
 PROBE_S = 60                        # the window the probe lists, seconds
@@ -25,3 +27,19 @@ def check(ads: GoogleAds, settings: dict[str, Any], now: float) -> dict[str, Any
         return {"state": exc.health, "detail": f"Google says: {exc}"[:300],
                 "reason": exc.reason}
     return {"state": "healthy", "detail": "", "reason": ""}
+
+
+class GoogleHealth:
+    """The health check Google routes declare; one instance per thread (it owns its client)."""
+
+    def __init__(self, *, timeout_s: float, ads: GoogleAds | None = None):
+        self.ads = ads or GoogleAds(timeout_s=timeout_s)
+
+    def check(self, route: Route, now: float) -> dict[str, Any] | None:
+        """The route's state, or None when it has no Ads API access to check."""
+        if SOURCES[route.source].listing_needs(route.settings):
+            return None
+        return check(self.ads, route.settings, now)
+
+    def close(self) -> None:
+        self.ads.close()

@@ -53,6 +53,7 @@ class GraphClient:
         self._http = httpx.Client(timeout=client_timeout(timeout_s), transport=transport)
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self._http.close()
 
     def fetch(self, base_url: str, token: str, lead_ids: list[str], *,

@@ -67,7 +67,9 @@ class MetaHealth:
         self.pages = pages or MetaPages(timeout_s=timeout_s)
 
     def check(self, route: Route, now: float) -> dict[str, Any]:
+        """This route's source health now."""
         return check(route, self.pages, now)
 
     def close(self) -> None:
+        """Close the Graph client."""
         self.pages.close()

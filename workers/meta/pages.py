@@ -36,6 +36,7 @@ class MetaPages:
         self._http = httpx.Client(timeout=client_timeout(timeout_s), transport=transport)
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self._http.close()
 
     def leads(self, base_url: str, token: str, form_id: str, *, since: int,
@@ -100,4 +101,5 @@ class MetaPages:
         return [app for app in body.get("data") or [] if isinstance(app, dict)]
 
     def get(self, url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
+        """One Graph API GET within the call's deadline, as JSON."""
         return get_json(self._http, url, token, params, deadline_s=self.timeout_s)

@@ -13,6 +13,7 @@ from gateway.event import Event
 from gateway.sources import SOURCES
 from gateway.sources.base import Draft
 from gateway.sources.meta import lead_draft
+from gateway.store import Store
 from workers.meta.pages import MetaPages
 
 SOURCE = "meta_lead_ads"
@@ -27,6 +28,7 @@ class MetaReconciliation:
         self.pages = pages or MetaPages(timeout_s=timeout_s)
 
     def close(self) -> None:
+        """Close the Graph client."""
         self.pages.close()
 
     def streams(self, route: Route) -> list[str]:
@@ -56,9 +58,18 @@ class MetaReconciliation:
         return [lead_draft(lead_id, known, item),
                 Draft(event_id=lead_id, fields=known, enrich="meta")]
 
-    def seen(self, route: Route, events: list[Event]) -> set[str]:
+    def seen(self, store: Store, route: Route, pairs: list[tuple[Any, Event]]
+             ) -> dict[str, str]:
         """Meta's leads match their webhooks by lead id alone: the event key."""
-        return set()
+        return {}
+
+    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
+               now: float) -> None:
+        """A later webhook has the same lead id: the event key finds it."""
+
+    def backfill_refusal(self, since: float, now: float) -> str:
+        """Graph lists a form's leads for as long as Meta keeps them: no limit of our own."""
+        return ""
 
     def created_at(self, item: dict[str, Any]) -> int | None:
         """A listed lead's created_time ("2026-05-01T12:00:00+0000") as unix seconds."""
