@@ -23,7 +23,7 @@ import httpx
 import redis
 
 from bench.harness import Stack
-from gateway.store import event_id
+from gateway.store.store import event_id
 from workers.policy import lease_s
 
 MEGA_TIMEOUT_S = 2.0

@@ -16,13 +16,13 @@ import redis
 
 from bench.harness import free_port
 from gateway.config import Config, config_from_dict
-from gateway.index import Index
-from gateway.keys import Keys
-from gateway.leads import draft_event
-from gateway.redis_server import RedisServer
-from gateway.sources import SOURCES
-from gateway.sources.base import Draft
-from gateway.store import Store
+from gateway.domain.leads import draft_event
+from gateway.domain.sources import SOURCES
+from gateway.domain.sources.base import Draft
+from gateway.local.redis_server import RedisServer
+from gateway.store.index import Index
+from gateway.store.keys import Keys
+from gateway.store.store import Store
 
 CONFIG = {"server": {"admin_token": "bench-admin-token-0123456789abcdef"},
           "customers": {"c": {"customer_id": "11111111-1111-4111-8111-111111111111",

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from bench.harness import Stack
 from gateway.config import load_config
-from gateway.leads import draft_event
-from gateway.redis_server import connect
-from gateway.sources import SOURCES
-from gateway.sources.base import Draft
-from gateway.store import Store
+from gateway.domain.leads import draft_event
+from gateway.domain.sources import SOURCES
+from gateway.domain.sources.base import Draft
+from gateway.local.redis_server import connect
+from gateway.store.store import Store
 
 
 def queue_backlog(stack: Stack, leads: int) -> float:

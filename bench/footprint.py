@@ -23,8 +23,8 @@ import redis
 
 from bench.harness import Stack
 from gateway import defaults
-from gateway.redis_server import connect
-from gateway.store import Store
+from gateway.local.redis_server import connect
+from gateway.store.store import Store
 
 PLANS_MB = (25, 50, 100)
 

@@ -23,11 +23,11 @@ import redis
 from werkzeug.serving import make_server
 
 from bench.harness import free_port
-from gateway.app import create_app
 from gateway.config import config_from_dict
-from gateway.index import Index
-from gateway.redis_server import RedisServer
-from gateway.store import Store
+from gateway.local.redis_server import RedisServer
+from gateway.store.index import Index
+from gateway.store.store import Store
+from gateway.web.app import create_app
 from megasim import google as sim
 from megasim.app import create_app as create_megasim
 from workers.reconcile import Reconciler

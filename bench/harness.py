@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from gateway.redis_server import RedisServer
+from gateway.local.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_TOKEN = "bench-url-token-0123456789abcdef"

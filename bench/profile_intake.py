@@ -20,11 +20,11 @@ from werkzeug.datastructures import Headers
 from bench.harness import URL_TOKEN, free_port
 from bench.intake import SECRET, webhook
 from gateway.config import config_from_dict
-from gateway.leads import draft_event
+from gateway.domain.leads import draft_event
+from gateway.domain.sources import SOURCES, Inbound
+from gateway.local.redis_server import RedisServer, connect
 from gateway.logs import configure
-from gateway.redis_server import RedisServer, connect
-from gateway.sources import SOURCES, Inbound
-from gateway.store import Store
+from gateway.store.store import Store
 
 N = 2000                      # webhooks per round
 ROUNDS = 5

@@ -8,7 +8,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from gateway.server import options
+from gateway.web.server import options
 
 
 class Server(BaseApplication):  # type: ignore[misc]

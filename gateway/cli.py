@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from gateway import dev_run, local_run
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
+from gateway.local import dev_run, local_run
 
 DEV_CONFIG = Path(__file__).with_name("dev.toml")
 LOCAL_URL = "http://127.0.0.1:8000"     # send-sample's gateway when no dev instance runs
@@ -125,7 +125,7 @@ def _fault_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="The address to listen on (a Procfile host routes to every interface).")
 def web(config_path: str | None, port: int, host: str) -> None:
     """Serve the intake (gunicorn; PORT and WEB_CONCURRENCY honoured)."""
-    from gateway.server import serve
+    from gateway.web.server import serve
 
     config = _require_redis(_config(config_path, dev_instance=False), "web")
     _check_redis(config)                                      # fail fast, before gunicorn
@@ -174,7 +174,7 @@ def send_sample(route: str, config_path: str | None, url: str | None) -> None:
 
     import httpx
 
-    from gateway.sources import SOURCES
+    from gateway.domain.sources import SOURCES
 
     config = _config(config_path)
     url = url or ((dev := _dev()) and dev.web_url) or LOCAL_URL
@@ -217,9 +217,9 @@ def _store(config: Config) -> Any:
     """The store on the config's Redis (REDIS_URL), else the running dev instance's."""
     import redis
 
-    from gateway.index import Index
-    from gateway.redis_server import connect
-    from gateway.store import Store, acknowledged
+    from gateway.local.redis_server import connect
+    from gateway.store.index import Index
+    from gateway.store.store import Store, acknowledged
 
     url = config.redis_url
     if not url and (dev := _dev()) is not None:
@@ -259,7 +259,7 @@ def status(config_path: str | None, no_check: bool) -> None:
 
 def _redis_status(config: Config, store: Any) -> None:
     """Redis's memory headroom, and a warning if its policy may evict leads."""
-    from gateway.headroom import evicting, eviction_warning, memory
+    from gateway.store.headroom import evicting, eviction_warning, memory
 
     info = store.memory_info()
     click.echo(memory(info, config.redis.get("max_memory_mb")).line())
@@ -272,7 +272,7 @@ SOURCE_LABELS = {"meta_lead_ads": "meta", "google_lead_forms": "google"}
 
 def _source_status(config: Config, store: Any, *, check: bool) -> None:
     """Each listing route's source health and reconciliation, for `status`."""
-    from gateway.route_status import health_label, lists_leads, reconcile_label, routes_report
+    from gateway.web.route_status import health_label, lists_leads, reconcile_label, routes_report
 
     if check and any(lists_leads(r) for r in config.routes.values()):
         from workers.monitors import HealthChecker
@@ -316,7 +316,7 @@ def dlq_show(config_path: str | None, event_id: str) -> None:
     """Show one event's whole record."""
     import json
 
-    from gateway.admin import public
+    from gateway.web.admin import public
 
     event = _store(_config(config_path)).event(event_id)
     if event is None:
@@ -379,7 +379,7 @@ def new_token() -> None:
 
 def _require_redis(config: Config, command: str) -> Config:
     """The config, if REDIS_URL is set; else exit non-zero with one line naming it."""
-    from gateway.store import require_redis_url
+    from gateway.store.store import require_redis_url
 
     try:
         require_redis_url(config, command)
@@ -394,8 +394,8 @@ def _check_redis(config: Config) -> None:
     is not checked: the intake answers 503 until it does, and workers wait for it."""
     import redis
 
-    from gateway.headroom import check_server
-    from gateway.redis_server import connect
+    from gateway.local.redis_server import connect
+    from gateway.store.headroom import check_server
 
     client = connect(config.redis_url)
     try:
@@ -542,9 +542,9 @@ def backfill(route: str, config_path: str | None, since: Any, until: Any,
     Ads account's lead form submissions); store and deliver the ones not yet known."""
     from calendar import timegm
 
+    from gateway.domain.sources import SOURCES
     from gateway.errors import SourceError
-    from gateway.route_status import lists_leads
-    from gateway.sources import SOURCES
+    from gateway.web.route_status import lists_leads
     from workers.reconcile import backfill as run
     from workers.reconcile import reconciliation
 

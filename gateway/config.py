@@ -22,9 +22,9 @@ from marshmallow import (
 )
 
 from gateway import defaults
+from gateway.domain.leads import LeadSchema, check_field_target
+from gateway.domain.sources.signatures import check_whsec
 from gateway.errors import ConfigError
-from gateway.leads import LeadSchema, check_field_target
-from gateway.sources.signatures import check_whsec
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
@@ -252,7 +252,7 @@ def check_no_default(text: str, path: str) -> None:
 def check_env_only(routes: Any) -> None:
     """Route settings a source lists in its schema's `env_only` (API secrets) must be written as
     `${VAR}`: the secret lives in the environment, never in the file."""
-    from gateway.sources import SOURCES
+    from gateway.domain.sources import SOURCES
 
     for name, spec in routes.items() if isinstance(routes, dict) else ():
         kind = spec.get("source") if isinstance(spec, dict) else None
@@ -345,7 +345,7 @@ def _tables(data: dict[str, Any], name: str, schema: Schema) -> dict[str, dict[s
 
 
 def _route(name: str, spec: dict[str, Any], customers: dict[str, Customer]) -> Route:
-    from gateway.sources import SOURCES
+    from gateway.domain.sources import SOURCES
 
     where = f"routes.{name}"
     common = _load(RouteCommonSchema(), spec, where)

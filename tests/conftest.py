@@ -15,11 +15,11 @@ from werkzeug.serving import make_server
 from werkzeug.wsgi import ClosingIterator
 
 from bench.harness import free_port
-from gateway.app import create_app
 from gateway.config import Config, config_from_dict
-from gateway.context import app_context
-from gateway.metrics import Metrics
-from gateway.redis_server import RedisServer
+from gateway.local.redis_server import RedisServer
+from gateway.store.metrics import Metrics
+from gateway.web.app import create_app
+from gateway.web.context import app_context
 from megasim.app import create_app as create_megasim
 from megasim.config import config_from_dict as sim_config
 from workers.context import WorkerContext, bind, build_context

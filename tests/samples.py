@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from gateway.sources import SOURCES
+from gateway.domain.sources import SOURCES
 from tests.conftest import URL_TOKEN
 
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -1,4 +1,4 @@
-"""The admin API (gateway/admin.py): its token, events, dead letters and their paging."""
+"""The admin API (gateway/web/admin.py): its token, events, dead letters and their paging."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis
 
-from gateway.app import create_app
+from gateway.web.app import create_app
 from tests.conftest import Sim, build
 from tests.test_delivery import ADMIN, post
 

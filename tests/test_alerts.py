@@ -23,12 +23,12 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from gateway import defaults
-from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
+from gateway.domain.sources.base import Inbound
+from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.errors import Unauthorized
-from gateway.sources.base import Inbound
-from gateway.sources.standard_webhooks import StandardWebhooks
+from gateway.web.app import create_app
 from megasim.graph import DEMO_PAGE_ID
 from tests.conftest import URL_TOKEN, Sim, build, to_toml
 from tests.samples import META_SECRET, META_TOKEN
@@ -108,7 +108,7 @@ def meta_config(config_dict: dict[str, Any], redis_server: Any, redis_client: re
 
 
 def store_of(config: Config) -> Any:
-    from gateway.store import Store
+    from gateway.store.store import Store
     return Store(redis.Redis.from_url(config.redis_url))
 
 

@@ -22,9 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from bench.harness import free_port, wait_for
-from gateway import local_run
 from gateway.cli import cli
-from gateway.redis_server import RedisServer
+from gateway.local import local_run
+from gateway.local.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRUBBED = ("REDIS_URL", "LEADGATE_CONFIG", "LEADGATE_CONFIG_TOML", "MEGA_BASE_URL",
@@ -193,7 +193,7 @@ def test_dev_listens_on_loopback_only_and_keeps_its_files_private(dev: Dev) -> N
 
 
 def test_dev_host_opens_web_and_megasim_and_the_urls_follow() -> None:
-    from gateway.dev_run import _child_commands, url_host
+    from gateway.local.dev_run import _child_commands, url_host
 
     instance = local_run.DevInstance(
         pid=1, config="c", web_url="http://192.0.2.7:8000", megasim_url="http://192.0.2.7:8090",

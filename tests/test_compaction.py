@@ -12,13 +12,13 @@ import pytest
 import redis
 
 from gateway import defaults
-from gateway.app import create_app
+from gateway.domain.records import TOMBSTONE_FIELDS, unpacked
 from gateway.errors import ConfigError
-from gateway.index import Index
-from gateway.keys import Keys
-from gateway.lease import Lease, Writes
-from gateway.records import TOMBSTONE_FIELDS, unpacked
-from gateway.store import Store
+from gateway.store.index import Index
+from gateway.store.keys import Keys
+from gateway.store.lease import Lease, Writes
+from gateway.store.store import Store
+from gateway.web.app import create_app
 from tests.conftest import URL_TOKEN, build
 from tests.test_console import search, sign_in
 from workers.monitors import compact_due

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from gateway import local_run
 from gateway.cli import cli
 from gateway.config import config_from_dict, load_config
 from gateway.errors import ConfigError
+from gateway.local import local_run
 from tests.conftest import ACME_ID, base_config
 
 ROOT = Path(__file__).resolve().parents[1]

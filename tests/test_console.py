@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis
 
-from gateway.app import create_app
-from gateway.context import app_context
-from gateway.records import unpacked
+from gateway.domain.records import unpacked
+from gateway.web.app import create_app
+from gateway.web.context import app_context
 from tests.conftest import URL_TOKEN, build
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
@@ -271,7 +271,7 @@ def test_events_filters_and_cursor_paging(console: Any, clock: Clock) -> None:
     assert listed(console.get("/console/events?window=24h").data) == [globex]
     assert listed(console.get("/console/events?status=delivered").data) == []
     assert len(listed(console.get("/console/events?status=pending&source=generic").data)) == 4
-    from gateway.console import read
+    from gateway.web.console import read
     store = app_context(console.application).store
     seen, cursor = [], ""
     while True:

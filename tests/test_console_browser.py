@@ -18,8 +18,8 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
-from gateway.app import create_app
-from gateway.context import app_context
+from gateway.web.app import create_app
+from gateway.web.context import app_context
 from tests.conftest import URL_TOKEN, Sim
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

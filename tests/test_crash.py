@@ -16,7 +16,7 @@ import httpx
 import pytest
 import redis
 
-from gateway.app import create_app
+from gateway.web.app import create_app
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, build, to_toml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ import redis
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from gateway.app import create_app
 from gateway.cli import cli
-from gateway.records import unpacked
+from gateway.domain.records import unpacked
+from gateway.web.app import create_app
 from megasim.app import create_app as create_megasim
 from megasim.config import config_from_dict as sim_config
 from tests.conftest import (

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from gateway.cli import cli
 from gateway.config import load_config
 from gateway.errors import ConfigError
-from gateway.server import options
+from gateway.web.server import options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def test_app_json_documents_every_setting_the_processes_read() -> None:
         addon["options"]["maxmemory_policy"] == "noeviction"        # queues must not be evicted
     assert app["env"]["LEADGATE_ADMIN_TOKEN"]["generator"] == "secret"
     assert app["env"]["REDIS_TLS_VERIFY"]["value"] == "none"      # Heroku Redis: self-signed
-    read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "gateway/server.py").read_text()))
+    read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "gateway/web/server.py").read_text()))
     assert read - {"PORT"} <= set(app["env"]), read - set(app["env"])
     assert all(entry.get("description") for entry in app["env"].values())
 

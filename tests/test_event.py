@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import Config
-from gateway.event import Event, event_id, new_event
+from gateway.domain.event import Event, event_id, new_event
+from gateway.domain.leads import draft_event
+from gateway.domain.sources import SOURCES, Draft
 from gateway.imports.csvfile import Row
 from gateway.imports.rows import make_plan, prepare
-from gateway.leads import draft_event
-from gateway.sources import SOURCES, Draft
 from tests.conftest import build
 
 BASE = ("id", "customer", "route", "source", "provider_id", "status", "received_at", "attempts",

@@ -9,8 +9,8 @@ from typing import Any
 
 import redis
 
-from gateway.app import create_app
-from gateway.records import unpacked
+from gateway.domain.records import unpacked
+from gateway.web.app import create_app
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, build
 from workers import policy
 from workers.context import WorkerContext, bind, build_context

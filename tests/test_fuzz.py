@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
+from gateway.domain.sources import SOURCES, Inbound
 from gateway.errors import LeadgateError
-from gateway.sources import SOURCES, Inbound
 from tests.conftest import URL_TOKEN, stored_keys
 from tests.samples import NOW, SAMPLES, SETTINGS, encode, hook, sign, signed
 
@@ -92,7 +92,7 @@ def test_parsers_raise_only_clear_errors(source: str, data: st.DataObject) -> No
 @pytest.fixture
 def fuzz_client(config_dict: dict[str, Any], redis_server: Any,
                 redis_client: redis.Redis) -> Any:
-    from gateway.app import create_app
+    from gateway.web.app import create_app
     from tests.conftest import build
 
     for source in ("unbounce", "jotform"):
@@ -188,7 +188,7 @@ def test_any_parser_slip_is_a_400_without_the_value(provider_app: tuple[Any, Any
     def slip(field: dict[str, Any]) -> Any:
         raise TypeError(f"cannot use {field.get('value')!r}")
 
-    monkeypatch.setattr("gateway.sources.tally._value", slip)
+    monkeypatch.setattr("gateway.domain.sources.providers.tally._value", slip)
     body, headers = signed("tally")
     response = provider_app[0].post(hook("tally"), data=body, headers=headers)
     assert response.status_code == 400

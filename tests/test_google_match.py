@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from gateway.sources.base import Inbound
-from gateway.sources.google import GoogleLeadForms
+from gateway.domain.sources.base import Inbound
+from gateway.domain.sources.providers.google import GoogleLeadForms
 from megasim.google import GoogleState
 from megasim.google_leads import new_submission, webhook_body
 from workers.google.match import (

@@ -9,11 +9,11 @@ from typing import Any
 
 import redis
 
-from gateway.google_match import GoogleMatchIndex, Stored, contact_digests, webhook_entry
-from gateway.index import CONTACT_PURPOSE, Index, derive
-from gateway.keys import Keys
-from gateway.sources.base import Inbound
-from gateway.sources.google import GoogleLeadForms
+from gateway.domain.sources.base import Inbound
+from gateway.domain.sources.providers.google import GoogleLeadForms
+from gateway.store.google_match import GoogleMatchIndex, Stored, contact_digests, webhook_entry
+from gateway.store.index import CONTACT_PURPOSE, Index, derive
+from gateway.store.keys import Keys
 from megasim.google import GoogleState
 from megasim.google_leads import new_submission, webhook_body
 from tests.samples import GOOGLE, hook

@@ -19,14 +19,14 @@ import redis
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from gateway.app import create_app
 from gateway.cli import DEV_CONFIG, cli
 from gateway.config import Config, config_from_dict, load_config
-from gateway.index import Index
-from gateway.local_run import DEV_ENV
-from gateway.records import unpacked
-from gateway.route_status import reconcile_report, routes_report
-from gateway.store import Store
+from gateway.domain.records import unpacked
+from gateway.local.local_run import DEV_ENV
+from gateway.store.index import Index
+from gateway.store.store import Store
+from gateway.web.app import create_app
+from gateway.web.route_status import reconcile_report, routes_report
 from megasim.google import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

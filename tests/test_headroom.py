@@ -17,13 +17,13 @@ from click.testing import CliRunner
 
 from bench.harness import free_port
 from gateway import defaults
-from gateway.app import create_app
 from gateway.cli import cli
-from gateway.context import app_context
 from gateway.errors import ConfigError, StoreFull
-from gateway.headroom import check
-from gateway.readmodel import translated
-from gateway.redis_server import RedisServer
+from gateway.local.redis_server import RedisServer
+from gateway.store.headroom import check
+from gateway.store.readmodel import translated
+from gateway.web.app import create_app
+from gateway.web.context import app_context
 from tests.conftest import URL_TOKEN, Sim, build, to_toml
 from tests.test_console import Clock, sign_in
 from workers.alerts import Evaluator
@@ -216,7 +216,7 @@ def test_a_server_recent_enough_passes_the_start_check(config: Any,
 
 def test_memory_alert_fires_at_80_again_at_95_and_resolves_under_70(
         config: Any, server: redis.Redis) -> None:
-    from gateway.store import Store
+    from gateway.store.store import Store
 
     evaluator = Evaluator(config, Store(server))
     set_percent(server, 85)

@@ -19,7 +19,7 @@ import redis
 from click.testing import CliRunner
 
 from gateway.cli import cli
-from gateway.openapi import ImportReport
+from gateway.web.openapi import ImportReport
 from tests.conftest import Sim, stored_keys, to_toml
 from tests.test_delivery import tight_megasim  # noqa: F401  (a fixture)
 
@@ -359,7 +359,7 @@ def test_dry_run_keeps_within_megas_rate_limit(
      1),
 ])
 def test_a_request_holds_only_leads_of_one_kind(kinds: list[dict[str, str]], alike: int) -> None:
-    from gateway.event import Event
+    from gateway.domain.event import Event
     from workers.policy import alike_prefix
 
     events = [Event(f"evt_{i}", "acme", "web", "import", str(i), "pending", 0, extra=kind)
@@ -374,8 +374,8 @@ def test_two_imports_of_one_file_at_once_create_each_lead_once(
     from gateway.imports import run
     from gateway.imports.record import Imports
     from gateway.imports.rows import make_plan
-    from gateway.redis_server import connect
-    from gateway.store import Store
+    from gateway.local.redis_server import connect
+    from gateway.store.store import Store
 
     path = write(tmp_path / "a.csv", "email,phone\n" + "".join(
         f"p{i}@example.com,+1 206 555 {i:04d}\n" for i in range(3000)))
@@ -403,8 +403,8 @@ def test_waiting_without_a_worker_says_so_once(config: Any, redis_client: redis.
     from gateway.imports import run
     from gateway.imports.record import Imports
     from gateway.imports.rows import make_plan
-    from gateway.redis_server import connect
-    from gateway.store import Store
+    from gateway.local.redis_server import connect
+    from gateway.store.store import Store
 
     imports = Imports(Store(connect(config.redis_url)), ttl_s=config.dedup_ttl_s)
     plan = make_plan(config, run.new_import_id(), customer="acme")
@@ -426,7 +426,7 @@ def test_waiting_without_a_worker_says_so_once(config: Any, redis_client: redis.
 
 
 def test_import_key_strings() -> None:
-    from gateway.keys import Keys
+    from gateway.store.keys import Keys
 
     k = Keys()
     assert (k.imports, k.import_("imp_1"), k.import_("imp_1", "pending")) == (

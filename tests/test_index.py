@@ -1,4 +1,4 @@
-"""The contact index and the MEGA-call log (gateway/index.py): keyed digests, no contact in a
+"""The contact index and the MEGA-call log (gateway/store/index.py): keyed digests, no contact in a
 key name, and the last few calls kept."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 
 import redis
 
-from gateway.index import Index, derive
-from gateway.keys import Keys
+from gateway.store.index import Index, derive
+from gateway.store.keys import Keys
 
 
 def index(secret: bytes = b"s" * 32) -> Index:

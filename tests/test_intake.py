@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import redis
 
-from gateway.app import create_app
 from gateway.config import Config
-from gateway.records import unpacked
+from gateway.domain.records import unpacked
+from gateway.web.app import create_app
 from tests.conftest import HMAC_SECRET, URL_TOKEN, build, free_port, stored_keys
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"

@@ -1,7 +1,7 @@
 """The exact Redis key strings: operators' scripts depend on them."""
 
-from gateway.keys import Keys
-from gateway.store import event_id
+from gateway.store.keys import Keys
+from gateway.store.store import event_id
 
 
 def test_key_strings() -> None:

@@ -103,4 +103,4 @@ def test_the_web_context_is_read_in_one_place() -> None:
     files = [p for top in ("gateway", "workers", "tests", "bench")
              for p in (ROOT / top).rglob("*.py")]
     reads = {module_name(p): n for p in files if (n := context_reads(ast.parse(p.read_text())))}
-    assert reads == {"gateway.context": 1}
+    assert reads == {"gateway.web.context": 1}

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
+from gateway.domain.leads import _clean_phone, build_lead
 from gateway.errors import NoUsableLead
-from gateway.leads import _clean_phone, build_lead
 
 
 def build(found: dict[str, Any], *, fields: dict[str, Any] | None = None,
@@ -112,7 +112,7 @@ def test_the_fast_check_agrees_with_the_schema(lead: dict[str, Any]) -> None:
     refuses, and giving the schema's answer otherwise."""
     from marshmallow import ValidationError
 
-    from gateway.leads import LEAD_SCHEMA, check_lead
+    from gateway.domain.leads import LEAD_SCHEMA, check_lead
 
     try:
         expected: Any = LEAD_SCHEMA.load(dict(lead))

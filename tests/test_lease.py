@@ -10,11 +10,11 @@ import pytest
 import redis
 
 from gateway.config import Customer
+from gateway.domain.event import Outcome
+from gateway.domain.records import Batch
 from gateway.errors import LeaseLost
-from gateway.event import Outcome
-from gateway.lease import Lease
-from gateway.records import Batch
-from gateway.store import Store
+from gateway.store.lease import Lease
+from gateway.store.store import Store
 from tests.conftest import ACME_ID, ACME_TOKEN
 
 ACME = Customer("acme", ACME_ID, ACME_TOKEN)

@@ -13,8 +13,8 @@ import redis
 from werkzeug.datastructures import Headers
 
 from gateway import defaults
+from gateway.domain.sources import SOURCES, Inbound
 from gateway.errors import LeadgateError
-from gateway.sources import SOURCES, Inbound
 from tests.conftest import URL_TOKEN, stored_keys
 
 NAME = "n" * defaults.FLATTEN_MAX_KEY_CHARS

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from gateway.sources.base import Inbound
-from gateway.sources.google import GoogleLeadForms
+from gateway.domain.sources.base import Inbound
+from gateway.domain.sources.providers.google import GoogleLeadForms
 from megasim.google import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

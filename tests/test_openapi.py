@@ -10,9 +10,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from gateway.app import create_app
-from gateway.context import app_context
-from gateway.openapi import build_spec
+from gateway.web.app import create_app
+from gateway.web.context import app_context
+from gateway.web.openapi import build_spec
 from tests.conftest import base_config, build
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"

@@ -8,8 +8,8 @@ from typing import Any
 
 import redis
 
-from gateway.app import create_app
-from gateway.records import unpacked
+from gateway.domain.records import unpacked
+from gateway.web.app import create_app
 from tests.conftest import ACME_ID, GLOBEX_ID, URL_TOKEN, Sim, build
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gateway.config import Customer
+from gateway.domain.event import Event
 from gateway.errors import (
     MegaBadRequest,
     MegaConflict,
@@ -15,7 +16,6 @@ from gateway.errors import (
     MegaRateLimited,
     MegaUnavailable,
 )
-from gateway.event import Event
 from workers import policy
 from workers.meta.graph import GraphError
 

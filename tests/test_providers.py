@@ -162,7 +162,7 @@ def test_google_test_leads_are_recorded_not_delivered(provider_app: tuple[Any, A
 def test_google_accept_test_leads_delivers_them(config_dict: dict[str, Any], megasim: Sim,
                                                 redis_server: Any, redis_client: redis.Redis,
                                                 drain_factory: Any) -> None:
-    from gateway.app import create_app
+    from gateway.web.app import create_app
     from tests.conftest import build
 
     config_dict["routes"]["acme-google_lead_forms"] = {
@@ -215,7 +215,7 @@ def test_webflow_needs_a_secret_or_a_url_token(config_dict: dict[str, Any]) -> N
 def test_webflow_unsigned_dashboard_webhook_with_url_token(
         config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
         megasim: Sim, drain_factory: Any) -> None:
-    from gateway.app import create_app
+    from gateway.web.app import create_app
     from tests.conftest import build
 
     config_dict["routes"]["wf"] = {"customer": "acme", "source": "webflow",

@@ -1,4 +1,4 @@
-"""The read model (gateway/readmodel.py): events as Event, and the reads the console, the
+"""The read model (gateway/store/readmodel.py): events as Event, and the reads the console, the
 admin API and the CLI make, against a real Redis."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import redis
 
 from gateway.config import Customer
-from gateway.event import Event, new_event
-from gateway.store import Store
+from gateway.domain.event import Event, new_event
+from gateway.store.store import Store
 from tests.conftest import ACME_ID, ACME_TOKEN
 
 ACME = Customer("acme", ACME_ID, ACME_TOKEN, linger_ms=60_000)

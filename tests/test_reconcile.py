@@ -19,12 +19,12 @@ import redis
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from gateway.app import create_app
 from gateway.cli import cli
 from gateway.config import Config
-from gateway.event import Event
-from gateway.records import unpacked
-from gateway.route_status import reconcile_report
+from gateway.domain.event import Event
+from gateway.domain.records import unpacked
+from gateway.web.app import create_app
+from gateway.web.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, sign
@@ -364,7 +364,7 @@ def test_a_listing_longer_than_its_window_can_hold_stops_at_the_page_cap(
 
 
 def test_the_sources_that_list_leads_are_those_with_a_reconciliation() -> None:
-    from gateway.sources import SOURCES
+    from gateway.domain.sources import SOURCES
     from workers.capabilities import CAPABILITIES
 
     listing = {name for name, source in SOURCES.items() if source.lists_leads}

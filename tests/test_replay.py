@@ -8,8 +8,8 @@ from typing import Any
 import redis
 from click.testing import CliRunner
 
-from gateway.app import create_app
 from gateway.cli import cli
+from gateway.web.app import create_app
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, build, to_toml
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import redis
 
-from gateway.sources.base import Inbound
-from gateway.sources.standard_webhooks import StandardWebhooks
+from gateway.domain.sources.base import Inbound
+from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, stored_keys
 from tests.samples import (
     CHAT,
@@ -99,7 +99,7 @@ def test_each_signer_matches_its_documented_scheme(source: str, header: str,
 
 
 def test_generic_signer_and_unsigned_sources() -> None:
-    from gateway.sources import SOURCES
+    from gateway.domain.sources import SOURCES
 
     settings = SOURCES["generic"].settings_schema().load(
         {"hmac_secret": "test-hmac-secret"})

@@ -1,12 +1,12 @@
-"""The store (gateway/store.py): the intake's one write, and the dispatcher's due set."""
+"""The store (gateway/store/store.py): the intake's one write, and the dispatcher's due set."""
 
 from __future__ import annotations
 
 import redis
 
 from gateway.config import Customer
-from gateway.event import new_event
-from gateway.store import Store
+from gateway.domain.event import new_event
+from gateway.store.store import Store
 from tests.conftest import ACME_ID, ACME_TOKEN
 
 ACME = Customer("acme", ACME_ID, ACME_TOKEN, linger_ms=0)

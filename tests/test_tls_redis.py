@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import trustme
 
-from gateway.app import create_app
 from gateway.config import config_from_dict
 from gateway.errors import ConfigError
-from gateway.redis_server import RedisTlsUnverified, connect
+from gateway.local.redis_server import RedisTlsUnverified, connect
+from gateway.web.app import create_app
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, base_config, build
 
 

@@ -1,6 +1,6 @@
 """What each source does on the worker side, by the source name routes use.
 
-`gateway/sources` declares how a source parses and enriches (pure: no outside calls, and no
+`gateway/domain/sources` declares how a source parses and enriches (pure: no outside calls, and no
 import of workers/). What calls out lives with the provider in `workers/<provider>/`, and this
 registry maps a source name to it. The core (the flush, the reconciliation runner, the health
 monitor, backfill) asks here and never names a provider.
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.config import Route
-from gateway.event import Event
-from gateway.sources import Draft, Source
-from gateway.store import Store
+from gateway.domain.event import Event
+from gateway.domain.sources import Draft, Source
+from gateway.store.store import Store
 from workers.google.health import GoogleHealth
 from workers.google.reconcile import GoogleReconciliation
 from workers.meta.graph import GraphClient

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 
 from gateway import defaults
 from gateway.config import Customer, Route
+from gateway.domain.event import Outcome
+from gateway.domain.records import Batch, Outcomes, now_ms
+from gateway.domain.sources import SOURCES
+from gateway.domain.sources.enrichment import Events, Fetch
 from gateway.errors import SourceError
-from gateway.event import Outcome
-from gateway.lease import Lease
-from gateway.records import Batch, Outcomes, now_ms
-from gateway.sources import SOURCES
-from gateway.sources.enrichment import Events, Fetch
-from gateway.store import Store
+from gateway.store.lease import Lease
+from gateway.store.store import Store
 from workers import policy
 
 log = logging.getLogger("leadgate.worker")

@@ -3,7 +3,7 @@
 A batch goes one way: `Flush.deliver` loads its events, has them prepared
 (workers/enrich.py), asks the policy whether and what next (workers/policy.py), sends, and
 has MEGA's answer applied (workers/outcomes.py); none of them calls back into the flush.
-Every write goes through the flush's Lease (gateway/lease.py), fenced by its token: once
+Every write goes through the flush's Lease (gateway/store/lease.py), fenced by its token: once
 another flush owns the customer, this one writes nothing more and stops.
 """
 
@@ -14,10 +14,10 @@ import time
 
 from gateway import defaults
 from gateway.config import Customer
+from gateway.domain.records import Batch, MalformedBatch, now_ms
+from gateway.domain.sources.enrichment import Fetch
 from gateway.errors import DeliveryError, LeaseLost, SourceError
 from gateway.mega.client import MegaResponse
-from gateway.records import Batch, MalformedBatch, now_ms
-from gateway.sources.enrichment import Fetch
 from workers import policy
 from workers.context import WorkerContext
 from workers.enrich import Prep, prepare

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from gateway import defaults
-from gateway.store import now_ms
+from gateway.store.store import now_ms
 from workers.context import current
 from workers.flush import Flush
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Config
-from gateway.store import Store, now_ms
+from gateway.store.store import Store, now_ms
 from workers.alerts import AlertSender, Evaluator
 from workers.capabilities import CAPABILITIES, HealthCheck
 from workers.context import WorkerContext

@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable
 
 from gateway.config import Config, Customer
+from gateway.domain.event import Event, Outcome
+from gateway.domain.records import Batch, Outcomes, now_ms
 from gateway.errors import DeliveryError
-from gateway.event import Event, Outcome
-from gateway.lease import Lease
 from gateway.mega.client import MegaResponse, RateInfo
-from gateway.records import Batch, Outcomes, now_ms
-from gateway.store import Store
+from gateway.store.lease import Lease
+from gateway.store.store import Store
 from workers import policy
 
 log = logging.getLogger("leadgate.worker")

@@ -10,14 +10,7 @@ from typing import Any
 from gateway import defaults
 from gateway.config import Customer
 from gateway.deadline import backoff_s, call_s
-from gateway.errors import (
-    MegaBadRequest,
-    MegaConflict,
-    MegaCredentialsError,
-    MegaRateLimited,
-    SourceError,
-)
-from gateway.outbound import (
+from gateway.domain.outbound import (
     alike_prefix,
     bulk_only,
     endpoint_for,
@@ -25,7 +18,14 @@ from gateway.outbound import (
     request_body,
     single_drops,
 )
-from gateway.records import Batch, CustomerState
+from gateway.domain.records import Batch, CustomerState
+from gateway.errors import (
+    MegaBadRequest,
+    MegaConflict,
+    MegaCredentialsError,
+    MegaRateLimited,
+    SourceError,
+)
 
 
 def lease_s(mega_timeout_s: float) -> float:

@@ -23,12 +23,12 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Config, Route
+from gateway.domain.event import Event
+from gateway.domain.leads import draft_event
 from gateway.errors import NoUsableLead, SourceError
-from gateway.event import Event
-from gateway.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
-from gateway.leads import draft_event
-from gateway.route_status import reconciles
-from gateway.store import Store, now_ms
+from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.store.store import Store, now_ms
+from gateway.web.route_status import reconciles
 from workers.capabilities import CAPABILITIES, Reconciliation
 
 log = logging.getLogger("leadgate.reconcile")

@@ -8,9 +8,9 @@ from typing import Any
 from gateway import defaults
 from gateway.config import Customer
 from gateway.imports.rows import Prepared
-from gateway.keys import IMPORT_ROWS, IMPORT_TALLY
 from gateway.mega.contract import ROW_STATUSES
-from gateway.store import Store, now_ms, translated
+from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY
+from gateway.store.store import Store, now_ms, translated
 
 COUNTS = ("rows", "queued", *ROW_STATUSES, "duplicates_in_file", "already_imported", "warnings",
           "gone")

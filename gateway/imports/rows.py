@@ -10,13 +10,13 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Config, Customer, Route
+from gateway.domain.event import new_event
+from gateway.domain.leads import check_field_target, lead_record, normalize
+from gateway.domain.sources import Draft
+from gateway.domain.sources.recognize import canonical, recognize
 from gateway.errors import BadRequest, NoUsableLead
-from gateway.event import new_event
 from gateway.imports.csvfile import Row
-from gateway.leads import check_field_target, lead_record, normalize
 from gateway.mega.contract import CONTACT_FIELDS, LEAD_FIELDS, ON_DUPLICATE
-from gateway.sources import Draft
-from gateway.sources.recognize import canonical, recognize
 
 SOURCE = "import"                       # the event key's source, and the event's `source`
 LEAD_DEFAULTS = {"source_type": "import"}

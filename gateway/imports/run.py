@@ -17,7 +17,7 @@ from gateway.imports.preview import Previewer
 from gateway.imports.record import COUNTS, ROW_NEW, ROW_SAME_CONTACT, ROW_SAME_ID, Imports
 from gateway.imports.rows import Plan, Prepared, check_columns, prepare
 from gateway.mega.contract import MAX_BULK_ROWS
-from gateway.store import now_ms
+from gateway.store.store import now_ms
 
 Progress = Callable[[int, int], None]     # (rows just done, rows in all)
 

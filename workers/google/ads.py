@@ -50,7 +50,8 @@ class Credentials:
 
     @classmethod
     def of(cls, settings: dict[str, Any]) -> Credentials:
-        """From a google_lead_forms route's settings (gateway/sources/google.py)."""
+        """From a google_lead_forms route's settings
+        (gateway/domain/sources/providers/google.py)."""
         return cls(settings["ads_api_url"].rstrip("/"), settings["oauth_token_url"],
                    settings["ads_customer_id"], settings.get("login_customer_id", ""),
                    settings["developer_token"], settings["oauth_client_id"],

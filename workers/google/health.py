@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config import Route
+from gateway.domain.sources import SOURCES
 from gateway.errors import GoogleAdsError
-from gateway.sources import SOURCES
 from workers.google.ads import Credentials, GoogleAds
 
 PROBE_S = 60                        # the window the probe lists, seconds

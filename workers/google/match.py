@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from gateway import defaults
-from gateway.google_match import Stored
-from gateway.sources.base import Draft
-from gateway.sources.google import lead_draft
+from gateway.domain.sources.base import Draft
+from gateway.domain.sources.providers.google import lead_draft
+from gateway.store.google_match import Stored
 
 RULES = ("id", "gclid", "contact")       # in the order they are tried; README counts by these
 
@@ -70,7 +70,8 @@ class Listed:
     id: str
     form_id: str
     gclid: str
-    digests: tuple[str, ...]          # shortened keyed contact digests (gateway/google_match.py)
+    # shortened keyed contact digests (gateway/store/google_match.py)
+    digests: tuple[str, ...]
     submitted: float
 
 

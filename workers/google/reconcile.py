@@ -5,7 +5,7 @@ each as the lead its webhook would have made, under the API's id.
 Google says the webhook's `lead_id` is unique, not that it equals the API's `id`. So beyond the
 event key (rule "id", the runner's), a listed submission is a webhook lead already stored when
 the form, the gclid and the time match (rule "gclid"), else the form, a keyed contact digest
-and the time (rule "contact"): match.py, against gateway/google_match.py's lookup.
+and the time (rule "contact"): match.py, against gateway/store/google_match.py's lookup.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Route
-from gateway.event import Event
-from gateway.google_match import GoogleMatchIndex, Stored, contact_digests, gclid_digest
-from gateway.sources import SOURCES
-from gateway.sources.base import Draft
-from gateway.store import Store
+from gateway.domain.event import Event
+from gateway.domain.sources import SOURCES
+from gateway.domain.sources.base import Draft
+from gateway.store.google_match import GoogleMatchIndex, Stored, contact_digests, gclid_digest
+from gateway.store.store import Store
 from workers.google.ads import Credentials, GoogleAds
 from workers.google.match import Listed, listed, match, submission_draft, submitted_at
 
@@ -75,7 +75,7 @@ class GoogleReconciliation:
     def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
                now: float) -> None:
         """Keep the leads just stored findable by a webhook that comes later under another
-        lead_id (gateway/intake.py finds it a duplicate)."""
+        lead_id (gateway/web/intake.py finds it a duplicate)."""
         if not pairs:
             return
         entries = [listed_entry(store, route, item, event.id) for item, event in pairs]
@@ -99,7 +99,7 @@ class GoogleReconciliation:
 
 def matching_view(store: Store, route: Route, submission: dict[str, Any]) -> Listed:
     """What matching needs of a submission: its form, gclid, time and keyed contact digests
-    (taken from its lead as the webhook's would be, gateway/google_match.py)."""
+    (taken from its lead as the webhook's would be, gateway/store/google_match.py)."""
     region = route.settings["default_region"]
     return listed(submission, submission_draft(submission, route.settings),
                   lambda lead: contact_digests(store.index, lead, region) if store.index

@@ -9,11 +9,11 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Route
-from gateway.event import Event
-from gateway.sources import SOURCES
-from gateway.sources.base import Draft
-from gateway.sources.meta import lead_draft
-from gateway.store import Store
+from gateway.domain.event import Event
+from gateway.domain.sources import SOURCES
+from gateway.domain.sources.base import Draft
+from gateway.domain.sources.providers.meta import lead_draft
+from gateway.store.store import Store
 from workers.meta.pages import MetaPages
 
 SOURCE = "meta_lead_ads"

@@ -1,0 +1,1 @@
+"""What a lead, an event and a request to MEGA are, and how a provider's request becomes them."""

@@ -1,0 +1,76 @@
+"""`standard_webhooks`: the spec's v1 scheme: HMAC-SHA256 of `id.timestamp.body`, base64."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import fields, validate
+
+from gateway.domain.sources.base import (
+    Draft,
+    Inbound,
+    RouteSettings,
+    Sample,
+    Source,
+    sample_contact,
+)
+from gateway.domain.sources.providers.generic import json_draft, parse_body
+from gateway.domain.sources.recognize import Budget
+from gateway.domain.sources.signatures import (
+    check_timestamp,
+    check_whsec,
+    digest,
+    matches_any,
+    parse_stamp,
+    require_header,
+    whsec_key,
+)
+from gateway.errors import BadRequest, Unauthorized
+
+
+class StandardWebhooksSettings(RouteSettings):
+    secret = fields.String(required=True, validate=check_whsec)
+    tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
+
+
+class StandardWebhooks(Source):
+    name = "standard_webhooks"
+    settings_schema = StandardWebhooksSettings
+
+    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+             msg_id: str = "") -> dict[str, str]:
+        """The webhook-id, webhook-timestamp and webhook-signature headers of a sender."""
+        signature = digest(whsec_key(settings["secret"]), f"{msg_id}.{stamp}.".encode() + body,
+                           encoding="base64")
+        return {"webhook-id": msg_id, "webhook-timestamp": stamp,
+                "webhook-signature": f"v1,{signature}"}
+
+    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+        """Check the signature of id, timestamp and body, and the timestamp both ways."""
+        msg_id = require_header(inbound.headers, "webhook-id")
+        stamp = require_header(inbound.headers, "webhook-timestamp")
+        signatures = require_header(inbound.headers, "webhook-signature")
+        ts = parse_stamp(stamp, "webhook-timestamp", "a unix time")
+        check_timestamp(ts, inbound.now, settings["tolerance_s"], "webhook-timestamp")
+        expected = self.sign(settings, inbound.body, stamp=stamp, msg_id=msg_id)
+        if not matches_any(expected["webhook-signature"], signatures.split()):
+            raise Unauthorized("no webhook-signature matches")
+
+    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+        """The JSON object's data as one lead draft."""
+        body = parse_body(inbound)
+        if not isinstance(body, dict):
+            raise BadRequest("body must be a JSON object")
+        draft = json_draft(body, None, Budget.for_body(len(inbound.body)))
+        draft.event_id = str(inbound.headers.get("webhook-id"))
+        return [draft]
+
+    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+        """A lead.created delivery as a Standard Webhooks sender signs it."""
+        who = sample_contact(tag)
+        body = json.dumps({"type": "lead.created", "timestamp": "2026-05-01T12:00:00Z",
+                           "data": {"name": who["name"], "email": who["email"],
+                                    "phone": who["phone"]}}).encode()
+        return Sample(body, {"Content-Type": "application/json",
+                             **self.sign(settings, body, stamp=str(int(now)), msg_id=f"msg_{tag}")})

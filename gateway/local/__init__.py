@@ -1,0 +1,1 @@
+"""The local run: `leadgate dev`, its instance file, the embedded Redis."""

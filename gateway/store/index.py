@@ -1,0 +1,140 @@
+"""The console's read model: events by time, contact search, each event's MEGA calls.
+
+No Redis key holds a contact: an email or phone is normalized exactly as leads are
+(gateway/domain/leads.py) and indexed under an HMAC of it, keyed by a server secret. The intake
+writes the index inside its one round trip (INGEST); Meta leads, whose contact arrives with the
+worker's Graph fetch, are indexed when the enriched lead is stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from gateway import defaults
+from gateway.domain.leads import normalize
+from gateway.domain.records import unpacked
+from gateway.encoding import loads
+from gateway.store.keys import ATTEMPT_LOG, Keys
+
+CONTACT_PURPOSE = b"leadgate contact index v1"
+SESSION_PURPOSE = b"leadgate console session v1"
+CLIENT_PURPOSE = b"leadgate client address v1"
+
+
+@functools.lru_cache(maxsize=8)
+def server_secret(secret_key: str, admin_token: str) -> bytes | None:
+    """`server.secret_key`, else one derived from the admin token (one config var suffices);
+    None when both are empty."""
+    if secret_key:
+        return secret_key.encode()
+    if admin_token:
+        return hmac.new(admin_token.encode(), b"leadgate server secret", "sha256").digest()
+    return None
+
+
+def derive(secret: bytes, purpose: bytes) -> bytes:
+    """A key for one purpose, so the session key never doubles as the index key."""
+    return hmac.new(secret, purpose, "sha256").digest()
+
+
+@dataclass(frozen=True)
+class Index:
+    keys: Keys
+    secret: bytes | None        # the contact index key; None: contacts are not indexed
+    keep_s: int                 # how long an event stays findable
+
+    @classmethod
+    def from_config(cls, config: Any, keys: Keys | None = None) -> Index:
+        """The index of a deployment: its secret, kept as long as an event record can live."""
+        server = config.server
+        secret = server_secret(server.get("secret_key", ""), server.get("admin_token", ""))
+        keep_s = config.dedup_ttl_s + int(config.mega["max_age_hours"] * 3600)
+        return cls(keys or Keys(), derive(secret, CONTACT_PURPOSE) if secret else None, keep_s)
+
+    @functools.cached_property
+    def _mac(self) -> Any:
+        assert self.secret is not None
+        return hmac.new(self.secret, digestmod="sha256")
+
+    @functools.cached_property
+    def ingest_arg(self) -> str:
+        """The extra INGEST argument: where events are listed by time, and for how long."""
+        return json.dumps({"events": self.keys.events, "keep_ms": self.keep_s * 1000,
+                           "ttl_s": self.keep_s})
+
+    def digest(self, kind: str, value: str) -> str:
+        """The HMAC of one normalized contact: all a key name ever holds of it."""
+        mac = self._mac.copy()
+        mac.update(f"{kind}:{value}".encode())
+        return mac.hexdigest()[:32]
+
+    def contact_keys(self, lead: dict[str, Any]) -> list[str]:
+        """The index keys of a normalized lead's email and phone."""
+        if self.secret is None:
+            return []
+        return [self.keys.contact(self.digest(kind, lead[field]))
+                for kind, field in (("email", "contact_email"), ("phone", "contact_phone"))
+                if lead.get(field)]
+
+    def tag(self, records: list[dict[str, Any]]) -> str:
+        """Mark each record with its contact keys; the extra INGEST argument."""
+        for rec in records:
+            if rec.get("lead"):
+                rec["_index"] = self.contact_keys(loads(rec["lead"]))
+        return self.ingest_arg
+
+    def add_contacts(self, client: redis.Redis, events: Iterable[dict[str, str]],
+                     now_ms: int) -> None:
+        """Index leads stored after the intake (Meta's, once fetched from the Graph API)."""
+        pipe = client.pipeline(transaction=False)
+        for event in events:
+            for key in self.contact_keys(json.loads(event.get("lead") or "{}")):
+                pipe.zadd(key, {event["id"]: int(event.get("received_at") or now_ms)})
+                pipe.expire(key, self.keep_s)
+        pipe.execute()
+
+    def query_digests(self, q: str, regions: Iterable[str]) -> list[str]:
+        """The digests a search for q looks up: q read as an email, or as a phone in any of
+        the routes' regions."""
+        if self.secret is None:
+            return []
+        lead, _ = normalize({"contact_email": q}, defaults.DEFAULT_REGION)
+        found = [self.digest("email", lead["contact_email"])] if lead.get("contact_email") \
+            else []
+        for region in sorted(set(regions) | {defaults.DEFAULT_REGION}):
+            phone, _ = normalize({"contact_phone": q}, region)
+            if phone.get("contact_phone"):
+                digest = self.digest("phone", phone["contact_phone"])
+                found += [digest] if digest not in found else []
+        return found
+
+    def attempt(self, client: redis.Redis, ids: Iterable[str], entry: dict[str, Any]) -> None:
+        """Note one MEGA call (or a replay; `at` in ms) on each event's timeline (its `log`
+        field), the last few kept."""
+        if keys := [self.keys.event(eid) for eid in ids]:
+            client.register_script(ATTEMPT_LOG)(
+                keys=keys, args=[json.dumps(entry, separators=(",", ":")),
+                                 defaults.ATTEMPT_LOG_SIZE])
+
+    def attempts(self, client: redis.Redis, eid: str) -> list[dict[str, Any]]:
+        """The event's last MEGA calls, oldest first (a record from before the `log` field:
+        its own list)."""
+        pipe = client.pipeline(transaction=False)
+        pipe.hgetall(self.keys.event(eid))
+        pipe.lrange(self.keys.attempts(eid), 0, -1)
+        raw, old = pipe.execute()
+        lines = old + [line for line in unpacked(raw).get("log", "").split("\n") if line]
+        return [json.loads(line) for line in lines]
+
+
+def hashed(text: str, key: bytes) -> str:
+    """A short keyed digest of a value (a client address) that may name a key or be logged but
+    not reveal the value: without the key, trying every address back gets nowhere."""
+    return hmac.new(key, text.encode(), "sha256").hexdigest()[:16]

@@ -1,0 +1,215 @@
+"""The read model: event records, customer state and summaries, dead letters, and replays
+(one function, `replay`, for the admin API, the CLI and the console)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from gateway.config import Customer
+from gateway.domain.event import Event
+from gateway.domain.outbound import replay_plan
+from gateway.domain.records import CustomerState, Replay, SentRequest, now_ms, unpacked
+from gateway.errors import StoreFull, StoreUnavailable
+from gateway.store.keys import Keys
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Redis trouble as the one error callers handle (a full Redis as its own 503)."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
+            raise StoreFull() from exc
+        raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
+
+
+class ReadModel:
+    """Reads for the admin API, the CLI, the console and the flush; and replays."""
+
+    redis: redis.Redis
+    keys: Keys
+    clock: Callable[[], float]
+    _replay: Any                     # the REPLAY script, registered by the Store
+
+    def parked_routes(self, customer: str) -> dict[str, tuple[int, str]]:
+        """Held routes: route -> (retry at ms, why)."""
+        return self.state(customer).parked
+
+    def _records(self, ids: list[str]) -> list[dict[str, str]]:
+        """Event hashes by id, as stored (an empty dict for an id not stored); without their
+        MEGA calls (`log`: Index.attempts reads them)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hgetall(self.keys.event(eid))
+        records = [unpacked(h) for h in pipe.execute()]
+        for rec in records:
+            rec.pop("log", None)
+        return records
+
+    def events(self, ids: list[str]) -> list[Event | None]:
+        """The events by id (None for an id not stored)."""
+        return [Event.from_fields(raw) if "id" in raw else None for raw in self._records(ids)]
+
+    def load_events(self, ids: list[str]) -> list[Event]:
+        """The events by id, typed (KeyError for an id not stored)."""
+        return [Event.from_fields(raw) for raw in self._records(ids)]
+
+    # -- customer state ------------------------------------------------------------------
+    def customer_state(self, customer: str) -> dict[str, str]:
+        """The customer hash as it is stored."""
+        raw = self.redis.hgetall(self.keys.customer(customer))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def state(self, customer: str) -> CustomerState:
+        """The customer's state, typed."""
+        return CustomerState.from_hash(self.customer_state(customer))
+
+    # -- dead letters and status ---------------------------------------------------------
+    def event(self, eid: str) -> Event | None:
+        """One event, None if it is not stored."""
+        with translated():
+            (event,) = self.events([eid])
+        return event
+
+    def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[Event]:
+        """Dead letters, oldest first."""
+        with translated():
+            ids = [i.decode() for i in self.redis.zrange(self.keys.dead, offset,
+                                                         offset + limit - 1)]
+            return [e for e in self.events(ids) if e]
+
+    def dead_count(self) -> int:
+        """How many dead letters are kept."""
+        with translated():
+            return int(self.redis.zcard(self.keys.dead))
+
+    def plan_replay(self, eid: str, customer: Customer, *, new_key: bool = False
+                    ) -> Replay | None:
+        """What a replay of `eid` would send, under which key and why, without queueing it.
+        None if `eid` is not a dead letter."""
+        event = self.event(eid)
+        if event is None or event.status != "dead":
+            return None
+        request_key = event.extra.get("request_key", "")
+        sent = self.sent_request(request_key)
+        ids = [eid] if sent is None else [i for i, e in zip(
+            sent.ids, self.events(sent.ids), strict=True) if e and e.status == "dead"]
+        return replay_plan(customer, self.load_events(ids), sent, new_key=new_key,
+                           was_sent=bool(request_key))
+
+    def replay(self, eid: str, customer: Customer, *, new_key: bool = False) -> Replay | None:
+        """Queue a dead letter again, with the dead letters of the request it went out in.
+
+        The body is built again: unchanged, it goes out under the original key (MEGA answers
+        with its stored response if it had committed); changed (a config fix), refused by MEGA
+        (nothing was created), or with `new_key`, under a new one. None if `eid` is not a
+        dead letter."""
+        plan = self.plan_replay(eid, customer, new_key=new_key)
+        if plan is None:
+            return None
+        batch = json.dumps({"ids": ",".join(plan.ids), "endpoint": plan.endpoint,
+                            "key": plan.key, "body": plan.body.decode(),
+                            "key_since": str(plan.key_since or now_ms(self.clock)),
+                            "key_reason": plan.reason})
+        k = self.keys
+        with translated():
+            done = self._replay(
+                keys=[k.replays(customer.name), k.buffer(customer.name), k.due, k.leases,
+                      k.dead, *(k.event(i) for i in plan.ids)],
+                args=[customer.name, now_ms(self.clock), batch if plan.body else "",
+                      plan.key, plan.reason, *plan.ids])
+        return plan if done else None
+
+    def sent_request(self, key: str) -> SentRequest | None:
+        """A request kept for replays, None once past key retention."""
+        if not key:
+            return None
+        with translated():
+            return SentRequest.from_hash(self.redis.hgetall(self.keys.request(key)))
+
+    def purge(self, eid: str) -> bool:
+        """Delete a dead letter for good."""
+        with translated():
+            if not self.redis.zrem(self.keys.dead, eid):
+                return False
+            self.redis.delete(self.keys.event(eid))
+            return True
+
+    def customer_summary(self, customer: str) -> dict[str, Any]:
+        """Where a customer's leads are: pending, in flight, delivered, dead, and why held."""
+        k = self.keys
+        with translated():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.llen(k.buffer(customer))
+            pipe.hget(k.batch(customer), "ids")
+            pipe.hgetall(k.customer(customer))
+            pipe.zscore(k.due, customer)
+            pipe.zscore(k.leases, customer)
+            waiting, batch_ids, state, due, leased = pipe.execute()
+        state = CustomerState.from_hash({a.decode(): b.decode() for a, b in state.items()})
+        held = state.hold_until > now_ms(self.clock)
+        with translated():
+            routes = {route: {"leads": int(self.redis.llen(k.parked(customer, route))),
+                              "retry_at_ms": until, "reason": why}
+                      for route, (until, why) in state.parked.items()}
+        blocked = state.blocked or next((r["reason"] for r in routes.values()), None)
+        return {
+            "pending": int(waiting),
+            "in_flight": len(batch_ids.decode().split(",")) if batch_ids else 0,
+            "held": sum(r["leads"] for r in routes.values()),
+            "held_routes": routes,
+            "delivered": state.delivered,
+            "dead": state.dead,
+            "state": ("blocked" if blocked else
+                      "paused" if held else "delivering" if leased else "idle"),
+            "reason": blocked or (state.hold_reason or None if held else None),
+            "last_error": state.last_error or None,
+            "next_attempt_ms": int(due) if due is not None else None,
+        }
+
+    # -- reads for the console, the admin API and the CLI ----------------------------------
+    def oldest_pending_ms(self, customer: str) -> int | None:
+        """When the customer's oldest waiting event was received (ms), None if none waits."""
+        first = self.redis.lindex(self.keys.buffer(customer), 0)
+        if first is None:
+            return None
+        received = self.redis.hget(self.keys.event(first.decode()), "received_at")
+        return int(received) if received else None
+
+    def contact_events(self, digest: str, top: float, low: float) -> list[tuple[str, int]]:
+        """(event id, received ms) of one contact digest's events in (low, top], newest
+        first."""
+        found = self.redis.zrevrangebyscore(self.keys.contact(digest), top, low,
+                                            withscores=True)
+        return [(eid.decode(), int(score)) for eid, score in found]
+
+    def recent_events(self, top: float, low: float, *, offset: int, count: int
+                      ) -> list[tuple[str, int]]:
+        """(event id, received ms) from the events-by-time index, newest first."""
+        found = self.redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
+                                            withscores=True)
+        return [(eid.decode(), int(score)) for eid, score in found]
+
+    def reconcile_state(self, route: str) -> dict[str, str]:
+        """A route's reconciliation hash as it is stored."""
+        raw = self.redis.hgetall(self.keys.reconcile(route))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def source_health(self) -> dict[str, Any]:
+        """The last source-health check of every checked route, by route."""
+        return {k.decode(): json.loads(v) for k, v in
+                self.redis.hgetall(self.keys.source_health).items()}
+
+    def memory_info(self) -> dict[str, Any]:
+        """Redis's INFO memory section."""
+        return dict(self.redis.info("memory"))
+
+    def firing_alerts(self) -> list[str]:
+        """The alerts firing now, by name."""
+        return sorted(f.decode() for f in self.redis.hkeys(self.keys.alert_state))

@@ -1,0 +1,236 @@
+"""leadgate's Redis store, by role: intake (here), delivery (gateway/store/lease.py: a flush's
+fenced writes), and the read model with replays (gateway/store/readmodel.py).
+
+Redis errors become StoreUnavailable in the intake and the read model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from gateway import defaults
+from gateway.config import Customer
+from gateway.domain.event import event_id
+from gateway.domain.records import TOMBSTONE_FIELDS, Batch, now_ms
+from gateway.encoding import dumps
+from gateway.errors import ConfigError, NotAcknowledged, StoreFull
+from gateway.store.headroom import memory
+from gateway.store.index import Index
+from gateway.store.keys import CLAIM, COMPACT, INGEST, REPLAY, Keys
+from gateway.store.lease import Lease
+from gateway.store.metrics import Metrics
+from gateway.store.readmodel import ReadModel, translated
+
+__all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
+
+def require_redis_url(config: Any, command: str) -> str:
+    """REDIS_URL, or ConfigError: production never falls back to a Redis on local disk."""
+    if not config.redis_url:
+        raise ConfigError(f"REDIS_URL is not set: `leadgate {command}` needs a Redis "
+                          "(only `leadgate dev` and the tests start an embedded one)")
+    return str(config.redis_url)
+
+
+def acknowledged(config: Any) -> dict[str, Any]:
+    """The Store's keywords from the config: server.ack, server.ack_timeout_ms, and
+    redis.max_memory_mb."""
+    return {"ack": config.server["ack"], "ack_timeout_ms": config.server["ack_timeout_ms"],
+            "max_memory_mb": config.redis.get("max_memory_mb")}
+
+
+class _Own:
+    """A thread's own connection: its thread-local goes when the thread ends, and with it
+    this object, whose finalizer closes the socket (not left to the garbage collector)."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+
+
+class Packed:
+    """A Lua script called on the hot path: EVALSHA packed in one go and sent on a connection
+    of the calling thread's own. The pool's checkout (its lock, its bookkeeping and a probe of
+    the socket for unread data) cost ~30 µs of CPU per call, a third of the round trip; a
+    thread's own connection needs none of it, because redis-py disconnects a connection on any
+    error while sending or reading, so it never holds a half-read answer."""
+
+    def __init__(self, client: redis.Redis, script: str):
+        self.redis, self.script = client, script
+        self.sha = hashlib.sha1(script.encode()).hexdigest().encode()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._closers: list[weakref.finalize] = []  # type: ignore[type-arg]
+
+    def __call__(self, keys: list[str], args: list[str]) -> Any:
+        try:
+            return self._call(self._packed(keys, args))
+        except redis.exceptions.NoScriptError:       # a restarted or flushed Redis
+            self.redis.script_load(self.script)
+            return self._call(self._packed(keys, args))
+
+    def close(self) -> None:
+        """Close every thread's connection now."""
+        with self._lock:
+            closers, self._closers = self._closers, []
+        for closer in closers:
+            closer()
+
+    def _packed(self, keys: list[str], args: list[str]) -> bytes:
+        parts = [b"EVALSHA", self.sha, str(len(keys)).encode(),
+                 *(p.encode() for p in keys), *(p.encode() for p in args)]
+        return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p)
+                                                    for p in parts)
+
+    def _connection(self) -> Any:
+        """This thread's connection, made as the client's pool makes its own, and closed when
+        the thread ends. A forked process makes new ones: a socket never crosses a fork."""
+        own = getattr(self._local, "own", None)
+        if own is None or own.conn.pid != os.getpid():    # redis-py notes its maker's pid
+            pool = self.redis.connection_pool
+            own = self._local.own = _Own(pool.connection_class(**pool.connection_kwargs))
+            with self._lock:
+                self._closers = [c for c in self._closers if c.alive]
+                self._closers.append(weakref.finalize(own, own.conn.disconnect))
+        return own.conn
+
+    def _call(self, packed: bytes) -> Any:
+        conn = self._connection()
+        try:
+            return self._round_trip(conn, packed)
+        except redis.exceptions.ConnectionError:
+            # A connection Redis dropped while it idled (a restart, a failover) fails at first
+            # use: one more try on a new one. The script is idempotent (an event it stored
+            # already reads as a duplicate), so a send that did land is harmless.
+            conn.disconnect()
+            return self._round_trip(conn, packed)
+
+    def wait(self, *command: str | int, timeout_s: float) -> Any:
+        """A WAIT or WAITAOF on this thread's connection: it waits for the writes this
+        connection made, so it must follow the script on the same socket."""
+        conn = self._connection()
+        conn.send_command(*command)
+        return conn.read_response(timeout=timeout_s)
+
+    @staticmethod
+    def _round_trip(conn: Any, packed: bytes) -> Any:
+        conn.send_packed_command([packed])
+        return conn.read_response()
+
+
+class Store(ReadModel):
+    """One object for the web app and the worker: intake, claims, leases, the read model."""
+
+    def __init__(self, client: redis.Redis, *, keys: Keys | None = None,
+                 clock: Callable[[], float] = time.time, index: Index | None = None,
+                 ack: str = defaults.ACK, ack_timeout_ms: int = defaults.ACK_TIMEOUT_MS,
+                 max_memory_mb: int | None = None):
+        self.redis, self.keys, self.clock = client, keys or Keys(), clock
+        self.index = index          # the console's events and contact index, when set
+        self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
+        self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
+        self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
+        self._ingest = Packed(client, INGEST)
+        self._claim = client.register_script(CLAIM)
+        self._replay = client.register_script(REPLAY)
+        self._compact = client.register_script(COMPACT)
+
+    def close(self) -> None:
+        """Stop the background metrics thread (its last counts written) and close the
+        intake's own connections."""
+        self.metrics.close()
+        self._ingest.close()
+
+    # -- intake --------------------------------------------------------------------------
+    def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
+        """Store new events and queue the pending ones, in one round trip (and a look at the
+        memory once a second; a wait for the disk or a replica if server.ack asks)."""
+        self.check_room()
+        k = self.keys
+        keys = [k.buffer(customer.name), k.due, k.leases, k.customer(customer.name), k.compact,
+                *(k.event(r["id"]) for r in records)]
+        extra = [self.index.tag(records)] if self.index else []
+        args = [customer.name, str(now_ms(self.clock)), str(customer.wait_ms),
+                str(customer.max_batch), str(ttl_s), *(dumps(r) for r in records), *extra]
+        with translated():
+            added = [bool(flag) for flag in self._ingest(keys, args)]
+            if any(added):
+                self.acknowledge()
+        return added
+
+    def check_room(self) -> None:
+        """StoreFull once Redis is within the workers' reserve of its memory limit, so that
+        they can still enqueue and record deliveries (INFO looked at once a second)."""
+        seen_at, ok = self._room
+        if abs(self.clock() - seen_at) >= defaults.MEMORY_CHECK_S:
+            with translated():
+                now = memory(self.redis.info("memory"), self.max_memory_mb)
+            reserve = max(now.limit * defaults.MEMORY_RESERVE_PERCENT / 100,
+                          defaults.MEMORY_RESERVE_MIN_MB * 1024 * 1024)
+            ok = not now.limit or now.used < now.limit - reserve
+            self._room = (self.clock(), ok)
+        if not ok:
+            raise StoreFull()
+
+    def acknowledge(self) -> None:
+        """Wait until this thread's last write is on disk (ack "fsync": WAITAOF) or on a
+        replica ("replica": WAIT), or raise NotAcknowledged; "memory" returns at once."""
+        if self.ack == "memory":
+            return
+        timeout = self.ack_timeout_ms
+        if self.ack == "fsync":
+            done = self._ingest.wait("WAITAOF", 1, 0, timeout, timeout_s=self._wait_s())[0]
+        else:
+            done = self._ingest.wait("WAIT", 1, timeout, timeout_s=self._wait_s())
+        if int(done) < 1:
+            where = "on Redis's disk" if self.ack == "fsync" else "on a replica"
+            raise NotAcknowledged(f"the event is stored but was not {where} within {timeout} "
+                                  f"ms (server.ack = \"{self.ack}\"); a resend is answered as "
+                                  "a duplicate")
+
+    def _wait_s(self) -> float:
+        return self.ack_timeout_ms / 1000 + defaults.REDIS_SOCKET_TIMEOUT_S
+
+    def compact(self, *, retention_ms: int, limit: int = defaults.COMPACT_BATCH) -> int:
+        """Shrink up to `limit` leads terminal (delivered, test) for `retention_ms` to their
+        tombstones; how many were taken from the queue (0: none is due)."""
+        k = self.keys
+        return int(self._compact(
+            keys=[k.compact],
+            args=[now_ms(self.clock) - retention_ms, limit, k.event(""), k.attempts(""),
+                  now_ms(self.clock), *TOMBSTONE_FIELDS]))
+
+    # -- the console's index --------------------------------------------------------------
+    def note_attempt(self, ids: list[str], entry: dict[str, Any]) -> None:
+        """One delivery attempt on each event's timeline (when the index is on)."""
+        if self.index:
+            self.index.attempt(self.redis, ids, entry)
+
+    def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:
+        """Contacts learnt after intake (an enrichment's leads) in the contact search."""
+        if self.index and events:
+            self.index.add_contacts(self.redis, events, at_ms)
+
+    # -- leases --------------------------------------------------------------------------
+    def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
+        """Lease the customers whose flush is due (and those whose flush died)."""
+        k = self.keys
+        got = self._claim(keys=[k.due, k.leases, k.owners],
+                          args=[now_ms(self.clock), int(lease_s * 1000), limit, token])
+        return [c.decode() for c in got]
+
+    def postpone(self, customer: str, until_ms: int) -> None:
+        """The customer's flush is due again at `until_ms`, not before."""
+        self.redis.zadd(self.keys.due, {customer: until_ms})
+
+    def lease(self, customer: str, token: str) -> Lease:
+        """The delivery role: a flush's fenced writes for one customer under its token."""
+        return Lease(self.redis, self.keys, customer, token, clock=self.clock)

@@ -1,0 +1,1 @@
+"""The web process: the app factory, the intake, the admin API, health, OpenAPI, the console."""

@@ -1,0 +1,45 @@
+"""`/healthz` (the process is up), `/readyz` (Redis answers, the config is loaded) and
+`/metrics` (Prometheus, for the whole deployment; behind the admin token)."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response, jsonify
+
+from gateway.store.metrics import render
+from gateway.web.admin import authorize
+from gateway.web.context import app_context
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The web process is up."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Ready when Redis answers; 503 otherwise."""
+    ctx = app_context()
+    try:
+        ctx.redis.ping()
+    except redis.RedisError as exc:
+        return jsonify({"status": "unavailable", "redis": type(exc).__name__}), 503
+    return jsonify({"status": "ready", "routes": len(ctx.config.routes)}), 200
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics of every process, behind the admin token."""
+    authorize()
+    ctx = app_context()
+    ctx.store.metrics.flush()           # this process's latest counts, before reading them
+    try:
+        body = render(ctx.store, sorted(ctx.config.customers),
+                      max_memory_mb=ctx.config.redis.get("max_memory_mb"))
+    except redis.RedisError as exc:
+        return Response(f"# redis unavailable: {type(exc).__name__}\n", status=503,
+                        mimetype="text/plain")
+    return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,299 @@
+"""The OpenAPI description of the intake and admin endpoints, generated from marshmallow
+schemas with apispec and served at `/openapi.json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, jsonify
+from marshmallow import Schema, fields, validate
+
+from gateway.domain.event import DEAD_REASONS, STATUSES
+from gateway.imports.record import STATUSES as IMPORT_STATUSES
+from gateway.mega.contract import ERROR_TYPES
+
+bp = Blueprint("openapi", __name__)
+VERSION = "0.1.0"
+
+
+class ErrorDetail(Schema):
+    type = fields.String(required=True)
+    code = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class Accepted(Schema):
+    accepted = fields.Integer(required=True, metadata={"description": "new events stored"})
+    duplicates = fields.Integer(required=True, metadata={"description": "events seen before"})
+    events = fields.List(fields.String(), required=True,
+                         metadata={"description": "event ids, for GET /v1/events/{id}"})
+    ignored = fields.String(metadata={"description": "why a delivery carries no lead"})
+
+
+class Event(Schema):
+    class Meta:
+        unknown = "include"
+
+    id = fields.String(required=True)
+    customer = fields.String(required=True)
+    route = fields.String(required=True)
+    source = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    attempts = fields.Integer()
+    lead = fields.Dict(metadata={"description": "the MEGA lead row (absent until enriched)"})
+    warnings = fields.List(fields.String())
+    lead_id = fields.String()
+    outcome = fields.String()
+    dead_reason = fields.String(metadata={"description": ", ".join(DEAD_REASONS) + "..."})
+    error = fields.String()
+    replay_key = fields.String(metadata={"description": "the key its last replay went out under"})
+    replay_reason = fields.String(metadata={"description": "why that key"})
+
+
+class HeldRoute(Schema):
+    leads = fields.Integer(required=True)
+    retry_at_ms = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class CustomerSummary(Schema):
+    pending = fields.Integer(required=True)
+    in_flight = fields.Integer(required=True)
+    held = fields.Integer(required=True, metadata={
+        "description": "leads set aside while a route's credentials fail (Meta's page token)"})
+    held_routes = fields.Dict(keys=fields.String(), values=fields.Nested(HeldRoute),
+                              required=True)
+    delivered = fields.Integer(required=True)
+    dead = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(
+        ["idle", "delivering", "paused", "blocked"]))
+    reason = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    next_attempt_ms = fields.Integer(allow_none=True)
+
+
+class Customer(CustomerSummary):
+    customer = fields.String(required=True)
+
+
+class Customers(Schema):
+    customers = fields.Dict(keys=fields.String(), values=fields.Nested(CustomerSummary),
+                            required=True)
+
+
+class DeadLetters(Schema):
+    total = fields.Integer(required=True)
+    dead_letters = fields.List(fields.Nested(Event), required=True)
+
+
+class DeadLetterQuery(Schema):
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ReplayOptions(Schema):
+    new_key = fields.Boolean(load_default=False, metadata={
+        "description": "send under a new idempotency key even if the body is unchanged "
+                       "(MEGA may create a second lead if it committed the first request)"})
+
+
+class SourceHealth(Schema):
+    class Meta:
+        unknown = "include"
+
+    state = fields.String(required=True, validate=validate.OneOf(
+        ["healthy", "token_expiring", "token_invalid", "not_subscribed", "permission_missing",
+         "unknown"]))
+    detail = fields.String(required=True)
+    days_left = fields.Integer(allow_none=True, metadata={"description": "token lifetime left"})
+    checked_at_ms = fields.Integer()
+
+
+class Reconciliation(Schema):
+    class Meta:
+        unknown = "include"
+
+    enabled = fields.Boolean(required=True)
+    every_min = fields.Integer(required=True)
+    last_run_ms = fields.Integer(required=True)
+    seen = fields.Integer(required=True, metadata={"description": "leads listed, all runs"})
+    missed = fields.Integer(required=True, metadata={
+        "description": "leads the webhook never brought, recovered by reconciliation"})
+    last_error = fields.String(allow_none=True)
+
+
+class RouteStatus(Schema):
+    customer = fields.String(required=True)
+    source = fields.String(required=True)
+    health = fields.Nested(SourceHealth, allow_none=True, metadata={"description": "Meta only"})
+    reconcile = fields.Nested(Reconciliation, metadata={"description": "Meta only"})
+
+
+class Routes(Schema):
+    routes = fields.Dict(keys=fields.String(), values=fields.Nested(RouteStatus), required=True)
+
+
+class ImportCounts(Schema):
+    rows = fields.Integer(required=True)
+    queued = fields.Integer(required=True, metadata={"description": "rows sent to MEGA"})
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    duplicates_in_file = fields.Integer(required=True)
+    already_imported = fields.Integer(required=True)
+    warnings = fields.Integer(required=True)
+    gone = fields.Integer(required=True, metadata={"description": "rows whose event expired "
+                                                   "before its outcome was counted"})
+
+
+class FailedRow(Schema):
+    row = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class ImportReport(Schema):
+    class Meta:
+        unknown = "include"
+
+    import_ = fields.String(data_key="import", required=True, allow_none=True,
+                            metadata={"description": "null for a dry run"})
+    dry_run = fields.Boolean(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        IMPORT_STATUSES),
+        metadata={"description": "an API upload runs in the background: reading or "
+                                 "previewing until its rows are read; failed: see `error`"})
+    customer = fields.String(required=True)
+    pending = fields.Integer(required=True)
+    counts = fields.Nested(ImportCounts, required=True)
+    errors = fields.List(fields.Nested(FailedRow), required=True,
+                         metadata={"description": "the first 100 failed rows"})
+    unknown_custom_fields = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.Dict(), metadata={"description": "a dry run: MEGA's verdict "
+                                                "per row (over the API: the first 100 rows)"})
+    error = fields.String(metadata={"description": "why a failed upload stopped"})
+
+
+class Replayed(Schema):
+    replayed = fields.String(required=True)
+    events = fields.List(fields.String(), required=True, metadata={
+        "description": "the dead letters of its request, replayed together"})
+    key = fields.String(allow_none=True, required=True, metadata={
+        "description": "the idempotency key (null: the worker freezes a new one)"})
+    key_reason = fields.String(required=True, metadata={
+        "description": "why this key: the body is unchanged, changed, or a new key was asked"})
+    warning = fields.String(allow_none=True, required=True)
+
+
+class Purged(Schema):
+    purged = fields.String(required=True)
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"description": ERROR_TYPES.get(code, "error"),
+                        "content": {"application/json": {"schema": "Error"}}} for code in codes}
+
+
+def _ok(code: int, schema: str, description: str) -> dict[str, Any]:
+    return {str(code): {"description": description,
+                        "content": {"application/json": {"schema": schema}}}}
+
+
+def build_spec() -> dict[str, Any]:
+    """The OpenAPI document of the intake and the admin API."""
+    spec = APISpec(title="leadgate", version=VERSION, openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Webhook intake for lead providers, and the admin API "
+                                        "that shows where every lead is."})
+    for name, schema in (("Error", Error), ("Accepted", Accepted), ("Event", Event),
+                         ("Customer", Customer), ("Customers", Customers),
+                         ("DeadLetters", DeadLetters), ("Replayed", Replayed),
+                         ("Routes", Routes),
+                         ("Purged", Purged), ("ImportReport", ImportReport)):
+        spec.components.schema(name, schema=schema)
+    spec.components.security_scheme("admin", {"type": "http", "scheme": "bearer"})
+    route = {"name": "route", "in": "path", "required": True, "schema": {"type": "string"}}
+    token = {"name": "url_token", "in": "path", "required": True, "schema": {"type": "string"}}
+    body = {"required": True, "content": {
+        "application/json": {"schema": {}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        "multipart/form-data": {"schema": {"type": "object"}}}}
+    intake_answers = {**_ok(202, "Accepted", "stored; delivered to MEGA shortly"),
+                      **_ok(200, "Accepted", "duplicates only, or nothing to deliver"),
+                      **_errors(400, 401, 404, 413, 415, 422, 503)}
+    check = {"summary": "a provider's URL check (Meta's hub.challenge, Intercom's HEAD)",
+             "responses": {"200": {"description": "the route exists (Meta: the challenge)"},
+                           **_errors(400, 401, 403, 404, 503)}}
+    for path, params in (("/hooks/{route}", [route]), ("/hooks/{route}/{url_token}",
+                                                        [route, token])):
+        spec.path(path=path, parameters=params, operations={
+            "post": {"summary": "receive a provider's webhook", "tags": ["intake"],
+                     "requestBody": body, "responses": intake_answers},
+            "get": {**check, "tags": ["intake"]}})
+    admin = [{"admin": []}]
+    denied = _errors(401, 404)
+    event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/v1/events/{event_id}", parameters=[event_id], operations={"get": {
+        "summary": "one event: status, attempts, outcome, MEGA lead id, warnings",
+        "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Event", "the event"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/customers", operations={"get": {
+        "summary": "every customer: pending, in flight, delivered, dead, held and why",
+        "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Customers", "per customer"), **denied, **_errors(503)}}})
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/v1/customers/{name}", parameters=[name], operations={"get": {
+        "summary": "one customer", "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Customer", "the customer"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/routes", operations={"get": {
+        "summary": "every route; Meta routes with source health and reconciliation counts",
+        "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "Routes", "per route"), **denied, **_errors(503)}}})
+    spec.path(path="/v1/dead-letters", operations={"get": {
+        "summary": "dead letters, oldest first", "tags": ["admin"], "security": admin,
+        "parameters": [{"in": "query", "schema": DeadLetterQuery}],
+        "responses": {**_ok(200, "DeadLetters", "a page of dead letters"), **denied,
+                      **_errors(400, 503)}}})
+    spec.path(path="/v1/dead-letters/{event_id}/replay", parameters=[event_id], operations={
+        "post": {"summary": "queue a dead letter again: its original idempotency key while the "
+                            "body is unchanged, else a new one",
+                 "tags": ["admin"], "security": admin,
+                 "requestBody": {"required": False, "content": {
+                     "application/json": {"schema": ReplayOptions}}},
+                 "responses": {**_ok(202, "Replayed", "queued"), **denied,
+                               **_errors(400, 503)}}})
+    spec.path(path="/v1/dead-letters/{event_id}", parameters=[event_id], operations={
+        "delete": {"summary": "delete a dead letter for good", "tags": ["admin"],
+                   "security": admin,
+                   "responses": {**_ok(200, "Purged", "deleted"), **denied, **_errors(503)}}})
+    _import_paths(spec, admin, denied)
+    return spec.to_dict()
+
+
+def _import_paths(spec: APISpec, admin: list[dict[str, Any]], denied: dict[str, Any]) -> None:
+    """GET only: POST /v1/imports's options depend on the config and the file's columns,
+    which a static document cannot describe for schema-driven fuzzing."""
+    import_id = {"name": "import_id", "in": "path", "required": True,
+                 "schema": {"type": "string"}}
+    spec.path(path="/v1/imports/{import_id}", parameters=[import_id], operations={"get": {
+        "summary": "an import's report", "tags": ["admin"], "security": admin,
+        "responses": {**_ok(200, "ImportReport", "the report"), **denied,
+                      **_errors(503)}}})
+
+
+_SPEC: dict[str, Any] | None = None
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI document, built once."""
+    global _SPEC
+    if _SPEC is None:
+        _SPEC = build_spec()
+    return jsonify(_SPEC)

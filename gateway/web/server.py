@@ -1,0 +1,52 @@
+"""gunicorn, run from `leadgate web` with settings from the environment."""
+
+from __future__ import annotations
+
+import gc
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class GatewayServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, config_path: str | None, options: dict[str, Any]):
+        self.config_path, self.options = config_path, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply the options that this gunicorn version knows."""
+        for key, value in self.options.items():
+            if key in self.cfg.settings:       # settings this gunicorn version knows
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """The Flask app, from the config file."""
+        from gateway.config import load_config
+        from gateway.web.app import create_app
+
+        app = create_app(load_config(self.config_path))
+        gc.freeze()     # what the app keeps for life leaves the collector's full scans, which
+        return app      # otherwise stall every thread of the process (25-65 ms each, measured)
+
+
+def options(port: int, env: dict[str, str] | None = None, *, host: str = "0.0.0.0"
+            ) -> dict[str, Any]:
+    """gunicorn settings: host, PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT."""
+    env = dict(os.environ) if env is None else env
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": int(env.get("WEB_CONCURRENCY", "2")),
+        "worker_class": "gthread",
+        "threads": int(env.get("GUNICORN_THREADS", "4")),
+        "timeout": int(env.get("GUNICORN_TIMEOUT", "30")),
+        "graceful_timeout": int(env.get("GUNICORN_GRACEFUL_TIMEOUT", "25")),
+        "keepalive": 5,
+        "accesslog": None,
+        "control_socket_disable": True,   # gunicorn >= 24: one fixed path per user otherwise
+    }
+
+
+def serve(config_path: str | None, *, port: int, host: str = "0.0.0.0") -> None:
+    """Run the web process under gunicorn."""
+    GatewayServer(config_path, options(port, host=host)).run()
