@@ -19,7 +19,7 @@ from gateway.config import load_config
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES
 from gateway.domain.sources.base import Draft
-from gateway.local.redis_server import connect
+from gateway.store.connection import connect
 from gateway.store.store import Store
 
 

@@ -23,7 +23,7 @@ import redis
 
 from bench.harness import Stack
 from gateway import defaults
-from gateway.local.redis_server import connect
+from gateway.store.connection import connect
 from gateway.store.store import Store
 
 PLANS_MB = (25, 50, 100)

@@ -22,8 +22,9 @@ from bench.intake import SECRET, webhook
 from gateway.config import config_from_dict
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES, Inbound
-from gateway.local.redis_server import RedisServer, connect
+from gateway.local.redis_server import RedisServer
 from gateway.logs import configure
+from gateway.store.connection import connect
 from gateway.store.store import Store
 
 N = 2000                      # webhooks per round

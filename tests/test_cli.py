@@ -254,7 +254,7 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("args", [["status"], ["dlq", "list"], ["dlq", "purge", "evt_x"]])
 def test_commands_needing_an_instance_say_how_to_start_one(here: Path, args: list[str]) -> None:
-    (here / "leadgate.toml").write_text((ROOT / "gateway" / "dev.toml").read_text())
+    (here / "leadgate.toml").write_text((ROOT / "gateway" / "local" / "dev.toml").read_text())
     result = CliRunner().invoke(cli, args, env={**NO_ENV, **local_run.DEV_ENV})
     assert result.exit_code == 1
     assert result.output == f"Error: {local_run.NO_INSTANCE}\n"
@@ -272,7 +272,7 @@ def test_a_killed_dev_instance_is_not_used(here: Path, redis_server: RedisServer
     (here / ".leadgate" / "dev.json").write_text(json.dumps(
         {**stale, "redis_url": redis_server.url,
          "redis_run_id": local_run.redis_run_id(redis_server.url),
-         "config": str(ROOT / "gateway" / "dev.toml")}))      # its Redis still answers
+         "config": str(ROOT / "gateway" / "local" / "dev.toml")}))      # its Redis still answers
     assert local_run.find() is None
     result = CliRunner().invoke(cli, ["status"], env=NO_ENV)
     assert result.exit_code == 1 and "no leadgate instance" in result.output
@@ -292,7 +292,7 @@ def test_an_instance_whose_redis_was_replaced_is_not_used(here: Path,
 
 
 def test_a_redis_url_that_does_not_answer_is_one_line(here: Path) -> None:
-    (here / "leadgate.toml").write_text((ROOT / "gateway" / "dev.toml").read_text())
+    (here / "leadgate.toml").write_text((ROOT / "gateway" / "local" / "dev.toml").read_text())
     url = f"redis://127.0.0.1:{free_port()}/0"
     result = CliRunner().invoke(cli, ["dlq", "list"],
                                 env={**NO_ENV, **local_run.DEV_ENV, "REDIS_URL": url})

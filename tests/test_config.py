@@ -134,7 +134,7 @@ def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() ->
 
 
 def test_dev_config_is_valid_and_its_admin_token_long_enough() -> None:
-    config = load_config(ROOT / "gateway" / "dev.toml", env=local_run.DEV_ENV)
+    config = load_config(ROOT / "gateway" / "local" / "dev.toml", env=local_run.DEV_ENV)
     assert len(config.server["admin_token"]) >= 32 and "dev" in config.server["admin_token"]
 
 
@@ -221,7 +221,7 @@ def test_max_age_may_not_exceed_key_retention() -> None:
 
 @pytest.mark.parametrize("command", ["web", "worker"])
 def test_web_and_worker_refuse_to_start_without_redis_url(command: str) -> None:
-    from gateway.cli import DEV_CONFIG
+    from gateway.local.dev_run import DEV_CONFIG
 
     result = CliRunner().invoke(cli, [command, "--config", str(DEV_CONFIG)],
                                 env={"REDIS_URL": None, **local_run.DEV_ENV})

@@ -374,7 +374,7 @@ def test_two_imports_of_one_file_at_once_create_each_lead_once(
     from gateway.imports import run
     from gateway.imports.record import Imports
     from gateway.imports.rows import make_plan
-    from gateway.local.redis_server import connect
+    from gateway.store.connection import connect
     from gateway.store.store import Store
 
     path = write(tmp_path / "a.csv", "email,phone\n" + "".join(
@@ -403,7 +403,7 @@ def test_waiting_without_a_worker_says_so_once(config: Any, redis_client: redis.
     from gateway.imports import run
     from gateway.imports.record import Imports
     from gateway.imports.rows import make_plan
-    from gateway.local.redis_server import connect
+    from gateway.store.connection import connect
     from gateway.store.store import Store
 
     imports = Imports(Store(connect(config.redis_url)), ttl_s=config.dedup_ttl_s)

@@ -1,4 +1,5 @@
-"""The house's layout, read from the code: no import cycle among leadgate's modules."""
+"""The house's layout, read from the code: no import cycle, gateway/ apart from workers/ but
+for the command line, one way to the web context, no crowded folder."""
 
 from __future__ import annotations
 
@@ -104,3 +105,16 @@ def test_the_web_context_is_read_in_one_place() -> None:
              for p in (ROOT / top).rglob("*.py")]
     reads = {module_name(p): n for p in files if (n := context_reads(ast.parse(p.read_text())))}
     assert reads == {"gateway.web.context": 1}
+
+
+MAX_FLAT = 12       # modules one folder of gateway/ holds beside its subfolders, at most
+
+
+def flat_modules(folder: Path) -> int:
+    return len([p for p in folder.glob("*.py") if p.name not in ("__init__.py", "__main__.py")])
+
+
+def test_no_gateway_folder_holds_more_than_twelve_modules() -> None:
+    folders = [ROOT / "gateway", *(p for p in (ROOT / "gateway").rglob("*") if p.is_dir())]
+    crowded = {str(f.relative_to(ROOT)): n for f in folders if (n := flat_modules(f)) > MAX_FLAT}
+    assert crowded == {}

@@ -17,7 +17,7 @@ import trustme
 
 from gateway.config import config_from_dict
 from gateway.errors import ConfigError
-from gateway.local.redis_server import RedisTlsUnverified, connect
+from gateway.store.connection import RedisTlsUnverified, connect
 from gateway.web.app import create_app
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, base_config, build
 

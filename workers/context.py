@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import redis
 
 from gateway.config import Config, load_config
-from gateway.local.redis_server import connect
 from gateway.mega.client import MegaClient
+from gateway.store.connection import connect
 from gateway.store.index import Index
 from gateway.store.store import Store, acknowledged, require_redis_url
 from workers.capabilities import Fetcher, fetchers

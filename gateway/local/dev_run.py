@@ -23,6 +23,8 @@ from gateway.local import local_run
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
+DEV_CONFIG = Path(__file__).with_name("dev.toml")   # the demo config of `leadgate dev`
+
 
 def url_host(host: str) -> str:
     """How to reach a server listening on host from here (every interface: via loopback)."""
@@ -143,7 +145,7 @@ def _print_admin(config: Config, dev: local_run.DevInstance) -> None:
 
 
 def shown(path: str) -> str:
-    """path relative to here when it is below here (gateway/dev.toml in a checkout)."""
+    """path relative to here when it is below here (gateway/local/dev.toml in a checkout)."""
     relative = os.path.relpath(Path(path).absolute())
     return path if relative.startswith("..") else relative
 

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from gateway.config import VAR
-from gateway.local.redis_server import connect
+from gateway.store.connection import connect
 
 STATE_FILE = Path(".leadgate") / "dev.json"
 NO_INSTANCE = "no leadgate instance found: start one with `make run` (or set REDIS_URL)"
@@ -27,7 +27,7 @@ NO_CONFIG = ("no leadgate instance found and no ./leadgate.toml: start one with 
              "(or set LEADGATE_CONFIG)")
 
 
-# The Google Ads credentials of the demo Google route (gateway/dev.toml): megasim's stand-in
+# The Google Ads credentials of the demo Google route (gateway/local/dev.toml): megasim's stand-in
 # accepts these public literals, and `leadgate dev` gives them to its processes (a route's API
 # secrets may only be ${VAR}). Set in your environment, yours win.
 DEV_ENV = {"LEADGATE_DEV_GOOGLE_DEVELOPER_TOKEN": "demo-developer-token-0123",

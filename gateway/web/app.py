@@ -13,8 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.config import Config, config_from_dict, load_config
 from gateway.errors import InboundError
-from gateway.local.redis_server import connect
 from gateway.mega.contract import error_body
+from gateway.store.connection import connect
 from gateway.store.index import Index
 from gateway.store.store import Store, acknowledged, require_redis_url
 from gateway.web import admin, console, health, intake, openapi

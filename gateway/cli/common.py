@@ -1,0 +1,126 @@
+"""What every command shares: the click group, --config, the config (or the running dev instance's)
+and the store a command works on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.config import Config, load_config
+from gateway.errors import ConfigError
+from gateway.local import dev_run, local_run
+
+# Every command gets its config through config_for(path) and its Redis through store_for(config):
+# that is how a command run beside `make run` finds the dev instance (.leadgate/dev.json).
+# New commands must use these two helpers, not load_config or connect.
+
+
+def config_for(path: str | None, *, dev_instance: bool = True) -> Config:
+    """The config: path, else LEADGATE_CONFIG_TOML, else the running dev instance's, else
+    ./leadgate.toml."""
+    if path is None and not os.environ.get("LEADGATE_CONFIG_TOML", "").strip():
+        dev = running_dev() if dev_instance else None
+        if dev is not None:
+            env = {**os.environ, **dev.env, **_own_redis()}
+            redis_note = " with REDIS_URL" if os.environ.get("REDIS_URL") else ""
+            click.echo(f"leadgate: using the dev instance at {dev.web_url} (pid {dev.pid}, "
+                       f"config {dev_run.shown(dev.config)}){redis_note}", err=True)
+            return config_with_env(dev.config, env)
+        if dev_instance and not Path("leadgate.toml").exists():
+            raise click.ClickException(local_run.NO_CONFIG)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _own_redis() -> dict[str, str]:
+    return {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
+
+
+def running_dev() -> local_run.DevInstance | None:
+    """The live `leadgate dev` of this directory, if any (looked up once per command)."""
+    meta = click.get_current_context().meta
+    if "leadgate.dev" not in meta:
+        meta["leadgate.dev"] = local_run.find()
+    return meta["leadgate.dev"]  # type: ignore[no-any-return]
+
+
+@click.group()
+def cli() -> None:
+    """leadgate: webhook lead ingestion gateway for the MEGA CRM."""
+    from gateway.logs import configure
+
+    configure()
+
+
+config_option = click.option("--config", "config_path", envvar="LEADGATE_CONFIG",
+                             help="Config file (env LEADGATE_CONFIG, default ./leadgate.toml).")
+
+
+def config_with_env(path: str, env: dict[str, str]) -> Config:
+    """The config at path, its variables read from env; a bad one stops the command."""
+    try:
+        return load_config(path, env=env)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def store_for(config: Config) -> Any:
+    """The store on the config's Redis (REDIS_URL), else the running dev instance's."""
+    import redis
+
+    from gateway.store.connection import connect
+    from gateway.store.index import Index
+    from gateway.store.store import Store, acknowledged
+
+    url = config.redis_url
+    if not url and (dev := running_dev()) is not None:
+        click.echo(f"leadgate: using the dev instance's Redis (pid {dev.pid})", err=True)
+        url = dev.redis_url
+    if not url:
+        raise click.ClickException(local_run.NO_INSTANCE)
+    client = connect(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis does not answer: {type(exc).__name__} "
+                                   f"(is the instance running? check REDIS_URL)") from None
+    return Store(client, index=Index.from_config(config), **acknowledged(config))
+
+
+def require_redis(config: Config, command: str) -> Config:
+    """The config, if REDIS_URL is set; else exit non-zero with one line naming it."""
+    from gateway.store.store import require_redis_url
+
+    try:
+        require_redis_url(config, command)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return config
+
+
+def check_redis(config: Config) -> None:
+    """Stop on a Redis that may evict leads or cannot give server.ack's promise; print the
+    warning of one LEADGATE_ALLOW_EVICTION=1 lets through. A Redis that does not answer yet
+    is not checked: the intake answers 503 until it does, and workers wait for it."""
+    import redis
+
+    from gateway.store.connection import connect
+    from gateway.store.headroom import check_server
+
+    client = connect(config.redis_url)
+    try:
+        allow = os.environ.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1"
+        for warning in check_server(client, config, allow_eviction=allow):
+            click.echo(f"leadgate: {warning}", err=True)
+    except redis.RedisError as exc:
+        click.echo(f"leadgate: warning: Redis not checked at start ({type(exc).__name__})",
+                   err=True)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        client.close()
