@@ -299,3 +299,11 @@ def test_a_redis_url_that_does_not_answer_is_one_line(here: Path) -> None:
     assert result.exit_code == 1
     assert result.output == ("Error: Redis does not answer: ConnectionError (is the instance "
                              "running? check REDIS_URL)\n")
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_python_m_runs_every_command(command: str) -> None:
+    """`python -m gateway.cli` knows every command the `leadgate` script does."""
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", command, "--help"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
