@@ -19,9 +19,10 @@ import redis
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from gateway.cli import DEV_CONFIG, cli
+from gateway.cli import cli
 from gateway.config import Config, config_from_dict, load_config
 from gateway.domain.records import unpacked
+from gateway.local.dev_run import DEV_CONFIG
 from gateway.local.local_run import DEV_ENV
 from gateway.store.index import Index
 from gateway.store.store import Store
