@@ -23,8 +23,8 @@ import httpx
 import redis
 
 from bench.harness import Stack
+from gateway.domain.policy import lease_s
 from gateway.store.store import event_id
-from workers.policy import lease_s
 
 MEGA_TIMEOUT_S = 2.0
 LEASE_S = lease_s(MEGA_TIMEOUT_S)

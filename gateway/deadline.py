@@ -3,7 +3,7 @@
 httpx's timeouts apply per phase: an answer that trickles in a byte at a time never trips
 them. So the body is streamed and the deadline checked between chunks; the phases before it
 have their own bounds. One call never takes longer than `call_s(timeout_s)`, which the lease
-(workers/policy.py) is built on. The decoded body is capped too (MAX_ANSWER_BYTES): a small
+(gateway/domain/policy.py) is built on. The decoded body is capped too (MAX_ANSWER_BYTES): a small
 gzip answer can decode to gigabytes; past the cap the call fails with AnswerTooLarge.
 """
 

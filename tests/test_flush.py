@@ -9,10 +9,10 @@ from typing import Any
 
 import redis
 
+from gateway.domain import policy
 from gateway.domain.records import unpacked
 from gateway.web.app import create_app
 from tests.conftest import ACME_ID, URL_TOKEN, Sim, build
-from workers import policy
 from workers.context import WorkerContext, bind, build_context
 from workers.flush import Flush
 

@@ -360,7 +360,7 @@ def test_dry_run_keeps_within_megas_rate_limit(
 ])
 def test_a_request_holds_only_leads_of_one_kind(kinds: list[dict[str, str]], alike: int) -> None:
     from gateway.domain.event import Event
-    from workers.policy import alike_prefix
+    from gateway.domain.policy import alike_prefix
 
     events = [Event(f"evt_{i}", "acme", "web", "import", str(i), "pending", 0, extra=kind)
               for i, kind in enumerate(kinds)]

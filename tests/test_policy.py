@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gateway.config import Customer
+from gateway.domain import policy
 from gateway.domain.event import Event
 from gateway.errors import (
     MegaBadRequest,
@@ -16,7 +17,6 @@ from gateway.errors import (
     MegaRateLimited,
     MegaUnavailable,
 )
-from workers import policy
 from workers.meta.graph import GraphError
 
 ACME = Customer("acme", "11111111-1111-4111-8111-111111111111", "t")

@@ -11,8 +11,8 @@ import redis
 from rq import Queue
 
 from gateway import defaults
+from gateway.domain.policy import lease_s
 from workers.context import WorkerContext
-from workers.policy import lease_s
 
 log = logging.getLogger("leadgate.worker")
 JOB_TIMEOUT_S = 300

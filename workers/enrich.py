@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from gateway import defaults
 from gateway.config import Customer, Route
+from gateway.domain import policy
 from gateway.domain.event import Outcome
 from gateway.domain.records import Batch, Outcomes, now_ms
 from gateway.domain.sources import SOURCES
@@ -23,7 +24,6 @@ from gateway.domain.sources.enrichment import Events, Fetch
 from gateway.errors import SourceError
 from gateway.store.lease import Lease
 from gateway.store.store import Store
-from workers import policy
 
 log = logging.getLogger("leadgate.worker")
 Held = dict[str, tuple[list[str], int, str]]      # route -> (event ids, until ms, why)

@@ -1,7 +1,7 @@
 """One flush: own a customer's lease; take -> prepare -> send -> apply; hand it back.
 
 A batch goes one way: `Flush.deliver` loads its events, has them prepared
-(workers/enrich.py), asks the policy whether and what next (workers/policy.py), sends, and
+(workers/enrich.py), asks the policy whether and what next (gateway/domain/policy.py), sends, and
 has MEGA's answer applied (workers/outcomes.py); none of them calls back into the flush.
 Every write goes through the flush's Lease (gateway/store/lease.py), fenced by its token: once
 another flush owns the customer, this one writes nothing more and stops.
@@ -14,11 +14,11 @@ import time
 
 from gateway import defaults
 from gateway.config import Customer
+from gateway.domain import policy
 from gateway.domain.records import Batch, MalformedBatch, now_ms
 from gateway.domain.sources.enrichment import Fetch
 from gateway.errors import DeliveryError, LeaseLost, SourceError
 from gateway.mega.client import MegaResponse
-from workers import policy
 from workers.context import WorkerContext
 from workers.enrich import Prep, prepare
 from workers.outcomes import Apply

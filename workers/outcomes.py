@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable
 
 from gateway.config import Config, Customer
+from gateway.domain import policy
 from gateway.domain.event import Event, Outcome
 from gateway.domain.records import Batch, Outcomes, now_ms
 from gateway.errors import DeliveryError
 from gateway.mega.client import MegaResponse, RateInfo
 from gateway.store.lease import Lease
 from gateway.store.store import Store
-from workers import policy
 
 log = logging.getLogger("leadgate.worker")
 
