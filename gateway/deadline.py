@@ -1,4 +1,4 @@
-"""One overall deadline for an outside call (MEGA, Graph, Google), and the wait before the next try.
+"""One overall deadline for an outside call (MEGA, Graph, Google).
 
 httpx's timeouts apply per phase: an answer that trickles in a byte at a time never trips
 them. So the body is streamed and the deadline checked between chunks; the phases before it
@@ -9,7 +9,6 @@ gzip answer can decode to gigabytes; past the cap the call fails with AnswerTooL
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,10 +61,3 @@ def request_within(http: httpx.Client, method: str, url: str, *, deadline_s: flo
         if clock() > deadline:
             raise httpx.ReadTimeout("no whole answer within the deadline")
         return response.status_code, b"".join(chunks), response.headers
-
-
-def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
-              cap: float = defaults.BACKOFF_CAP_S,
-              rand: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    return rand() * min(cap, base * 2 ** max(0, attempt - 1))

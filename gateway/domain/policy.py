@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.deadline import backoff_s, call_s
+from gateway.deadline import call_s
 from gateway.domain.outbound import (
     alike_prefix,
     bulk_only,
@@ -26,6 +26,13 @@ from gateway.errors import (
     MegaRateLimited,
     SourceError,
 )
+
+
+def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
+              cap: float = defaults.BACKOFF_CAP_S,
+              rand: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
+    return rand() * min(cap, base * 2 ** max(0, attempt - 1))
 
 
 def lease_s(mega_timeout_s: float) -> float:

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.deadline import backoff_s
+from gateway.domain.policy import backoff_s
 from gateway.errors import DeliveryError, InboundError, MegaRateLimited, MegaUnavailable
 from gateway.imports.rows import Prepared
 from gateway.mega.client import MegaClient, MegaResponse, RateInfo
