@@ -25,9 +25,9 @@ from gateway.domain.records import unpacked
 from gateway.local.dev_run import DEV_CONFIG
 from gateway.local.local_run import DEV_ENV
 from gateway.store.index import Index
+from gateway.store.route_status import reconcile_report, routes_report
 from gateway.store.store import Store
 from gateway.web.app import create_app
-from gateway.web.route_status import reconcile_report, routes_report
 from megasim.google import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

@@ -23,8 +23,8 @@ from gateway.cli import cli
 from gateway.config import Config
 from gateway.domain.event import Event
 from gateway.domain.records import unpacked
+from gateway.store.route_status import reconcile_report
 from gateway.web.app import create_app
-from gateway.web.route_status import reconcile_report
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
 from tests.conftest import ACME_ID, Sim, build, stored_keys, to_toml
 from tests.samples import META_SECRET, META_TOKEN, sign

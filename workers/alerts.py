@@ -26,8 +26,8 @@ from gateway.config import Config
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.store.headroom import read_memory
 from gateway.store.keys import ALERT_CLAIM, ALERT_TRANSITION
+from gateway.store.route_status import health_report, reconcile_report, reconciles
 from gateway.store.store import Store, now_ms
-from gateway.web.route_status import health_report, reconcile_report, reconciles
 
 log = logging.getLogger("leadgate.alerts")
 RESOLVED = {

@@ -27,8 +27,8 @@ from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
 from gateway.errors import NoUsableLead, SourceError
 from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.store.route_status import reconciles
 from gateway.store.store import Store, now_ms
-from gateway.web.route_status import reconciles
 from workers.capabilities import CAPABILITIES, Reconciliation
 
 log = logging.getLogger("leadgate.reconcile")

@@ -149,7 +149,7 @@ def backfill(route: str, config_path: str | None, since: Any, until: Any,
 
     from gateway.domain.sources import SOURCES
     from gateway.errors import SourceError
-    from gateway.web.route_status import lists_leads
+    from gateway.store.route_status import lists_leads
     from workers.reconcile import backfill as run
     from workers.reconcile import reconciliation
 

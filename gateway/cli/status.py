@@ -51,7 +51,7 @@ SOURCE_LABELS = {"meta_lead_ads": "meta", "google_lead_forms": "google"}
 
 def _source_status(config: Config, store: Any, *, check: bool) -> None:
     """Each listing route's source health and reconciliation, for `status`."""
-    from gateway.web.route_status import health_label, lists_leads, reconcile_label, routes_report
+    from gateway.store.route_status import health_label, lists_leads, reconcile_label, routes_report
 
     if check and any(lists_leads(r) for r in config.routes.values()):
         from workers.monitors import HealthChecker

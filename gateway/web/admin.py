@@ -10,9 +10,9 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 
 from gateway.errors import BadRequest, InboundError, RouteNotFound, Unauthorized
+from gateway.store.route_status import routes_report
 from gateway.web.context import app_context
 from gateway.web.openapi import DeadLetterQuery, ReplayOptions
-from gateway.web.route_status import routes_report
 
 bp = Blueprint("admin", __name__, url_prefix="/v1")
 JSON_FIELDS = ("lead", "warnings", "unmapped", "ignored_custom_fields", "mega_body", "fields")

@@ -7,9 +7,9 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.logs import mask
+from gateway.store.route_status import health_label, reconcile_label, routes_report
 from gateway.store.store import Store, now_ms
 from gateway.web.console.read import REJECTED
-from gateway.web.route_status import health_label, reconcile_label, routes_report
 
 REPLAY_RULE = ("each goes out under its original idempotency key while its body is unchanged (MEGA "
                "answers with what it stored if it had committed), under a new key after a "
