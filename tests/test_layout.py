@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("gateway", "workers", "megasim")
 
@@ -86,6 +88,16 @@ def test_gateway_does_not_import_workers() -> None:
     assert not [(m, n) for m, ns in graph.items()
                 if in_package(m, "gateway") and not in_package(m, "gateway.cli")
                 for n in ns if in_package(n, "workers")]
+
+
+@pytest.mark.parametrize("package", ["gateway.web", "gateway.local"])
+def test_only_the_command_line_reaches_into(package: str) -> None:
+    """The web process and the local run are ends: no worker, store or domain module imports
+    them (the command line, which starts them, does)."""
+    graph = import_graph()
+    assert not [(m, n) for m, ns in graph.items()
+                if not in_package(m, package) and not in_package(m, "gateway.cli")
+                for n in ns if in_package(n, package)]
 
 
 def context_reads(tree: ast.AST) -> int:
