@@ -123,6 +123,7 @@ def run(n: int = 20_000, *, customers: int = 10, workers: int = 3, kill_every_s:
         result.post_s = time.monotonic() - started
         stop.set()                  # the outage is over: no more kills, faults or bursts
         chaos.join()
+        _wait_burst_met(stack, started + timeout_s)
         stack.set_faults(**{name: 0.0 for name in FAULTS if name.endswith("_rate")}, script=[])
         _wait_quiescent(stack, started + timeout_s)
         result.quiescent_s = time.monotonic() - started
@@ -146,8 +147,11 @@ def _post(http: httpx.Client, stack: Stack, run_id: str, i: int) -> int:
 def _chaos(stack: Stack, stop: threading.Event, rng: random.Random, every_s: float,
            result: Result) -> None:
     """While webhooks arrive: SIGKILL a random worker now and then (and restart it), and
-    send the next few MEGA requests a burst of faults."""
-    while not stop.wait(rng.uniform(0.5, 1.5) * every_s):
+    send the next few MEGA requests a burst of faults. The first comes at once, so even a
+    short run meets one."""
+    first = True
+    while first or not stop.wait(rng.uniform(0.5, 1.5) * every_s):
+        first = False
         name = f"worker{rng.randrange(stack.workers)}"
         stack.kill(name)
         result.kills += 1
@@ -157,15 +161,24 @@ def _chaos(stack: Stack, stop: threading.Event, rng: random.Random, every_s: flo
         stack.start_worker(int(name.removeprefix("worker")))
 
 
-def _wait_quiescent(stack: Stack, deadline: float) -> None:
+def _wait_burst_met(stack: Stack, deadline: float) -> None:
+    """Until MEGA has met the last burst of faults, or nothing is left to deliver."""
+    while time.monotonic() < deadline and stack.sim("/_megasim/faults")["script"]:
+        if _quiescent(stack):
+            return
+        time.sleep(0.2)
+
+
+def _quiescent(stack: Stack) -> bool:
     with redis.Redis.from_url(stack.redis.url) as client:
-        while time.monotonic() < deadline:
-            busy = (client.zcard("leadgate:due") or client.zcard("leadgate:leases")
+        return not (client.zcard("leadgate:due") or client.zcard("leadgate:leases")
                     or any(client.scan_iter("leadgate:buffer:*"))
                     or any(client.scan_iter("leadgate:batch:*")))
-            if not busy:
-                return
-            time.sleep(0.5)
+
+
+def _wait_quiescent(stack: Stack, deadline: float) -> None:
+    while time.monotonic() < deadline and not _quiescent(stack):
+        time.sleep(0.5)
 
 
 def _check(stack: Stack, run_id: str, n: int, result: Result) -> None:
