@@ -15,7 +15,7 @@ from gateway.errors import StoreFull, StoreUnavailable
 from gateway.event import Event
 from gateway.keys import Keys
 from gateway.outbound import replay_plan
-from gateway.records import CustomerState, Replay, SentRequest, now_ms, unpacked
+from gateway.records import CustomerState, Replay, SentRequest, now_ms, tombstone, unpacked
 
 
 @contextmanager
@@ -36,6 +36,7 @@ class ReadModel:
     keys: Keys
     clock: Callable[[], float]
     _replay: Any                     # the REPLAY script, registered by the Store
+    _tombstones: Any                 # TOMBSTONE_READ, registered by the Store
 
     def parked_routes(self, customer: str) -> dict[str, tuple[int, str]]:
         """Held routes: route -> (retry at ms, why)."""
@@ -50,7 +51,18 @@ class ReadModel:
         records = [unpacked(h) for h in pipe.execute()]
         for rec in records:
             rec.pop("log", None)
+        if gone := [eid for eid, rec in zip(ids, records, strict=True) if not rec]:
+            found = dict(zip(gone, self._tombstones(keys=[self.keys.tombstones],
+                                                    args=[now_ms(self.clock), *gone]),
+                             strict=True))
+            records = [rec or (tombstone(eid, found[eid]) if found.get(eid) else {})
+                       for eid, rec in zip(ids, records, strict=True)]
         return records
+
+    def stored(self, ids: list[str]) -> list[bool]:
+        """Which of these events are known: stored whole, or compacted to a tombstone."""
+        with translated():
+            return [bool(rec) for rec in self.events(ids)]
 
     def load_events(self, ids: list[str]) -> list[Event]:
         """The events by id, typed (KeyError for an id not stored)."""

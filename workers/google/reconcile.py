@@ -87,7 +87,7 @@ def unmatched(store: Store, route: Route, submission: dict[str, Any], found: Fou
                   if store.index else ())
     by_gclid, by_contact = GoogleMatchIndex(store.redis, store.keys).candidates(
         route.name, gclid=item.gclid, contacts=item.digests, at=item.submitted)
-    hit = match(item, id_stored=bool(store.redis.exists(store.keys.event(rec["id"]))),
+    hit = match(item, id_stored=store.stored([rec["id"]])[0],
                 by_gclid=by_gclid, by_contact=by_contact)
     if hit:
         found.rules[hit.rule] += 1
