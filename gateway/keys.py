@@ -62,6 +62,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway import defaults
+from gateway.records import SHORT_NAMES
 
 
 @dataclass(frozen=True)
@@ -180,10 +181,16 @@ class Keys:
 # Lua helpers for event fields. A hash stays a compact listpack only while every value is at
 # most 64 bytes (hash-max-listpack-value; hash-max-ziplist-value on Redis 6.2): a longer value
 # (the lead's JSON) is stored as a marker "\0<n>" under its name and n chunks `name~1`..`name~n`.
+# A name in records.SHORT_NAMES is stored short (one read under its long name, as an older
+# record has it, still works); the id is not stored (it is the key's).
 # ev_args adds a field to an HSET argument list; ev_drop deletes a field and its chunks; ev_set
 # replaces one; ev_get reads one whole (ev_joined: from any getter, e.g. a table of HGETALL).
 EVENT_FIELDS = """
+local EV_NAMES = {""" + ", ".join(f"{name} = '{short}'" for name, short in SHORT_NAMES.items()) \
+    + """}
 local function ev_args(args, name, value)
+  if name == 'id' then return args end
+  name = EV_NAMES[name] or name
   value = tostring(value)
   if #value <= 64 and string.byte(value, 1) ~= 0 then
     args[#args + 1] = name; args[#args + 1] = value
@@ -198,11 +205,13 @@ local function ev_args(args, name, value)
   return args
 end
 local function ev_drop(key, name)
-  local old = redis.call('HGET', key, name)
-  if old and string.byte(old, 1) == 0 then
-    for i = 1, tonumber(string.sub(old, 2)) do redis.call('HDEL', key, name .. '~' .. i) end
+  for _, n in ipairs({EV_NAMES[name] or name, name}) do
+    local old = redis.call('HGET', key, n)
+    if old and string.byte(old, 1) == 0 then
+      for i = 1, tonumber(string.sub(old, 2)) do redis.call('HDEL', key, n .. '~' .. i) end
+    end
+    if old then redis.call('HDEL', key, n) end
   end
-  redis.call('HDEL', key, name)
 end
 local function ev_hset(key, args)
   for i = 1, #args, 200 do redis.call('HSET', key, unpack(args, i, math.min(i + 199, #args))) end
@@ -212,7 +221,8 @@ local function ev_set(key, name, value)
   ev_hset(key, ev_args({}, name, value))
 end
 local function ev_joined(get, name)
-  local v = get(name)
+  local v = get(EV_NAMES[name] or name)
+  if v then name = EV_NAMES[name] or name else v = get(name) end
   if not v or string.byte(v, 1) ~= 0 then return v end
   local parts = {}
   for i = 1, tonumber(string.sub(v, 2)) do parts[i] = get(name .. '~' .. i) or '' end

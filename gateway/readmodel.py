@@ -48,7 +48,8 @@ class ReadModel:
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
-        records = [unpacked(h) for h in pipe.execute()]
+        records = [{"id": eid, **unpacked(h)} if h else {}
+                   for eid, h in zip(ids, pipe.execute(), strict=True)]
         for rec in records:
             rec.pop("log", None)
         if gone := [eid for eid, rec in zip(ids, records, strict=True) if not rec]:

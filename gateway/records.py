@@ -20,6 +20,18 @@ from dataclasses import dataclass, field
 TOMBSTONE_FIELDS = ("id", "status", "customer", "route", "source", "provider_id", "received_at",
                     "finished_at", "lead_id", "outcome")
 CHUNK_MARK = b"\0"                # a value stored in chunks: b"\0<n>" (keys.py: EVENT_FIELDS)
+# Event fields the hash keeps under a short name (a listpack pays for every name on every
+# record; keys.py: EVENT_FIELDS maps them, `unpacked` maps them back). The id is the key's.
+# The others keep their names, which scripts and readers use directly (status, attempts,
+# replays, received_at, compacted, enrich...).
+SHORT_NAMES = {"customer": "c", "route": "r", "source": "s", "provider_id": "p", "lead": "L",
+               "unmapped": "u", "warnings": "w", "fields": "f", "log": "g", "outcome": "o",
+               "endpoint": "e", "lead_id": "l", "matched_by": "m", "finished_at": "t",
+               "ignored_custom_fields": "i", "mega_status": "ms", "mega_body": "mb",
+               "last_error": "le", "error": "x", "dead_reason": "dr", "replay_key": "rk",
+               "replay_reason": "rr", "request_key": "q", "delivery_warning": "dw",
+               "import_row": "ir"}
+LONG_NAMES = {short.encode(): name.encode() for name, short in SHORT_NAMES.items()}
 DAY_MS = 86_400_000               # tombstone and contact buckets are by day (ms // DAY_MS)
 PACKED_ID = re.compile(r"evt_([0-9a-f]{32})")
 CODES = {"d": "delivered", "t": "test", "c": "created", "u": "updated", "s": "skipped"}
@@ -68,7 +80,8 @@ def tombstone(eid: str, value: bytes) -> dict[str, str]:
 
 
 def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
-    """An event hash as its fields: chunked values joined (keys.py: EVENT_FIELDS)."""
+    """An event hash as its fields: short names long again, chunked values joined (keys.py:
+    EVENT_FIELDS)."""
     out: dict[str, str] = {}
     chunked = {name for name, value in raw.items()
                if value[:1] == CHUNK_MARK and value[1:].isdigit()}
@@ -79,7 +92,7 @@ def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
         if name in chunked:
             value = b"".join(raw.get(b"%s~%d" % (name, i), b"")
                              for i in range(1, int(value[1:]) + 1))
-        out[name.decode()] = value.decode(errors="replace")
+        out[LONG_NAMES.get(name, name).decode()] = value.decode(errors="replace")
     return out
 
 
