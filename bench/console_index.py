@@ -24,7 +24,7 @@ from gateway.sources import SOURCES
 from gateway.sources.base import Draft
 from gateway.store import Store
 
-CONFIG = {"server": {"admin_token": "bench-admin-token"},
+CONFIG = {"server": {"admin_token": "bench-admin-token-0123456789abcdef"},
           "customers": {"c": {"customer_id": "11111111-1111-4111-8111-111111111111",
                               "token": "t", "linger_ms": 60_000}},
           "routes": {"r": {"customer": "c", "source": "generic",

@@ -241,12 +241,18 @@ end
 # buckets of the days the registry lists from today on (ts_days).
 BUCKETS = """
 local DAY_MS = 86400000
+local function hex_bytes(hex)      -- a hex string of a multiple of 8 digits as its bytes
+  local out = {}
+  for i = 1, #hex, 8 do
+    local n = tonumber(string.sub(hex, i, i + 7), 16)
+    out[#out + 1] = string.char(math.floor(n / 16777216), math.floor(n / 65536) % 256,
+                                math.floor(n / 256) % 256, n % 256)
+  end
+  return table.concat(out)
+end
 local function packed_id(id)
   local hex = string.match(id, '^evt_([0-9a-f]+)$')
-  if hex and #hex == 32 then
-    return (string.gsub(hex, '..', function(h) return string.char(tonumber(h, 16)) end)),
-      string.sub(hex, 1, 2), true
-  end
+  if hex and #hex == 32 then return hex_bytes(hex), string.sub(hex, 1, 2), true end
   return id, '_', false
 end
 local function id_entry(id)
@@ -299,10 +305,7 @@ local function b36(n)
 end
 local function ts_pack(get, now)
   local lead = get('lead_id') or ''
-  if string.match(lead, UUID) then
-    lead = '\\1' .. string.gsub(string.gsub(lead, '-', ''), '..',
-      function(h) return string.char(tonumber(h, 16)) end)
-  end
+  if string.match(lead, UUID) then lead = '\\1' .. hex_bytes(string.gsub(lead, '-', '')) end
   local received, finished = tonumber(get('received_at')), tonumber(get('finished_at'))
   local provider = get('provider_id') or ''
   if string.sub(provider, 1, 7) == 'sha256:' then provider = '' end
