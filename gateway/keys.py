@@ -205,8 +205,10 @@ local function ev_args(args, name, value)
   return args
 end
 local function ev_drop(key, name)
-  for _, n in ipairs({EV_NAMES[name] or name, name}) do
-    local old = redis.call('HGET', key, n)
+  local names = {EV_NAMES[name] or name, name}
+  local olds = redis.call('HMGET', key, unpack(names))
+  for j, n in ipairs(names) do
+    local old = olds[j]
     if old and string.byte(old, 1) == 0 then
       for i = 1, tonumber(string.sub(old, 2)) do redis.call('HDEL', key, n .. '~' .. i) end
     end
