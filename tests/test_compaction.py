@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from gateway import defaults
+from gateway.domain.event import event_id
 from gateway.domain.records import TOMBSTONE_FIELDS, unpacked
 from gateway.errors import ConfigError
 from gateway.store.index import Index
@@ -31,7 +32,18 @@ LEAD = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+1 206 555
 
 
 def stored(r: redis.Redis, eid: str) -> dict[str, str]:
-    return unpacked(r.hgetall(f"leadgate:event:{eid}"))
+    """The event as the read model gives it: its record, or once compacted its tombstone
+    (less the counters every event reads back with)."""
+    event = Store(r).event(eid)
+    fields = event.to_fields() if event else {}
+    return {name: value for name, value in fields.items()
+            if value and name not in ("attempts", "replays")}
+
+
+def kept(full: dict[str, str]) -> set[str]:
+    """The tombstone's fields: a provider id leadgate derived from the body is not kept."""
+    derived = full["provider_id"].startswith("sha256:")
+    return {"compacted", *TOMBSTONE_FIELDS} - ({"provider_id"} if derived else set())
 
 
 @pytest.fixture
@@ -52,10 +64,13 @@ def test_a_delivered_lead_compacts_and_a_resend_is_still_a_duplicate(
     assert full["status"] == "delivered" and "lead" in full
     assert compact_due(drain.ctx) == 1
     tomb = stored(redis_client, eid)
-    assert set(tomb) == {"compacted", *TOMBSTONE_FIELDS}
-    assert {name: tomb[name] for name in TOMBSTONE_FIELDS} == \
-        {name: full[name] for name in TOMBSTONE_FIELDS}
-    assert 0 < redis_client.ttl(f"leadgate:event:{eid}") <= config.dedup_ttl_s
+    assert set(tomb) == kept(full)
+    assert {name: tomb[name] for name in kept(full) - {"compacted"}} == \
+        {name: full[name] for name in kept(full) - {"compacted"}}
+    assert not redis_client.exists(f"leadgate:event:{eid}")
+    (bucket,) = redis_client.scan_iter("leadgate:tombstones:*")
+    assert 0 < redis_client.ttl(bucket) <= config.dedup_ttl_s + 86_400
+    assert redis_client.object("encoding", bucket) in (b"listpack", b"ziplist")
     assert redis_client.zcard("leadgate:compact") == 0
     assert compact_due(drain.ctx) == 0 and stored(redis_client, eid) == tomb   # idempotent
     again = client.post(FORM_URL, json=LEAD).get_json()
@@ -113,7 +128,7 @@ def test_two_workers_compacting_at_once_leave_one_tombstone_each(
     while stores[0].compact(retention_ms=0):
         pass
     records = [stored(redis_client, eid) for eid in ids]
-    assert all(set(r) == {"compacted", *TOMBSTONE_FIELDS} for r in records)
+    assert all(set(r) == {"compacted", *TOMBSTONE_FIELDS} - {"provider_id"} for r in records)
     assert all(r["status"] == "delivered" and r["lead_id"] for r in records)
 
 
@@ -148,7 +163,7 @@ def test_a_shorter_value_leaves_no_chunks_behind(redis_client: redis.Redis) -> N
     lease.apply(Writes().event(keys.event("evt_x"), {"last_error": "e" * 200, "status": "held"}))
     assert unpacked(redis_client.hgetall(keys.event("evt_x")))["last_error"] == "e" * 200
     lease.apply(Writes().event(keys.event("evt_x"), {"last_error": "short"}))
-    assert redis_client.hgetall(keys.event("evt_x")) == {b"last_error": b"short",
+    assert redis_client.hgetall(keys.event("evt_x")) == {b"le": b"short",    # short names
                                                         b"status": b"held"}
 
 
@@ -159,3 +174,50 @@ def test_record_retention_hours_takes_fractions_and_refuses_negatives(
     config_dict["server"]["record_retention_hours"] = -1
     with pytest.raises(ConfigError, match="record_retention_hours"):
         build(config_dict, redis_server.url)
+
+
+def compacted_by_hand(r: redis.Redis, fields: dict[str, str], *, now: float) -> Store:
+    """An event stored as the intake and the flush leave it, then compacted at `now`."""
+    eid = fields["id"]
+    r.hset(f"leadgate:event:{eid}", mapping={**fields, "lead": "{}", "log": "x" * 90})
+    r.pexpire(f"leadgate:event:{eid}", 7 * 86_400_000)
+    r.zadd("leadgate:compact", {eid: 0})
+    store = Store(r, clock=lambda: now)
+    assert store.compact(retention_ms=0) == 1
+    assert not r.exists(f"leadgate:event:{eid}")
+    return store
+
+
+def test_a_tombstone_keeps_long_names_and_any_lead_id(redis_client: redis.Redis,
+                                                       config: Any) -> None:
+    now = time.time()
+    fields = {"id": event_id("acme", "typeform", "tok_1"), "status": "delivered",
+              "customer": "a-customer-with-quite-a-long-name",
+              "route": "a-route-with-an-even-longer-name-than-that", "source": "typeform",
+              "provider_id": "tok_1\x1fodd", "received_at": "1777636800123",
+              "finished_at": "1777636805000", "lead_id": "lead-42", "outcome": "merged"}
+    store = compacted_by_hand(redis_client, fields, now=now)
+    assert stored(redis_client, fields["id"]) == {**fields, "compacted": str(int(now * 1000))}
+    record = {**fields, "status": "pending", "customer": "acme", "route": "acme-form"}
+    assert store.ingest(config.customers["acme"], [record], 86_400) == [False]
+    assert store.stored([fields["id"], event_id("acme", "typeform", "tok_2")]) == [True, False]
+
+
+def test_a_test_event_compacts_with_its_uuid_and_goes_with_its_day(
+        redis_client: redis.Redis, config: Any) -> None:
+    now = time.time()
+    lead_id = "049e2d45-527f-4f8a-bb37-6f3e9617f881"
+    fields = {"id": event_id("acme", "generic", "sha256:ab"), "status": "test",
+              "customer": "acme", "route": "acme-form", "source": "generic",
+              "provider_id": "sha256:ab", "received_at": str(int(now * 1000) - 5),
+              "lead_id": lead_id}
+    compacted_by_hand(redis_client, fields, now=now)
+    (bucket,) = redis_client.scan_iter("leadgate:tombstones:*")
+    assert len(max(redis_client.hvals(bucket), key=len)) <= 64
+    tomb = stored(redis_client, fields["id"])
+    assert tomb and tomb["lead_id"] == lead_id and "provider_id" not in tomb
+    assert "finished_at" not in tomb and tomb["compacted"] == str(int(now * 1000))
+    later = Store(redis_client, clock=lambda: now + 9 * 86_400)
+    assert later.event(fields["id"]) is None
+    assert later.ingest(config.customers["acme"], [{**fields, "status": "pending"}],
+                        86_400) == [True]

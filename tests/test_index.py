@@ -15,13 +15,27 @@ def index(secret: bytes = b"s" * 32) -> Index:
     return Index(Keys(), derive(secret, b"contact"), 3600)
 
 
-def test_contact_keys_are_keyed_digests_without_the_contact() -> None:
+def test_contact_entries_are_keyed_digests_without_the_contact() -> None:
     lead = {"contact_email": "ada@example.com", "contact_phone": "+15550100"}
-    keys = index().contact_keys(lead)
-    assert len(keys) == 2 and all(k.startswith("leadgate:contact:") for k in keys)
-    assert not any("ada" in k or "5550100" in k for k in keys)
-    assert index(b"t" * 32).contact_keys(lead) != keys           # another secret, other keys
-    assert Index(Keys(), None, 3600).contact_keys(lead) == []     # no secret: no index
+    digests = index().contact_digests(lead)
+    entries = [index().entry(digest, 1_777_636_800_000) for digest in digests]
+    assert len(entries) == 2 and all(key.startswith("leadgate:contacts:")
+                                     for key, _, _ in entries)
+    assert not any("ada" in part or "5550100" in part for entry in entries for part in entry)
+    assert index(b"t" * 32).contact_digests(lead) != digests     # another secret, other digests
+    assert Index(Keys(), None, 3600).contact_digests(lead) == []  # no secret: no index
+
+
+def test_a_contact_is_found_in_its_day_bucket_and_in_an_older_per_contact_set(
+        redis_client: redis.Redis) -> None:
+    idx, now = index(), 1_777_636_800_000
+    digest = idx.digest("email", "ada@example.com")
+    idx.add_contacts(redis_client, [{"id": "evt_" + "ab" * 16, "received_at": str(now),
+                                     "lead": json.dumps({"contact_email": "ada@example.com"})}],
+                     now)
+    redis_client.zadd(Keys().contact(digest), {"evt_old": now - 1})
+    assert idx.found(redis_client, [digest], now) == {"evt_" + "ab" * 16, "evt_old"}
+    assert idx.found(redis_client, [idx.digest("email", "bob@example.com")], now) == set()
 
 
 def test_a_search_finds_the_digest_the_intake_stored() -> None:

@@ -47,8 +47,6 @@ def test_recent_events_newest_first_from_the_cursor(redis_client: redis.Redis) -
                                                                        ("evt_b", 2)]
     assert store.recent_events(float("inf"), 0, offset=1, count=1) == [("evt_b", 2)]
     assert store.recent_events(2, 0, offset=0, count=5) == [("evt_b", 2), ("evt_a", 1)]
-    redis_client.zadd("leadgate:contact:d1", {"evt_a": 1, "evt_c": 3})
-    assert store.contact_events("d1", float("inf"), 1) == [("evt_c", 3), ("evt_a", 1)]
 
 
 def test_route_and_alert_state_as_stored(redis_client: redis.Redis) -> None:

@@ -281,9 +281,9 @@ def test_a_lead_a_source_knows_by_its_own_rule_is_counted_known_and_not_stored(
     tally = reconciler.run(config.routes[ROUTE])
     assert tally is not None and (tally.seen, tally.known, tally.new) == (2, 1, 1)
     assert reconcile_report(drain.ctx.store, config.routes[ROUTE])["matched"] == {"mine": 1}
-    stored = [redis_client.hget(key, "provider_id")
+    stored = [unpacked(redis_client.hgetall(key))["provider_id"]
               for key in redis_client.scan_iter("leadgate:event:*")]
-    assert stored == [leads[1].encode()]
+    assert stored == [leads[1]]
 
 
 def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(

@@ -104,10 +104,7 @@ def ingest_page(store: Store, config: Config, found: Reconciliation, route: Rout
     if not records:
         return tally
     if dry_run:
-        pipe = store.redis.pipeline(transaction=False)
-        for rec in records:
-            pipe.exists(store.keys.event(rec["id"]))
-        added = [not found for found in pipe.execute()]
+        added = [not known for known in store.stored([rec["id"] for rec in records])]
     else:
         added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
         found.stored(store, route, [p for p, new in zip(unmatched, added, strict=True) if new],

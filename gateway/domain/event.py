@@ -3,7 +3,8 @@
 The store keeps an event as a flat hash of strings ({p}:event:{id}); `to_fields` and
 `from_fields` are the only crossings of that boundary. The nine base fields are typed; the
 rest (the lead, the webhook's own fields, an import's row, an outcome) ride in `extra` under
-the names the hash uses (README: "Event records").
+their field names (README: "Redis keys"); Redis stores the long ones short and not the id
+(records.SHORT_NAMES), and a compacted event reads back as its tombstone.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class Event:
     # runs first), last_error, replay_key, replay_reason, request_key, outcome, endpoint,
     # lead_id, matched_by, ignored_custom_fields, delivery_warning, mega_status, mega_body,
     # dead_reason (DEAD_REASONS), error, finished_at (ms), log (its last MEGA calls),
-    # compacted (ms; set: only records.TOMBSTONE_FIELDS are left); an import's bulk_only...
+    # compacted (ms; set: only records.TOMBSTONE_FIELDS are left, from the tombstone
+    # buckets); an import's bulk_only...
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

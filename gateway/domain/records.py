@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,10 +22,68 @@ from gateway.domain.event import Outcome
 TOMBSTONE_FIELDS = ("id", "status", "customer", "route", "source", "provider_id", "received_at",
                     "finished_at", "lead_id", "outcome")
 CHUNK_MARK = b"\0"                # a value stored in chunks: b"\0<n>" (keys.py: EVENT_FIELDS)
+# Event fields the hash keeps under a short name (a listpack pays for every name on every
+# record; keys.py: EVENT_FIELDS maps them, `unpacked` maps them back). The id is the key's.
+# The others keep their names, which scripts and readers use directly (status, attempts,
+# replays, received_at, compacted, enrich...).
+SHORT_NAMES = {"customer": "c", "route": "r", "source": "s", "provider_id": "p", "lead": "L",
+               "unmapped": "u", "warnings": "w", "fields": "f", "log": "g", "outcome": "o",
+               "endpoint": "e", "lead_id": "l", "matched_by": "m", "finished_at": "t",
+               "ignored_custom_fields": "i", "mega_status": "ms", "mega_body": "mb",
+               "last_error": "le", "error": "x", "dead_reason": "dr", "replay_key": "rk",
+               "replay_reason": "rr", "request_key": "q", "delivery_warning": "dw",
+               "import_row": "ir"}
+LONG_NAMES = {short.encode(): name.encode() for name, short in SHORT_NAMES.items()}
+DAY_MS = 86_400_000               # tombstone and contact buckets are by day (ms // DAY_MS)
+PACKED_ID = re.compile(r"evt_([0-9a-f]{32})")
+CODES = {"d": "delivered", "t": "test", "c": "created", "u": "updated", "s": "skipped"}
+
+
+def packed_id(eid: str) -> tuple[bytes, str]:
+    """An event id as the shared buckets hold it, and its bucket's suffix (keys.py: BUCKETS)."""
+    if found := PACKED_ID.fullmatch(eid):
+        return bytes.fromhex(found[1]), found[1][:2]
+    return eid.encode(), "_"
+
+
+def unpack_ids(value: bytes) -> list[str]:
+    """The event ids of a packed list: a zero byte and an id's 16 bytes, or a byte of length
+    and the id."""
+    ids, at = [], 0
+    while at < len(value):
+        size = value[at]
+        if size == 0:
+            ids.append("evt_" + value[at + 1:at + 17].hex())
+            at += 17
+        else:
+            ids.append(value[at + 1:at + 1 + size].decode(errors="replace"))
+            at += 1 + size
+    return ids
+
+
+def tombstone(eid: str, value: bytes) -> dict[str, str]:
+    """A compacted event's fields from its packed tombstone (keys.py: TOMBSTONE)."""
+    if value[:1] == b"\1" and len(value) >= 18:
+        lead, rest = str(uuid.UUID(bytes=value[1:17])), value[18:]
+    else:
+        raw, _, rest = value.partition(b"\x1f")
+        lead = raw.decode(errors="replace")
+    parts = rest.decode(errors="replace").split("\x1f", 8)
+    status, outcome, customer, route, source, received, finished, compacted, provider = \
+        (parts + [""] * 9)[:9]
+    at = int(received, 36) if received else 0
+    done = at + int(finished, 36) if finished else None
+    fields = {"id": eid, "status": CODES.get(status, status), "customer": customer,
+              "route": route, "source": source, "provider_id": provider,
+              "received_at": str(at), "finished_at": "" if done is None else str(done),
+              "lead_id": lead, "outcome": CODES.get(outcome, outcome),
+              "compacted": str((done or at) + int(compacted or "0", 36))}
+    return {name: value for name, value in fields.items() if value}
 
 
 def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
-    """An event hash as its fields: chunked values joined (keys.py: EVENT_FIELDS)."""
+    """An event hash as its fields: short names long again, chunked values joined (keys.py:
+    EVENT_FIELDS)."""
     out: dict[str, str] = {}
     chunked = {name for name, value in raw.items()
                if value[:1] == CHUNK_MARK and value[1:].isdigit()}
@@ -34,7 +94,7 @@ def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
         if name in chunked:
             value = b"".join(raw.get(b"%s~%d" % (name, i), b"")
                              for i in range(1, int(value[1:]) + 1))
-        out[name.decode()] = value.decode(errors="replace")
+        out[LONG_NAMES.get(name, name).decode()] = value.decode(errors="replace")
     return out
 
 

@@ -96,12 +96,9 @@ class Imports:
             return int(self.redis.hget(self.keys.import_(import_id), name) or 0)
 
     def known(self, ids: list[str]) -> list[bool]:
-        """Which of these events are stored already (read only: a dry run writes nothing)."""
-        with translated():
-            pipe = self.redis.pipeline(transaction=False)
-            for eid in ids:
-                pipe.exists(self.keys.event(eid))
-            return [bool(n) for n in pipe.execute()]
+        """Which of these events are stored already, whole or compacted (read only: a dry run
+        writes nothing)."""
+        return self.store.stored(ids)
 
     def tally(self, import_id: str) -> int:
         """Count the rows that became terminal since the last look; how many are still pending."""

@@ -19,9 +19,9 @@ import redis
 
 from gateway import defaults
 from gateway.domain.leads import normalize
-from gateway.domain.records import unpacked
+from gateway.domain.records import DAY_MS, unpack_ids, unpacked
 from gateway.encoding import loads
-from gateway.store.keys import ATTEMPT_LOG, Keys
+from gateway.store.keys import ATTEMPT_LOG, CONTACT_ADD, Keys
 
 CONTACT_PURPOSE = b"leadgate contact index v1"
 SESSION_PURPOSE = b"leadgate console session v1"
@@ -75,30 +75,57 @@ class Index:
         mac.update(f"{kind}:{value}".encode())
         return mac.hexdigest()[:32]
 
-    def contact_keys(self, lead: dict[str, Any]) -> list[str]:
-        """The index keys of a normalized lead's email and phone."""
+    def contact_digests(self, lead: dict[str, Any]) -> list[str]:
+        """The digests of a normalized lead's email and phone."""
         if self.secret is None:
             return []
-        return [self.keys.contact(self.digest(kind, lead[field]))
+        return [self.digest(kind, lead[field])
                 for kind, field in (("email", "contact_email"), ("phone", "contact_phone"))
                 if lead.get(field)]
 
+    def entry(self, digest: str, received_ms: int) -> list[str]:
+        """Where a contact of an event received then goes: [bucket key, field, TTL (s)], the
+        bucket of its day kept keep_s past the day (keys.py: contacts, BUCKETS)."""
+        day = received_ms // DAY_MS
+        return [self.keys.contacts(day, digest[:2]), digest[2:14],
+                str(((day + 1) * DAY_MS - received_ms) // 1000 + self.keep_s)]
+
     def tag(self, records: list[dict[str, Any]]) -> str:
-        """Mark each record with its contact keys; the extra INGEST argument."""
+        """Mark each record with its contact entries; the extra INGEST argument."""
         for rec in records:
             if rec.get("lead"):
-                rec["_index"] = self.contact_keys(loads(rec["lead"]))
+                rec["_index"] = [self.entry(d, int(rec["received_at"]))
+                                 for d in self.contact_digests(loads(rec["lead"]))]
         return self.ingest_arg
 
     def add_contacts(self, client: redis.Redis, events: Iterable[dict[str, str]],
                      now_ms: int) -> None:
         """Index leads stored after the intake (Meta's, once fetched from the Graph API)."""
-        pipe = client.pipeline(transaction=False)
+        keys, args = [], []
         for event in events:
-            for key in self.contact_keys(json.loads(event.get("lead") or "{}")):
-                pipe.zadd(key, {event["id"]: int(event.get("received_at") or now_ms)})
-                pipe.expire(key, self.keep_s)
-        pipe.execute()
+            for digest in self.contact_digests(json.loads(event.get("lead") or "{}")):
+                key, name, ttl = self.entry(digest, int(event.get("received_at") or now_ms))
+                keys.append(key)
+                args += [name, ttl, event["id"]]
+        if keys:
+            client.register_script(CONTACT_ADD)(keys=keys, args=args)
+
+    def found(self, client: redis.Redis, digests: list[str], now_ms: int) -> set[str]:
+        """The ids of the indexed events with one of these contacts (and those of the older
+        per-contact sets)."""
+        first = (now_ms - self.keep_s * 1000) // DAY_MS
+        pipe = client.pipeline(transaction=False)
+        for digest in digests:
+            pipe.zrange(self.keys.contact(digest), 0, -1)
+            for day in range(first, now_ms // DAY_MS + 1):
+                pipe.hget(self.keys.contacts(day, digest[:2]), digest[2:14])
+        ids: set[str] = set()
+        for answer in pipe.execute():
+            if isinstance(answer, list):
+                ids.update(eid.decode() for eid in answer)
+            elif answer:
+                ids.update(unpack_ids(answer))
+        return ids
 
     def query_digests(self, q: str, regions: Iterable[str]) -> list[str]:
         """The digests a search for q looks up: q read as an email, or as a phone in any of

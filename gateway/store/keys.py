@@ -5,9 +5,15 @@ gateway/domain/event.py (Event) and gateway/domain/records.py (CustomerState, Ba
 
     {p}:event:{event_id}    hash   one accepted event: status, lead, outcome..., its last MEGA
                                    calls (`log`); kept compact (listpack): a value over 64 bytes
-                                   is stored as 64-byte chunks (EVENT_FIELDS below); once
-                                   compacted, a tombstone (records.TOMBSTONE_FIELDS, `compacted`)
+                                   is stored as 64-byte chunks (EVENT_FIELDS below); deleted
+                                   when it compacts to a tombstone
     {p}:compact             zset   event id -> when it became terminal (ms): to be compacted
+    {p}:tombstones          zset   day -> day: the days (ms // 86,400,000) whose tombstone
+                                   buckets may exist (the dedup check reads only those)
+    {p}:tombstones:{day}:{xx}  hash  compacted events whose dedup TTL ends that day, by the
+                                   first two hex digits of their id: packed id -> packed
+                                   tombstone (records.TOMBSTONE_FIELDS; TOMBSTONE below); the
+                                   bucket expires at the day's end
     {p}:buffer:{customer}   list   event ids waiting for a flush, in arrival order
     {p}:batch:{customer}    hash   the customer's frozen in-flight batch (ids, body, key)
     {p}:customer:{customer} hash   hold/pause state, rate-limit budget, counters
@@ -18,8 +24,12 @@ gateway/domain/event.py (Event) and gateway/domain/records.py (CustomerState, Ba
     {p}:metrics             hash   Prometheus counters and histogram buckets of all processes
     {p}:parked:{customer}:{route}  list  event ids held while the route's credentials fail
     {p}:events              zset   event id -> when it was received (ms): the console's list
-    {p}:contact:{digest}    zset   event id -> received (ms), per HMAC digest of a normalized
-                                   email or phone (never the contact itself): contact search
+    {p}:contacts:{day}:{xx}  hash  contact search: the events received that day (ms //
+                                   86,400,000), by HMAC digest of a normalized email or phone
+                                   (never the contact itself): digest's hex digits 3-14 ->
+                                   packed event ids; bucketed by the digest's first two hex
+                                   digits; expires when its last event leaves the index
+    {p}:contact:{digest}    zset   event id -> received (ms): the same, for older records
     {p}:attempts:{event_id} list   the event's last MEGA calls (JSON): older records only (now
                                    the event's `log` field); deleted when the event compacts
     {p}:metrics:{size}s:{start}  hash  the counters of one time window (last hour / 24 h)
@@ -53,6 +63,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway import defaults
+from gateway.domain.records import SHORT_NAMES
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,16 @@ class Keys:
 
     def contact(self, digest: str) -> str:
         return f"{self.prefix}:contact:{digest}"
+
+    def contacts(self, day: int, part: str) -> str:
+        return f"{self.prefix}:contacts:{day}:{part}"
+
+    @property
+    def tombstones(self) -> str:
+        return f"{self.prefix}:tombstones"
+
+    def tombstone_bucket(self, day: int, part: str) -> str:
+        return f"{self.tombstones}:{day}:{part}"
 
     @property
     def compact(self) -> str:
@@ -161,10 +182,16 @@ class Keys:
 # Lua helpers for event fields. A hash stays a compact listpack only while every value is at
 # most 64 bytes (hash-max-listpack-value; hash-max-ziplist-value on Redis 6.2): a longer value
 # (the lead's JSON) is stored as a marker "\0<n>" under its name and n chunks `name~1`..`name~n`.
+# A name in records.SHORT_NAMES is stored short (one read under its long name, as an older
+# record has it, still works); the id is not stored (it is the key's).
 # ev_args adds a field to an HSET argument list; ev_drop deletes a field and its chunks; ev_set
 # replaces one; ev_get reads one whole (ev_joined: from any getter, e.g. a table of HGETALL).
 EVENT_FIELDS = """
+local EV_NAMES = {""" + ", ".join(f"{name} = '{short}'" for name, short in SHORT_NAMES.items()) \
+    + """}
 local function ev_args(args, name, value)
+  if name == 'id' then return args end
+  name = EV_NAMES[name] or name
   value = tostring(value)
   if #value <= 64 and string.byte(value, 1) ~= 0 then
     args[#args + 1] = name; args[#args + 1] = value
@@ -179,11 +206,15 @@ local function ev_args(args, name, value)
   return args
 end
 local function ev_drop(key, name)
-  local old = redis.call('HGET', key, name)
-  if old and string.byte(old, 1) == 0 then
-    for i = 1, tonumber(string.sub(old, 2)) do redis.call('HDEL', key, name .. '~' .. i) end
+  local names = {EV_NAMES[name] or name, name}
+  local olds = redis.call('HMGET', key, unpack(names))
+  for j, n in ipairs(names) do
+    local old = olds[j]
+    if old and string.byte(old, 1) == 0 then
+      for i = 1, tonumber(string.sub(old, 2)) do redis.call('HDEL', key, n .. '~' .. i) end
+    end
+    if old then redis.call('HDEL', key, n) end
   end
-  redis.call('HDEL', key, name)
 end
 local function ev_hset(key, args)
   for i = 1, #args, 200 do redis.call('HSET', key, unpack(args, i, math.min(i + 199, #args))) end
@@ -193,7 +224,8 @@ local function ev_set(key, name, value)
   ev_hset(key, ev_args({}, name, value))
 end
 local function ev_joined(get, name)
-  local v = get(name)
+  local v = get(EV_NAMES[name] or name)
+  if v then name = EV_NAMES[name] or name else v = get(name) end
   if not v or string.byte(v, 1) ~= 0 then return v end
   local parts = {}
   for i = 1, tonumber(string.sub(v, 2)) do parts[i] = get(name .. '~' .. i) or '' end
@@ -205,21 +237,108 @@ end
 """
 
 
+# Lua helpers for the shared buckets: tombstones and contact search hold no key per event.
+# An event id "evt_<32 hex>" is packed as its 16 bytes (any other id as itself) under the
+# bucket of its first two hex digits; in a list of ids, each is "\0" + its 16 bytes, or its
+# length in one byte + itself (records.unpack_ids). ts_find looks an id up in the tombstone
+# buckets of the days the registry lists from today on (ts_days).
+BUCKETS = """
+local DAY_MS = 86400000
+local function hex_bytes(hex)      -- a hex string of a multiple of 8 digits as its bytes
+  local out = {}
+  for i = 1, #hex, 8 do
+    local n = tonumber(string.sub(hex, i, i + 7), 16)
+    out[#out + 1] = string.char(math.floor(n / 16777216), math.floor(n / 65536) % 256,
+                                math.floor(n / 256) % 256, n % 256)
+  end
+  return table.concat(out)
+end
+local function packed_id(id)
+  local hex = string.match(id, '^evt_([0-9a-f]+)$')
+  if hex and #hex == 32 then return hex_bytes(hex), string.sub(hex, 1, 2), true end
+  return id, '_', false
+end
+local function id_entry(id)
+  local packed, _, bin = packed_id(id)
+  if bin then return '\\0' .. packed end
+  return string.char(#id) .. id
+end
+local function ts_days(registry, now)
+  return redis.call('ZRANGEBYSCORE', registry, math.floor(now / DAY_MS), '+inf')
+end
+local function ts_find(registry, days, id)
+  local field, part = packed_id(id)
+  for _, day in ipairs(days) do
+    local v = redis.call('HGET', registry .. ':' .. day .. ':' .. part, field)
+    if v then return v end
+  end
+  return false
+end
+local function contact_add(key, field, ttl, id)
+  if tonumber(ttl) <= 0 then return end
+  local entry = id_entry(id)
+  local v = redis.call('HGET', key, field) or ''
+  if not string.find(v, entry, 1, true) then redis.call('HSET', key, field, v .. entry) end
+  redis.call('EXPIRE', key, ttl)
+end
+"""
+
+# A tombstone packed in one value of at most 64 bytes for short names (records.tombstone
+# reads it): the MEGA lead id ("\1" + 16 bytes when a UUID, else its text), then, joined by
+# "\31": status and outcome (one letter when a usual one), customer, route, source,
+# received_at, then finished_at and compacted as deltas (times in base 36), and last the
+# provider id (empty when leadgate derived it from the body: the event id stands for it).
+TOMBSTONE = """
+local CODES = {delivered = 'd', test = 't', created = 'c', updated = 'u', skipped = 's'}
+local HEX = '[0-9a-f]'
+local UUID = '^' .. string.rep(HEX, 8) .. '%-' .. string.rep(HEX, 4) .. '%-' ..
+  string.rep(HEX, 4) .. '%-' .. string.rep(HEX, 4) .. '%-' .. string.rep(HEX, 12) .. '$'
+local function b36(n)
+  n = tonumber(n)
+  if not n then return '' end
+  n = math.floor(n)
+  local sign, s = '', ''
+  if n < 0 then sign, n = '-', -n end
+  repeat
+    local d = n % 36
+    s = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', d + 1, d + 1) .. s
+    n = math.floor(n / 36)
+  until n == 0
+  return sign .. s
+end
+local function ts_pack(get, now)
+  local lead = get('lead_id') or ''
+  if string.match(lead, UUID) then lead = '\\1' .. hex_bytes(string.gsub(lead, '-', '')) end
+  local received, finished = tonumber(get('received_at')), tonumber(get('finished_at'))
+  local provider = get('provider_id') or ''
+  if string.sub(provider, 1, 7) == 'sha256:' then provider = '' end
+  local status, outcome = get('status') or '', get('outcome') or ''
+  return lead .. '\\31' .. table.concat({CODES[status] or status, CODES[outcome] or outcome,
+    get('customer') or '', get('route') or '', get('source') or '', b36(received),
+    finished and received and b36(finished - received) or '',
+    b36(now - (finished or received or now)), provider}, '\\31')
+end
+"""
+
 # KEYS: buffer, due, leases, customer, compact, event keys...
 # ARGV: customer, now, linger, max_batch, ttl_s, then one JSON record per event key (flat
 # string fields, 'id' and 'status' among them).
 # New events are stored; pending ones are queued and a flush is scheduled: after the linger, or
 # at once when a full batch waits, never later than already scheduled (a wake-up for held
 # leads does not delay new ones), and never inside a hold (429 pause, refused credentials).
-# Returns 1 per new event, 0 per duplicate. A test event is terminal at once: queued to compact.
-# The console's index (optional, gateway/store/index.py): one more ARGV after the records, JSON
-# {events: key, keep_ms, ttl_s}; a record's '_index' lists its contact keys (HMAC digests).
-INGEST = EVENT_FIELDS + """
+# Returns 1 per new event, 0 per duplicate (stored, or compacted: a tombstone). A test event is
+# terminal at once: queued to compact. After the records: the tombstone registry's key; then the
+# console's index (optional, gateway/store/index.py): JSON {events: key, keep_ms, ttl_s}; a record's
+# '_index' lists its contact entries [bucket key, field, TTL (s)] (HMAC digests).
+INGEST = EVENT_FIELDS + BUCKETS + """
 local added, queued = {}, 0
 local now = tonumber(ARGV[2])
-local index = ARGV[#KEYS + 1] and cjson.decode(ARGV[#KEYS + 1])
+local tombs = ARGV[#KEYS + 1]
+local index = ARGV[#KEYS + 2] and cjson.decode(ARGV[#KEYS + 2])
+local days = ts_days(tombs, now)
 for i = 6, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
+  if redis.call('EXISTS', KEYS[i]) == 1
+      or (#days > 0 and ts_find(tombs, days, string.match(KEYS[i], '[^:]*$'))) then
     added[#added + 1] = 0
   else
     local rec = cjson.decode(ARGV[i])
@@ -231,11 +350,7 @@ for i = 6, #KEYS do
     if index then
       local at = tonumber(rec['received_at'])
       redis.call('ZADD', index['events'], at, rec['id'])
-      for _, key in ipairs(contacts) do
-        redis.call('ZADD', key, at, rec['id'])
-        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - index['keep_ms'])
-        redis.call('EXPIRE', key, index['ttl_s'])
-      end
+      for _, c in ipairs(contacts) do contact_add(c[1], c[2], c[3], rec['id']) end
     end
     if rec['status'] == 'pending' then
       redis.call('RPUSH', KEYS[1], rec['id'])
@@ -527,31 +642,51 @@ end
 return #KEYS
 """
 
-# KEYS: compact   ARGV: cutoff (ms), limit, event key prefix, old attempts key prefix, now,
-# tombstone fields...
-# Leads terminal since before the cutoff shrink to a tombstone (the named fields, `compacted`
-# the time), their TTL (the dedup key's) kept. Only delivered and test events: a dead letter or
-# held lead is left whole; one already compacted or gone just leaves the queue, so two workers
-# compacting at once do no harm. Returns how many ids it took from the queue.
-COMPACT = EVENT_FIELDS + """
+# KEYS: compact, tombstones
+# ARGV: cutoff (ms), limit, event key prefix, old attempts key prefix, now, dedup TTL (ms: for
+# a record without a TTL)
+# Leads terminal since before the cutoff shrink to a tombstone (TOMBSTONE) in the bucket of
+# the day their record would have expired (the dedup key's TTL), and their record goes. Only
+# delivered and test events: a dead letter or held lead is left whole; one already compacted
+# or gone just leaves the queue, so two workers compacting at once do no harm. A record
+# compacted in place by an older version stays as it is. Returns how many ids it took.
+COMPACT = EVENT_FIELDS + BUCKETS + TOMBSTONE + """
+local now = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', math.floor(now / DAY_MS) - 1)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
   local key = ARGV[3] .. id
   local raw, rec = redis.call('HGETALL', key), {}
   for i = 1, #raw, 2 do rec[raw[i]] = raw[i + 1] end
   if (rec['status'] == 'delivered' or rec['status'] == 'test') and not rec['compacted'] then
-    local keep = {'compacted', ARGV[5]}
-    for i = 6, #ARGV do
-      local value = ev_joined(function(n) return rec[n] end, ARGV[i])
-      if value then ev_args(keep, ARGV[i], value) end
-    end
     local ttl = redis.call('PTTL', key)
+    if ttl <= 0 then ttl = tonumber(ARGV[6]) end
+    local day = math.floor((now + ttl) / DAY_MS)
+    local field, part = packed_id(id)
+    local bucket = KEYS[2] .. ':' .. day .. ':' .. part
+    redis.call('HSET', bucket, field, ts_pack(function(n) return ev_joined(
+      function(m) return rec[m] end, n) end, now))
+    redis.call('PEXPIRE', bucket, (day + 1) * DAY_MS - now)
+    redis.call('ZADD', KEYS[2], day, day)
     redis.call('DEL', key)
-    ev_hset(key, keep)
-    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
   end
   redis.call('DEL', ARGV[4] .. id)
   redis.call('ZREM', KEYS[1], id)
 end
 return #ids
+"""
+
+# KEYS: tombstones   ARGV: now, event ids...    Each id's packed tombstone, or nil.
+TOMBSTONE_READ = BUCKETS + """
+local days = ts_days(KEYS[1], tonumber(ARGV[1]))
+local out = {}
+for i = 2, #ARGV do out[i - 1] = ts_find(KEYS[1], days, ARGV[i]) end
+return out
+"""
+
+# KEYS: contact buckets   ARGV: per bucket key, the field, TTL (s), event id
+# Index leads whose contact was learnt after the intake (Meta's, once fetched).
+CONTACT_ADD = BUCKETS + """
+for i = 1, #KEYS do contact_add(KEYS[i], ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]) end
+return #KEYS
 """

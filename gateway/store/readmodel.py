@@ -13,7 +13,7 @@ import redis
 from gateway.config import Customer
 from gateway.domain.event import Event
 from gateway.domain.outbound import replay_plan
-from gateway.domain.records import CustomerState, Replay, SentRequest, now_ms, unpacked
+from gateway.domain.records import CustomerState, Replay, SentRequest, now_ms, tombstone, unpacked
 from gateway.errors import StoreFull, StoreUnavailable
 from gateway.store.keys import Keys
 
@@ -36,25 +36,49 @@ class ReadModel:
     keys: Keys
     clock: Callable[[], float]
     _replay: Any                     # the REPLAY script, registered by the Store
+    _tombstones: Any                 # TOMBSTONE_READ, registered by the Store
 
     def parked_routes(self, customer: str) -> dict[str, tuple[int, str]]:
         """Held routes: route -> (retry at ms, why)."""
         return self.state(customer).parked
 
     def _records(self, ids: list[str]) -> list[dict[str, str]]:
-        """Event hashes by id, as stored (an empty dict for an id not stored); without their
-        MEGA calls (`log`: Index.attempts reads them)."""
+        """Event hashes by id, as stored (a compacted one's tombstone; an empty dict for an id
+        not stored, or for a stray hash without a customer); without their MEGA calls (`log`:
+        Index.attempts reads them)."""
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
-        records = [unpacked(h) for h in pipe.execute()]
+        records = [{"id": eid, **rec} if "customer" in (rec := unpacked(h)) else {}
+                   for eid, h in zip(ids, pipe.execute(), strict=True)]
         for rec in records:
             rec.pop("log", None)
-        return records
+        found = self._tombstones_of([eid for eid, rec in zip(ids, records, strict=True)
+                                     if not rec])
+        return [rec or (tombstone(eid, found[eid]) if eid in found else {})
+                for eid, rec in zip(ids, records, strict=True)]
+
+    def _tombstones_of(self, ids: list[str]) -> dict[str, bytes]:
+        """The packed tombstones of those of these compacted events that have one."""
+        if not ids:
+            return {}
+        packed = self._tombstones(keys=[self.keys.tombstones], args=[now_ms(self.clock), *ids])
+        return {eid: value for eid, value in zip(ids, packed, strict=True) if value}
 
     def events(self, ids: list[str]) -> list[Event | None]:
         """The events by id (None for an id not stored)."""
         return [Event.from_fields(raw) if "id" in raw else None for raw in self._records(ids)]
+
+    def stored(self, ids: list[str]) -> list[bool]:
+        """Which of these events are known: stored whole, or compacted to a tombstone."""
+        with translated():
+            pipe = self.redis.pipeline(transaction=False)
+            for eid in ids:
+                pipe.exists(self.keys.event(eid))
+            whole = [bool(n) for n in pipe.execute()]
+            found = self._tombstones_of([eid for eid, w in zip(ids, whole, strict=True)
+                                         if not w])
+            return [w or eid in found for eid, w in zip(ids, whole, strict=True)]
 
     def load_events(self, ids: list[str]) -> list[Event]:
         """The events by id, typed (KeyError for an id not stored)."""
@@ -181,13 +205,6 @@ class ReadModel:
             return None
         received = self.redis.hget(self.keys.event(first.decode()), "received_at")
         return int(received) if received else None
-
-    def contact_events(self, digest: str, top: float, low: float) -> list[tuple[str, int]]:
-        """(event id, received ms) of one contact digest's events in (low, top], newest
-        first."""
-        found = self.redis.zrevrangebyscore(self.keys.contact(digest), top, low,
-                                            withscores=True)
-        return [(eid.decode(), int(score)) for eid, score in found]
 
     def recent_events(self, top: float, low: float, *, offset: int, count: int
                       ) -> list[tuple[str, int]]:

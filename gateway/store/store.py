@@ -19,12 +19,12 @@ import redis
 from gateway import defaults
 from gateway.config import Customer
 from gateway.domain.event import event_id
-from gateway.domain.records import TOMBSTONE_FIELDS, Batch, now_ms
+from gateway.domain.records import DAY_MS, Batch, now_ms
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.store.headroom import memory
 from gateway.store.index import Index
-from gateway.store.keys import CLAIM, COMPACT, INGEST, REPLAY, Keys
+from gateway.store.keys import CLAIM, COMPACT, INGEST, REPLAY, TOMBSTONE_READ, Keys
 from gateway.store.lease import Lease
 from gateway.store.metrics import Metrics
 from gateway.store.readmodel import ReadModel, translated
@@ -142,6 +142,7 @@ class Store(ReadModel):
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
         self._compact = client.register_script(COMPACT)
+        self._tombstones = client.register_script(TOMBSTONE_READ)
 
     def close(self) -> None:
         """Stop the background metrics thread (its last counts written) and close the
@@ -159,7 +160,8 @@ class Store(ReadModel):
                 *(k.event(r["id"]) for r in records)]
         extra = [self.index.tag(records)] if self.index else []
         args = [customer.name, str(now_ms(self.clock)), str(customer.wait_ms),
-                str(customer.max_batch), str(ttl_s), *(dumps(r) for r in records), *extra]
+                str(customer.max_batch), str(ttl_s), *(dumps(r) for r in records),
+                k.tombstones, *extra]
         with translated():
             added = [bool(flag) for flag in self._ingest(keys, args)]
             if any(added):
@@ -204,9 +206,9 @@ class Store(ReadModel):
         tombstones; how many were taken from the queue (0: none is due)."""
         k = self.keys
         return int(self._compact(
-            keys=[k.compact],
+            keys=[k.compact, k.tombstones],
             args=[now_ms(self.clock) - retention_ms, limit, k.event(""), k.attempts(""),
-                  now_ms(self.clock), *TOMBSTONE_FIELDS]))
+                  now_ms(self.clock), defaults.DEDUP_TTL_DAYS * DAY_MS]))
 
     # -- the console's index --------------------------------------------------------------
     def note_attempt(self, ids: list[str], entry: dict[str, Any]) -> None:

@@ -58,11 +58,9 @@ class GoogleReconciliation:
         stored is left to the event key (rule "id" comes first)."""
         if not pairs:
             return {}
-        pipe = store.redis.pipeline(transaction=False)
-        for _, event in pairs:
-            pipe.exists(store.keys.event(event.id))
         lookup, found = GoogleMatchIndex(store.redis, store.keys), dict[str, str]()
-        for (item, event), stored in zip(pairs, pipe.execute(), strict=True):
+        known = store.stored([event.id for _, event in pairs])
+        for (item, event), stored in zip(pairs, known, strict=True):
             if stored:
                 continue
             view = matching_view(store, route, item)

@@ -58,10 +58,11 @@ def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
     low = now_ms(store.clock) - WINDOWS[query.window] * 1000 if query.window else 0
     top, after = _cursor(query.cursor)
     if query.contact:
-        found: dict[str, int] = {}
-        for digest in query.contact:
-            found.update(store.contact_events(digest, top, low))
-        ranked = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        ids = sorted(store.index.found(store.redis, query.contact, now_ms(store.clock))
+                     if store.index else ())
+        found = {e.id: e.received_at for e in store.events(ids) if e}
+        ranked = sorted(((eid, at) for eid, at in found.items() if low <= at <= top),
+                        key=lambda item: (item[1], item[0]), reverse=True)
         yield from (c for c in ranked if not _seen(c, top, after))
         return
     offset = 0
