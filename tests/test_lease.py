@@ -11,7 +11,7 @@ import redis
 
 from gateway.config import Customer
 from gateway.domain.event import Outcome
-from gateway.domain.records import Batch
+from gateway.domain.records import Answered, Batch
 from gateway.errors import LeaseLost
 from gateway.store.lease import Lease
 from gateway.store.store import Store
@@ -25,11 +25,14 @@ WRITES: dict[str, Callable[[Lease], Any]] = {
     "freeze": lambda lease: lease.freeze(SENT),
     "split": lambda lease: lease.split(SENT),
     "park": lambda lease: lease.park({"other": (["evt_1"], 5, "why")}, ["evt_2"]),
-    "count_attempt": lambda lease: lease.count_attempt(SENT, "boom"),
+    "record": lambda lease: lease.record(
+        Answered(SENT, note={"kind": "mega"}, attempt_error="boom",
+                 outcomes={"evt_1": Outcome("dead")}, state={"blocked": "x"}), 60),
     "unpark": lambda lease: lease.unpark("meta"),
     "release": lambda lease: lease.release(ACME, hold_until_ms=5),
     "take": lambda lease: lease.take(10),
-    "set_state": lambda lease: lease.set_state(blocked="x", last_error=None),
+    "record_state": lambda lease: lease.record(
+        Answered(SENT, split=True, state={"blocked": "x", "last_error": None}), 60),
     "set_events": lambda lease: lease.set_events({"evt_1": {"lead": "{}"}}),
 }
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from gateway.config import Config, Customer
 from gateway.domain import policy
 from gateway.domain.event import Event, Outcome
-from gateway.domain.records import Batch, Outcomes, now_ms
+from gateway.domain.records import Answered, Batch, Outcomes, now_ms
 from gateway.errors import DeliveryError
 from gateway.mega.client import MegaResponse, RateInfo
 from gateway.store.lease import Lease
@@ -61,8 +61,9 @@ def dead(ids: list[str], reason: str, exc: Exception | None) -> Outcomes:
 
 
 class Apply:
-    """MEGA's answer (or a decision taken without one) written through the flush's lease:
-    terminal records, holds, splits, retries, counted in the metrics."""
+    """MEGA's answer (or a decision taken without one) worked out whole, then written through
+    the flush's lease in one fenced call: terminal records, holds, splits, retries; counted in
+    the metrics."""
 
     def __init__(self, store: Store, lease: Lease, customer: Customer, config: Config, *,
                  clock: Callable[[], float]):
@@ -76,43 +77,52 @@ class Apply:
         """The policy's decision applied, with the MEGA call it was taken on recorded (None:
         taken before any call): (hold-until ms or 0, go on)."""
         failure = answer if isinstance(answer, DeliveryError) else None
+        answered = Answered(batch)
         if answer is not None:
-            self.mega_call(batch, answer, started)
+            self.mega_call(answered, answer, started)
         now = now_ms(self.clock)
         if decision.action == "deliver" and isinstance(answer, MegaResponse):
-            self.finish(outcomes(batch, events, answer), events, sent=batch)
-            self.lease.set_state(blocked=None, last_error=None, hold_reason=None,
-                                 last_success_at=now)
+            answered.outcomes = outcomes(batch, events, answer)
+            answered.state.update(blocked=None, last_error=None, hold_reason=None,
+                                  last_success_at=now)
+            self.record(answered, events)
             return 0, len(batch.ids) >= policy.take_size(self.customer)
-        return self.settle(batch, decision, failure, now)
+        return self.settle(answered, decision, failure, now)
 
-    def settle(self, batch: Batch, decision: policy.Decision, failure: Exception | None,
+    def settle(self, answered: Answered, decision: policy.Decision, failure: Exception | None,
                now: int) -> tuple[int, bool]:
         """Every decision but deliver: wait, hold, split, dead letter, retry later."""
         error = str(failure) if failure else ""
         if decision.attempt:
-            self.lease.count_attempt(batch, error)
+            answered.attempt_error = error
+        hold, go_on = now + decision.wait_ms, False
         if decision.action == "dead":
-            self.finish(dead(batch.ids, decision.reason, failure), sent=batch)
-            return 0, True
-        if decision.action == "split":
-            self.lease.split(batch)
-            return 0, True
-        if decision.action == "hold":
-            self.lease.set_state(blocked=f"credentials: {error}", hold_reason=decision.reason,
-                                 last_error=error)
+            answered.outcomes = dead(answered.batch.ids, decision.reason, failure)
+            hold, go_on = 0, True
+        elif decision.action == "split":
+            answered.split, hold, go_on = True, 0, True
+        elif decision.action == "hold":
+            answered.state.update(blocked=f"credentials: {error}", hold_reason=decision.reason,
+                                  last_error=error)
         elif decision.action == "retry":
-            self.lease.set_state(hold_reason=decision.reason, last_error=error)
+            answered.state.update(hold_reason=decision.reason, last_error=error)
         else:
-            self.lease.set_state(hold_reason=decision.reason)
-        return now + decision.wait_ms, False
+            answered.state.update(hold_reason=decision.reason)
+        self.record(answered)
+        return hold, go_on
 
-    def finish(self, result: Outcomes, events: list[Event] | None = None, *,
-               remaining: list[str] | None = None, sent: Batch | None = None) -> None:
-        """Record terminal outcomes (and count them)."""
-        self.lease.finish(result, self.dedup_ttl_s, remaining=remaining,
-                          sent=sent if sent is not None and sent.body else None,
-                          retention_ms=self.retention_ms)
+    def record(self, answered: Answered, events: list[Event] | None = None) -> None:
+        """Write it all through the lease, then count it."""
+        self.lease.record(answered, self.dedup_ttl_s, retention_ms=self.retention_ms)
+        self.count(answered.outcomes, events)
+
+    def finish(self, result: Outcomes, *, remaining: list[str] | None = None) -> None:
+        """Terminal outcomes found before any send (enrichment's), the rest kept in flight."""
+        self.lease.finish(result, self.dedup_ttl_s, remaining=remaining)
+        self.count(result, None)
+
+    def count(self, result: Outcomes, events: list[Event] | None) -> None:
+        """Delivered and dead leads in the metrics, and each delivery's time from receipt."""
         received = {e.id: e.received_at for e in events or []}
         now = now_ms(self.clock)
         metrics = self.store.metrics
@@ -127,11 +137,11 @@ class Apply:
                 metrics.inc("leadgate_leads_dead", customer=self.name,
                             reason=outcome.dead_reason or "")
 
-    def mega_call(self, batch: Batch, answer: MegaResponse | DeliveryError,
+    def mega_call(self, answered: Answered, answer: MegaResponse | DeliveryError,
                   started: float) -> None:
-        """One log line, one count and one timeline entry per MEGA request; the rate budget
-        it reported."""
-        seconds = time.perf_counter() - started
+        """One log line and one count per MEGA request; on the record, the call on each
+        event's timeline (with the console's index on) and the rate budget it reported."""
+        batch, seconds = answered.batch, time.perf_counter() - started
         failure = answer if isinstance(answer, DeliveryError) else None
         code = str(answer.status) if answer.status else "no_answer"
         outcome, error = (type(failure).__name__, str(failure)) if failure else ("ok", "")
@@ -140,9 +150,11 @@ class Apply:
             "customer": self.name, "endpoint": batch.endpoint, "rows": len(batch.ids),
             "key": batch.key, "status": code, "outcome": outcome, "error": error or None,
             "attempt": batch.attempts + 1, "duration_ms": round(seconds * 1000, 1)})
-        self.store.note_attempt(batch.ids, {         # each event's timeline in the console
-            "at": now_ms(self.clock), "kind": "mega", "endpoint": batch.endpoint,
-            "key": batch.key, "status": code, "outcome": outcome, "error": error[:500]})
+        if self.store.index:
+            answered.note = {"at": now_ms(self.clock), "kind": "mega",
+                             "endpoint": batch.endpoint, "key": batch.key, "status": code,
+                             "outcome": outcome, "error": error[:500]}
         if isinstance(answer.rate, RateInfo) and answer.rate.remaining is not None:
             reset_at = now_ms(self.clock) + int((answer.rate.reset_s or 0) * 1000)
-            self.lease.record_rate(batch.endpoint, answer.rate.remaining, reset_at)
+            answered.state.update({f"rl:{batch.endpoint}:remaining": answer.rate.remaining,
+                                   f"rl:{batch.endpoint}:reset_at": reset_at})

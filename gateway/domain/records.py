@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.domain.event import Outcome
 
@@ -193,6 +194,21 @@ class Batch:
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedBatch(f"malformed batch record ({exc})", ids=ids,
                                  created=int(created) if created.isdigit() else None) from None
+
+
+@dataclass
+class Answered:
+    """What one MEGA answer (or a decision taken without one) leaves, written by the flush's
+    lease in one fenced call (Lease.record): the call on each event's timeline, a failed
+    attempt counted, terminal outcomes, a split, and the customer's state (rate window
+    included; None clears a field)."""
+
+    batch: Batch
+    note: dict[str, Any] | None = None
+    attempt_error: str | None = None
+    outcomes: Outcomes = field(default_factory=dict)
+    split: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 def _need(ids: list[str]) -> list[str]:

@@ -234,6 +234,15 @@ end
 local function ev_get(key, name)
   return ev_joined(function(n) return redis.call('HGET', key, n) end, name)
 end
+local function ev_log(key, line, keep)  -- one line on an event's timeline, the last `keep` kept
+  if redis.call('EXISTS', key) == 1 and not redis.call('HGET', key, 'compacted') then
+    local lines = {}
+    for old in string.gmatch(ev_get(key, 'log') or '', '[^\\n]+') do lines[#lines + 1] = old end
+    lines[#lines + 1] = line
+    keep = tonumber(keep)
+    ev_set(key, 'log', table.concat(lines, '\\n', math.max(1, #lines - keep + 1), #lines))
+  end
+end
 """
 
 
@@ -470,16 +479,20 @@ return redis.call('HGETALL', KEYS[3])
 
 # KEYS: owners, then the keys the writes touch   ARGV: customer, token, writes as JSON
 # A flush's writes, all or none, while its lease holds: [[command, key index, args...], ...].
-# EVSET sets an event's fields (name, value, ...) as EVENT_FIELDS stores them.
+# EVSET sets an event's fields (name, value, ...) as EVENT_FIELDS stores them; EVLOG adds a line
+# to an event's timeline (line, how many to keep), as ATTEMPT_LOG does.
 # Returns each command's answer.
 WRITE = FENCE + EVENT_FIELDS + """
 local allowed = {HSET=1, HDEL=1, HINCRBY=1, ZADD=1, ZREM=1, EXPIRE=1, PEXPIRE=1, DEL=1,
-                 RPUSH=1, LPUSH=1, EVSET=1}
+                 RPUSH=1, LPUSH=1, EVSET=1, EVLOG=1}
 local out = {}
 for i, op in ipairs(cjson.decode(ARGV[3])) do
   if not allowed[op[1]] then return redis.error_reply('not a flush write: ' .. op[1]) end
   if op[1] == 'EVSET' then
     for j = 3, #op, 2 do ev_set(KEYS[op[2]], op[j], op[j + 1]) end
+    out[i] = 1
+  elseif op[1] == 'EVLOG' then
+    ev_log(KEYS[op[2]], op[3], op[4])
     out[i] = 1
   else
     out[i] = redis.call(op[1], KEYS[op[2]], unpack(op, 3))
@@ -630,15 +643,7 @@ return {scan[1], redis.call('SCARD', KEYS[2])}
 # Notes a MEGA call (or a replay) on each event's timeline, its `log` field: JSON lines, the last
 # few kept. A compacted or expired event gets none.
 ATTEMPT_LOG = EVENT_FIELDS + """
-for _, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 and not redis.call('HGET', key, 'compacted') then
-    local lines = {}
-    for line in string.gmatch(ev_get(key, 'log') or '', '[^\\n]+') do lines[#lines + 1] = line end
-    lines[#lines + 1] = ARGV[1]
-    local keep = tonumber(ARGV[2])
-    ev_set(key, 'log', table.concat(lines, '\\n', math.max(1, #lines - keep + 1), #lines))
-  end
-end
+for _, key in ipairs(KEYS) do ev_log(key, ARGV[1], ARGV[2]) end
 return #KEYS
 """
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import redis
 
+from gateway import defaults
 from gateway.config import Customer
-from gateway.domain.records import Batch, Outcomes, now_ms, state_field
+from gateway.domain.records import Answered, Batch, Outcomes, now_ms, state_field
 from gateway.errors import LeaseLost
 from gateway.store.keys import RELEASE, RENEW, TAKE, UNPARK, WRITE, Keys
 
@@ -101,22 +102,24 @@ class Lease:
             "endpoint": batch.endpoint, "key": batch.key, "body": batch.body,
             "key_since": batch.key_since, "key_reason": batch.key_reason}))
 
-    def count_attempt(self, batch: Batch, error: str) -> int:
+    def _count_attempt(self, w: Writes, batch: Batch, error: str) -> None:
         """One more failed attempt of the batch (and of each of its events)."""
-        w, attempts = Writes(), batch.attempts + 1     # one writer: the lease's holder
-        w.hset(self.keys.batch(self.customer), {"attempts": attempts, "created": batch.created})
+        w.hset(self.keys.batch(self.customer),       # one writer: the lease's holder
+               {"attempts": batch.attempts + 1, "created": batch.created})
         for eid in batch.ids:
             w("HINCRBY", self.keys.event(eid), "attempts", 1)
             w.event(self.keys.event(eid), {"last_error": error})
-        self.apply(w)
-        return attempts
 
     def split(self, batch: Batch, *, head: int = 0) -> None:
         """Keep the first half (or the first `head` events) in flight, to be frozen anew; put
         the rest back in front."""
+        w = Writes()
+        self._split(w, batch, head=head)
+        self.apply(w)
+
+    def _split(self, w: Writes, batch: Batch, *, head: int = 0) -> None:
         half = head or max(1, len(batch.ids) // 2)
         keep, back = batch.ids[:half], batch.ids[half:]
-        w = Writes()
         w("DEL", self.keys.batch(self.customer))
         w.hset(self.keys.batch(self.customer),
                {"ids": ",".join(keep), "created": batch.created, "attempts": 0})
@@ -124,7 +127,6 @@ class Lease:
             w("LPUSH", self.keys.buffer(self.customer), eid)
         for eid in back:
             w.hset(self.keys.event(eid), {"status": "pending"})
-        self.apply(w)
 
     def park(self, held: dict[str, tuple[list[str], int, str]], remaining: list[str]) -> None:
         """Set routes' events aside (route -> ids, until ms, why) and keep only `remaining` in
@@ -155,19 +157,33 @@ class Lease:
             w.event(self.keys.event(eid), fields)
         self.apply(w)
 
-    def record_rate(self, endpoint: str, remaining: str, reset_at_ms: int) -> None:
-        """What MEGA said is left of the endpoint's rate window, and when it resets."""
-        self.set_state(**{f"rl:{endpoint}:remaining": remaining,
-                          f"rl:{endpoint}:reset_at": reset_at_ms})
-
-    def set_state(self, **fields: Any) -> None:
+    def _set_state(self, w: Writes, fields: dict[str, Any]) -> None:
         """Customer state fields; None clears one."""
-        w, key = Writes(), self.keys.customer(self.customer)
+        key = self.keys.customer(self.customer)
         keep = {state_field(name): value for name, value in fields.items() if value is not None}
         if keep:
             w.hset(key, keep)
         if clear := [state_field(name) for name, value in fields.items() if value is None]:
             w("HDEL", key, *clear)
+
+    def record(self, answered: Answered, ttl_s: int, *, retention_ms: int = 0) -> None:
+        """What one MEGA answer (or a decision taken without one) leaves, in one fenced write:
+        the call on each event's timeline, the attempt, the outcomes (a sent batch's request
+        kept for replays while MEGA keeps its key), the split, the customer's state."""
+        w, batch = Writes(), answered.batch
+        if answered.note is not None:
+            line = json.dumps(answered.note, separators=(",", ":"))
+            for eid in batch.ids:
+                w("EVLOG", self.keys.event(eid), line, defaults.ATTEMPT_LOG_SIZE)
+        if answered.attempt_error is not None:
+            self._count_attempt(w, batch, answered.attempt_error)
+        if answered.outcomes:
+            self._finish(w, answered.outcomes, ttl_s, sent=batch if batch.body else None,
+                         retention_ms=retention_ms)
+        if answered.split:
+            self._split(w, batch)
+        if answered.state:
+            self._set_state(w, answered.state)
         self.apply(w)
 
     def finish(self, outcomes: Outcomes, ttl_s: int, *, remaining: list[str] | None = None,
@@ -175,7 +191,15 @@ class Lease:
         """Record each event's terminal outcome and drop the batch (or keep the remaining
         events in it, not yet frozen), atomically. Dead letters of a `sent` batch keep its
         request while MEGA keeps its key, so that a replay can send the same bytes again."""
-        now, w = now_ms(self.clock), Writes()
+        w = Writes()
+        self._finish(w, outcomes, ttl_s, remaining=remaining, sent=sent,
+                     retention_ms=retention_ms)
+        self.apply(w)
+
+    def _finish(self, w: Writes, outcomes: Outcomes, ttl_s: int, *,
+                remaining: list[str] | None = None, sent: Batch | None = None,
+                retention_ms: int = 0) -> None:
+        now = now_ms(self.clock)
         counts = {"delivered": 0, "dead": 0}
         kept = sent is not None and self._keep_request(w, sent, outcomes, now, retention_ms)
         for eid, outcome in outcomes.items():
@@ -193,7 +217,6 @@ class Lease:
         for status, n in counts.items():
             if n:
                 w("HINCRBY", self.keys.customer(self.customer), status, n)
-        self.apply(w)
 
     def _keep_request(self, w: Writes, sent: Batch, outcomes: Outcomes, now: int,
                       retention_ms: int) -> bool:

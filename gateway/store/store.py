@@ -211,11 +211,6 @@ class Store(ReadModel):
                   now_ms(self.clock), defaults.DEDUP_TTL_DAYS * DAY_MS]))
 
     # -- the console's index --------------------------------------------------------------
-    def note_attempt(self, ids: list[str], entry: dict[str, Any]) -> None:
-        """One delivery attempt on each event's timeline (when the index is on)."""
-        if self.index:
-            self.index.attempt(self.redis, ids, entry)
-
     def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:
         """Contacts learnt after intake (an enrichment's leads) in the contact search."""
         if self.index and events:
