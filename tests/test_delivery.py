@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from gateway.cli import cli
 from gateway.domain.records import unpacked
+from gateway.store.lease import Lease
 from gateway.web.app import create_app
 from megasim.app import create_app as create_megasim
 from megasim.config import config_from_dict as sim_config
@@ -75,6 +76,32 @@ def test_429_pauses_the_customer_until_retry_after_and_is_not_an_attempt(
     assert [r["status"] for r in sim.requests()] == ["429", "201"]
     assert record(redis_client, eid)["attempts"] == "0"
     assert len(sim.leads()) == 1
+
+
+def test_an_answer_whose_write_fails_keeps_its_rate_window_and_timeline_note(
+        tight: tuple[Any, Any, Sim], redis_client: redis.Redis,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis drops the connection as MEGA's answer is written (one write for all of it): the
+    failed flush's own record still holds what MEGA said of its window and the call on the
+    event's timeline, and the lead is delivered once."""
+    client, drain, sim = tight
+    real, written = Lease.record, []
+
+    def dropped_once(lease: Lease, answered: Any, *args: Any, **kwargs: Any) -> None:
+        written.append(answered)
+        if len(written) == 1:
+            raise redis.ConnectionError("connection dropped while writing the answer")
+        real(lease, answered, *args, **kwargs)
+
+    monkeypatch.setattr(Lease, "record", dropped_once)
+    (eid,) = post(client)
+    drain.step()
+    assert len(written) == 2 and written[0].outcomes and not written[1].outcomes
+    state = redis_client.hgetall("leadgate:customer:acme")
+    assert state[b"rl:single:remaining"] == b"0" and int(state[b"rl:single:reset_at"]) > 0
+    assert '"kind":"mega"' in record(redis_client, eid)["log"]
+    drain(skip_waits=True)
+    assert len(sim.leads()) == 1 and record(redis_client, eid)["status"] == "delivered"
 
 
 def test_remaining_zero_waits_for_the_reset_instead_of_collecting_a_429(

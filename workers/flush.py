@@ -15,7 +15,7 @@ import time
 from gateway import defaults
 from gateway.config import Customer
 from gateway.domain import policy
-from gateway.domain.records import Answered, Batch, MalformedBatch, now_ms
+from gateway.domain.records import Batch, MalformedBatch, now_ms
 from gateway.domain.sources.enrichment import Fetch
 from gateway.errors import DeliveryError, LeaseLost, SourceError
 from gateway.mega.client import MegaResponse
@@ -131,7 +131,8 @@ class Flush:
                 self.lease.finish({}, self.ctx.config.dedup_ttl_s)   # nothing in it to send
                 return now
             decision = policy.judge(self.batch, exc, now, self.limits)
-            hold, _ = self.apply.settle(Answered(self.batch), decision, exc, now)
+            hold, _ = self.apply.settle(self.apply.after_failure(self.batch), decision,
+                                        exc, now)
         except LeaseLost:
             raise
         except Exception:        # Redis is down too: the batch stays as it is, try later

@@ -70,6 +70,7 @@ class Apply:
         self.store, self.lease, self.customer, self.clock = store, lease, customer, clock
         self.name, self.dedup_ttl_s = customer.name, config.dedup_ttl_s
         self.retention_ms = int(config.mega["key_retention_hours"] * 3_600_000)
+        self.unwritten: Answered | None = None       # a record whose write raised
 
     def answer(self, batch: Batch, events: list[Event], decision: policy.Decision,
                answer: MegaResponse | DeliveryError | None, started: float
@@ -113,8 +114,20 @@ class Apply:
 
     def record(self, answered: Answered, events: list[Event] | None = None) -> None:
         """Write it all through the lease, then count it."""
+        self.unwritten = answered
         self.lease.record(answered, self.dedup_ttl_s, retention_ms=self.retention_ms)
+        self.unwritten = None
         self.count(answered.outcomes, events)
+
+    def after_failure(self, batch: Batch) -> Answered:
+        """A new record for a batch whose flush failed, keeping what a record left unwritten
+        knew of the MEGA call that did happen: its timeline note and the rate window."""
+        was, self.unwritten = self.unwritten, None
+        if was is None or was.batch.ids != batch.ids:
+            return Answered(batch)
+        return Answered(batch, note=was.note, state={name: value for name, value
+                                                     in was.state.items()
+                                                     if name.startswith("rl:")})
 
     def finish(self, result: Outcomes, *, remaining: list[str] | None = None) -> None:
         """Terminal outcomes found before any send (enrichment's), the rest kept in flight."""
