@@ -29,6 +29,12 @@ from gateway.domain.sources.signatures import (
 from gateway.errors import BadRequest, Unauthorized
 
 
+def header_prefix(headers: Any) -> str:
+    """`webhook` when a webhook-id is sent, else `svix` (Svix's default names): one set is
+    read whole, never mixed."""
+    return "webhook" if headers.get("webhook-id") else "svix"
+
+
 class StandardWebhooksSettings(RouteSettings):
     secret = fields.String(required=True, validate=check_whsec)
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
@@ -47,15 +53,17 @@ class StandardWebhooks(Source):
                 "webhook-signature": f"v1,{signature}"}
 
     def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
-        """Check the signature of id, timestamp and body, and the timestamp both ways."""
-        msg_id = require_header(inbound.headers, "webhook-id")
-        stamp = require_header(inbound.headers, "webhook-timestamp")
-        signatures = require_header(inbound.headers, "webhook-signature")
-        ts = parse_stamp(stamp, "webhook-timestamp", "a unix time")
-        check_timestamp(ts, inbound.now, settings["tolerance_s"], "webhook-timestamp")
+        """Check the signature of id, timestamp and body, and the timestamp both ways, from
+        one whole set of headers: `webhook-*`, else Svix's default `svix-*`."""
+        prefix = header_prefix(inbound.headers)
+        msg_id = require_header(inbound.headers, f"{prefix}-id")
+        stamp = require_header(inbound.headers, f"{prefix}-timestamp")
+        signatures = require_header(inbound.headers, f"{prefix}-signature")
+        ts = parse_stamp(stamp, f"{prefix}-timestamp", "a unix time")
+        check_timestamp(ts, inbound.now, settings["tolerance_s"], f"{prefix}-timestamp")
         expected = self.sign(settings, inbound.body, stamp=stamp, msg_id=msg_id)
         if not matches_any(expected["webhook-signature"], signatures.split()):
-            raise Unauthorized("no webhook-signature matches")
+            raise Unauthorized(f"no {prefix}-signature matches")
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
         """The JSON object's data as one lead draft."""
@@ -63,7 +71,7 @@ class StandardWebhooks(Source):
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
         draft = json_draft(body, None, Budget.for_body(len(inbound.body)))
-        draft.event_id = str(inbound.headers.get("webhook-id"))
+        draft.event_id = str(inbound.headers.get(f"{header_prefix(inbound.headers)}-id"))
         return [draft]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
