@@ -4,7 +4,11 @@ of them, and the logs are JSON lines that never carry a secret or raw contact da
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +78,69 @@ def test_metrics_add_up_across_processes(stack: Stack, traffic: dict[str, Any]) 
     assert value(found, "leadgate_leads_pending") == 0
     assert value(found, "leadgate_leads_in_flight") == 0
     assert value(found, "leadgate_dead_letters") == 0
+
+
+TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+PARAMETER = re.compile(rf'[ \t]*;[ \t]*({TOKEN})=({TOKEN}|"(?:[^"\\]|\\.)*")')
+
+
+def media_type(header: str) -> tuple[str, dict[str, str]]:
+    """RFC 9110 section 8.3.1, strictly: type/subtype, then `; name=value` parameters, each
+    name once (case-insensitive); anything else raises ValueError."""
+    found = re.match(rf"({TOKEN})/({TOKEN})", header)
+    if found is None:
+        raise ValueError(f"no type/subtype in {header!r}")
+    params: dict[str, str] = {}
+    at = found.end()
+    while at < len(header):
+        param = PARAMETER.match(header, at)
+        if param is None:
+            raise ValueError(f"not a parameter at {header[at:]!r}")
+        name = param.group(1).lower()
+        if name in params:
+            raise ValueError(f"duplicate parameter {name!r} in {header!r}")
+        params[name], at = param.group(2).strip('"'), param.end()
+    return f"{found.group(1)}/{found.group(2)}".lower(), params
+
+
+def test_the_strict_parser_refuses_what_prometheus_refuses() -> None:
+    assert media_type("text/plain; version=0.0.4; charset=utf-8") == (
+        "text/plain", {"version": "0.0.4", "charset": "utf-8"})
+    for bad in ("text/plain; version=0.0.4; charset=utf-8; charset=utf-8",
+                "text/plain; Charset=utf-8; charset=utf-8", "text/plain;", "text"):
+        with pytest.raises(ValueError):
+            media_type(bad)
+
+
+def test_metrics_content_type_is_one_valid_header(stack: Stack) -> None:
+    answer = httpx.get(f"{stack.web_url}/metrics", headers=ADMIN)
+    assert answer.headers.get_list("content-type") == [answer.headers["content-type"]]
+    kind, params = media_type(answer.headers["content-type"])
+    assert (kind, params) == ("text/plain", {"version": "0.0.4", "charset": "utf-8"})
+
+
+def test_metrics_answer_openmetrics_when_the_scraper_asks(stack: Stack,
+                                                          traffic: dict[str, Any]) -> None:
+    accept = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+              "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")  # Prometheus's
+    answer = httpx.get(f"{stack.web_url}/metrics", headers={**ADMIN, "Accept": accept})
+    kind, params = media_type(answer.headers["content-type"])
+    assert kind == "application/openmetrics-text" and params["charset"] == "utf-8"
+    assert answer.text.endswith("# EOF\n")
+    assert "leadgate_leads_delivered_total" in answer.text
+
+
+def test_promtool_checks_a_live_scrape_clean(stack: Stack, traffic: dict[str, Any]) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        why = "promtool not installed (apt-get install prometheus)"
+        if os.environ.get("LEADGATE_REQUIRE_PROMTOOL"):
+            pytest.fail(why)
+        pytest.skip(why)
+    text = httpx.get(f"{stack.web_url}/metrics", headers=ADMIN).text
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                             text=True, timeout=60)
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
 
 
 def test_logs_are_json_without_secrets_or_contacts(stack: Stack,

@@ -240,10 +240,13 @@ def _histograms(name: str, doc: str, labels: tuple[str, ...],
     yield family
 
 
-def render(store: Any, customers: list[str], *, max_memory_mb: int | None = None) -> bytes:
-    """The Prometheus text of every counter and gauge."""
-    from prometheus_client import generate_latest
+def render(store: Any, customers: list[str], *, max_memory_mb: int | None = None,
+           accept: str | None = None) -> tuple[bytes, str]:
+    """Every counter and gauge, and its Content-Type: OpenMetrics when the scraper's Accept
+    asks for it, else Prometheus text (prometheus-client negotiates)."""
+    from prometheus_client.exposition import choose_encoder
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StateCollector(store, customers, max_memory_mb=max_memory_mb))
-    return generate_latest(registry)
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from gateway.store.metrics import render
 from gateway.web.admin import authorize
@@ -37,9 +37,10 @@ def metrics() -> Response:
     ctx = app_context()
     ctx.store.metrics.flush()           # this process's latest counts, before reading them
     try:
-        body = render(ctx.store, sorted(ctx.config.customers),
-                      max_memory_mb=ctx.config.redis.get("max_memory_mb"))
+        body, content_type = render(ctx.store, sorted(ctx.config.customers),
+                                    max_memory_mb=ctx.config.redis.get("max_memory_mb"),
+                                    accept=request.headers.get("Accept"))
     except redis.RedisError as exc:
         return Response(f"# redis unavailable: {type(exc).__name__}\n", status=503,
                         mimetype="text/plain")
-    return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8")
+    return Response(body, content_type=content_type)     # as is: mimetype= adds a charset
