@@ -263,6 +263,11 @@ def check_env_only(routes: Any) -> None:
                                   "variable (this secret may not sit in the file)")
 
 
+NO_CONFIG_HINT = ("set LEADGATE_CONFIG to the config file, or LEADGATE_CONFIG_TOML to its "
+                  "text; leadgate.example.toml shows one")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None = None
                 ) -> Config:
     """Read, interpolate and validate the config: the LEADGATE_CONFIG_TOML text if set (handy
@@ -278,18 +283,30 @@ def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None
         except ConfigError as exc:
             raise ConfigError(f"LEADGATE_CONFIG_TOML: {exc}") from None
     path = Path(path or env.get("LEADGATE_CONFIG") or "leadgate.toml")
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (set LEADGATE_CONFIG or create "
-                          f"leadgate.toml from leadgate.example.toml)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = _read_toml(path)
     try:
         return config_from_dict(raw, env=env, source_path=str(path))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML; every way it cannot be read is a ConfigError that says what to do."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file ({NO_CONFIG_HINT})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory: name the config file itself "
+                          f"(--config or LEADGATE_CONFIG)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (TOML must be UTF-8): save it as UTF-8"
+                          ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = None,
@@ -319,6 +336,9 @@ def redis_url(env: Mapping[str, str]) -> str:
     """REDIS_URL; `rediss://` certificates are verified unless REDIS_TLS_VERIFY=none (Heroku
     Redis's certificates are self-signed), which turns the check off in the URL."""
     url = env.get("REDIS_URL", "")
+    if url and not url.startswith(REDIS_SCHEMES):
+        raise ConfigError(f"REDIS_URL: must start with {', '.join(REDIS_SCHEMES)} "
+                          f"(e.g. redis://localhost:6379)")
     verify = env.get("REDIS_TLS_VERIFY", "").strip().lower() or "required"
     if verify not in ("required", "none"):
         raise ConfigError("REDIS_TLS_VERIFY: must be 'required' (the default) or 'none'")

@@ -87,6 +87,12 @@ def config_from_dict(data: dict[str, Any]) -> SimConfig:
 
 
 def load_config(path: str | Path) -> SimConfig:
-    """Read a megasim TOML file."""
+    """Read a megasim TOML file; ValueError when it is not UTF-8 TOML."""
     with open(path, "rb") as fh:
-        return config_from_dict(tomllib.load(fh))
+        try:
+            raw = tomllib.load(fh)
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not UTF-8 text (TOML must be UTF-8)") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_dict(raw)

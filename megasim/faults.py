@@ -72,10 +72,10 @@ class Faults:
         """Apply a partial update; unknown keys or bad values raise ValueError."""
         with self._lock:
             merged = {**asdict(self._settings), **changes}
-            try:
-                candidate = FaultSettings(**merged)
-            except TypeError as exc:
-                raise ValueError(f"unknown fault setting: {exc}") from None
+            if unknown := sorted(set(merged) - set(asdict(self._settings))):
+                raise ValueError(f"unknown fault setting(s): {', '.join(unknown)} (known: "
+                                 f"{', '.join(asdict(self._settings))})")
+            candidate = FaultSettings(**merged)
             candidate.script = [str(s) for s in candidate.script]
             candidate.validate()
             self._settings = candidate

@@ -275,7 +275,7 @@ def test_a_killed_dev_instance_is_not_used(here: Path, redis_server: RedisServer
          "config": str(ROOT / "gateway" / "local" / "dev.toml")}))      # its Redis still answers
     assert local_run.find() is None
     result = CliRunner().invoke(cli, ["status"], env=NO_ENV)
-    assert result.exit_code == 1 and "no leadgate instance" in result.output
+    assert result.exit_code == 1 and result.output == f"Error: {local_run.NO_CONFIG}\n"
     refused = CliRunner().invoke(cli, ["dev"], env=NO_ENV)    # and it left its Redis running
     assert refused.exit_code == 1
     pid = redis_server.process.pid if redis_server.process else 0
@@ -297,8 +297,9 @@ def test_a_redis_url_that_does_not_answer_is_one_line(here: Path) -> None:
     result = CliRunner().invoke(cli, ["dlq", "list"],
                                 env={**NO_ENV, **local_run.DEV_ENV, "REDIS_URL": url})
     assert result.exit_code == 1
-    assert result.output == ("Error: Redis does not answer: ConnectionError (is the instance "
-                             "running? check REDIS_URL)\n")
+    assert result.output.startswith("Error: Redis does not answer (ConnectionError: ")
+    assert result.output.endswith("is it running, and is REDIS_URL right?\n")
+    assert result.output.count("\n") == 1
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))

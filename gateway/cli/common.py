@@ -49,7 +49,47 @@ def running_dev() -> local_run.DevInstance | None:
     return meta["leadgate.dev"]  # type: ignore[no-any-return]
 
 
-@click.group()
+class Boundary(click.Group):
+    """The click group that turns any error a command lets out into one line on stderr and
+    exit 1: no traceback reaches the user (LEADGATE_DEBUG=1 lets it through)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an error it lets out becomes a ClickException."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("LEADGATE_DEBUG", "").strip() == "1":
+                raise
+            raise click.ClickException(explain(exc)) from None
+
+
+def explain(exc: Exception) -> str:
+    """One line that names the problem and what to do about it."""
+    import redis
+
+    from gateway.errors import InboundError, LeadgateError
+
+    if isinstance(exc, InboundError):
+        return exc.message
+    if isinstance(exc, LeadgateError):
+        return str(exc)
+    if isinstance(exc, redis.RedisError):
+        return (f"Redis does not answer ({type(exc).__name__}: {_first_line(exc)}): is it "
+                f"running, and is REDIS_URL right?")
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+    return (f"unexpected {type(exc).__name__}: {_first_line(exc)} (LEADGATE_DEBUG=1 shows "
+            f"where; please report it)")
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+@click.group(cls=Boundary)
+@click.version_option(package_name="leadgate", prog_name="leadgate")
 def cli() -> None:
     """leadgate: webhook lead ingestion gateway for the MEGA CRM."""
     from gateway.logs import configure
@@ -87,9 +127,17 @@ def store_for(config: Config) -> Any:
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise click.ClickException(f"Redis does not answer: {type(exc).__name__} "
-                                   f"(is the instance running? check REDIS_URL)") from None
+        raise click.ClickException(explain(exc)) from None
     return Store(client, index=Index.from_config(config), **acknowledged(config))
+
+
+def route_for(config: Config, name: str) -> Any:
+    """The config's route of that name; else stop, naming the routes there are."""
+    spec = config.routes.get(name)
+    if spec is None:
+        raise click.ClickException(f"no route named '{name}' in {config.source_path} "
+                                   f"(routes: {', '.join(sorted(config.routes)) or 'none'})")
+    return spec
 
 
 def require_redis(config: Config, command: str) -> Config:
@@ -103,10 +151,11 @@ def require_redis(config: Config, command: str) -> Config:
     return config
 
 
-def check_redis(config: Config) -> None:
+def check_redis(config: Config, *, must_answer: bool = False) -> None:
     """Stop on a Redis that may evict leads or cannot give server.ack's promise; print the
     warning of one LEADGATE_ALLOW_EVICTION=1 lets through. A Redis that does not answer yet
-    is not checked: the intake answers 503 until it does, and workers wait for it."""
+    is not checked: the intake answers 503 until it does; a worker (must_answer) stops, and
+    its process manager starts it again."""
     import redis
 
     from gateway.store.connection import connect
@@ -118,6 +167,8 @@ def check_redis(config: Config) -> None:
         for warning in check_server(client, config, allow_eviction=allow):
             click.echo(f"leadgate: {warning}", err=True)
     except redis.RedisError as exc:
+        if must_answer:
+            raise click.ClickException(explain(exc)) from None
         click.echo(f"leadgate: warning: Redis not checked at start ({type(exc).__name__})",
                    err=True)
     except ConfigError as exc:

@@ -21,7 +21,7 @@ def dlq() -> None:
 
 @dlq.command("list")
 @config_option
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 def dlq_list(config_path: str | None, limit: int) -> None:
     """List dead letters, oldest first."""
     store = store_for(config_for(config_path))
@@ -57,6 +57,8 @@ def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: 
                new_key: bool) -> None:
     """Queue dead letters again: an unchanged body reuses its original key, a changed one
     (after a config fix) gets a new key."""
+    if not event_ids and not replay_all:
+        raise click.UsageError("name the dead letters to replay (event ids), or give --all")
     config = config_for(config_path)
     store = store_for(config)
     ids = [e.id for e in store.dead_letters(limit=100_000)] if replay_all else event_ids
@@ -87,5 +89,12 @@ def dlq_replay(config_path: str | None, event_ids: tuple[str, ...], replay_all: 
 def dlq_purge(config_path: str | None, event_ids: tuple[str, ...]) -> None:
     """Delete dead letters for good."""
     store = store_for(config_for(config_path))
-    done = sum(store.purge(eid) for eid in event_ids)
+    done = 0
+    for eid in event_ids:
+        if store.purge(eid):
+            done += 1
+        else:
+            click.echo(f"{eid}: not a dead letter", err=True)
     click.echo(f"purged {done} of {len(event_ids)}")
+    if done < len(event_ids):
+        sys.exit(1)

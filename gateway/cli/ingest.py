@@ -13,6 +13,7 @@ from gateway.cli.common import (
     cli,
     config_for,
     config_option,
+    route_for,
     store_for,
 )
 from gateway.config import Config
@@ -154,8 +155,8 @@ def backfill(route: str, config_path: str | None, since: Any, until: Any,
     from workers.reconcile import reconciliation
 
     config = config_for(config_path)
-    spec = config.routes.get(route)
-    if spec is None or not lists_leads(spec):
+    spec = route_for(config, route)
+    if not lists_leads(spec):
         raise click.ClickException(f"'{route}' is not a route whose source lists its leads")
     if needs := SOURCES[spec.source].listing_needs(spec.settings):
         raise click.ClickException(f"route '{route}' needs {needs} to list leads")

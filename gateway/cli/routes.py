@@ -11,6 +11,7 @@ from gateway.cli.common import (
     cli,
     config_for,
     config_option,
+    route_for,
     running_dev,
 )
 
@@ -42,10 +43,7 @@ def send_sample(route: str, config_path: str | None, url: str | None) -> None:
 
     config = config_for(config_path)
     url = url or ((dev := running_dev()) and dev.web_url) or LOCAL_URL
-    spec = config.routes.get(route)
-    if spec is None:
-        raise click.ClickException(f"no route named '{route}' in {config.source_path} "
-                                   f"(routes: {', '.join(sorted(config.routes))})")
+    spec = route_for(config, route)
     source = SOURCES[spec.source]
     hook = f"{url.rstrip('/')}/hooks/{route}"
     if token := spec.settings.get("url_token"):
@@ -62,7 +60,7 @@ def send_sample(route: str, config_path: str | None, url: str | None) -> None:
                                                f"{check.text[:200]}")
                 click.echo("handshake: 200, challenge echoed")
             response = http.post(hook, content=sample.body, headers=sample.headers)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise click.ClickException(f"could not reach {url}: {type(exc).__name__}") from None
     click.echo(f"{spec.source} sample -> {response.status_code} {response.text.strip()[:500]}")
     if not response.is_success:

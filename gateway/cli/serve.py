@@ -19,10 +19,12 @@ from gateway.cli.common import (
 from gateway.local import dev_run, local_run
 from gateway.local.dev_run import DEV_CONFIG
 
+PORT = click.IntRange(0, 65535)                 # 0: any free port
+
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--port", default=8090, show_default=True, type=PORT)
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Tenants, keys and limits (TOML); default: the built-in demo tenant.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
@@ -34,7 +36,10 @@ def megasim(host: str, port: int, config_path: str | None, faults: tuple[str, ..
     from megasim.app import create_app
     from megasim.config import load_config as load_sim
 
-    app = create_app(load_sim(config_path) if config_path else None)
+    try:
+        app = create_app(load_sim(config_path) if config_path else None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from None
     try:
         app.extensions["megasim.faults"].update(_fault_pairs(faults))
     except ValueError as exc:
@@ -64,7 +69,7 @@ def _fault_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @cli.command()
 @config_option
-@click.option("--port", envvar="PORT", default=8000, show_default=True, type=int)
+@click.option("--port", envvar="PORT", default=8000, show_default=True, type=PORT)
 @click.option("--host", default="0.0.0.0", show_default=True,
               help="The address to listen on (a Procfile host routes to every interface).")
 def web(config_path: str | None, port: int, host: str) -> None:
@@ -84,14 +89,14 @@ def worker(config_path: str | None, burst: bool) -> None:
     from workers.runtime import run_worker
 
     config = require_redis(config_for(config_path, dev_instance=False), "worker")
-    check_redis(config)
+    check_redis(config, must_answer=True)
     run_worker(config, burst=burst)
 
 
 @cli.command()
 @config_option
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--megasim-port", default=8090, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=PORT)
+@click.option("--megasim-port", default=8090, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address web and megasim listen on. The default keeps them to this "
                    "machine; another (0.0.0.0: every interface) opens them, and the admin API "

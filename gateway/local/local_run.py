@@ -18,13 +18,12 @@ from typing import Any
 
 import redis
 
-from gateway.config import VAR
+from gateway.config import NO_CONFIG_HINT, VAR
 from gateway.store.connection import connect
 
 STATE_FILE = Path(".leadgate") / "dev.json"
 NO_INSTANCE = "no leadgate instance found: start one with `make run` (or set REDIS_URL)"
-NO_CONFIG = ("no leadgate instance found and no ./leadgate.toml: start one with `make run` "
-             "(or set LEADGATE_CONFIG)")
+NO_CONFIG = f"no config: no ./leadgate.toml, and no leadgate dev running here: {NO_CONFIG_HINT}"
 
 
 # The Google Ads credentials of the demo Google route (gateway/local/dev.toml): megasim's stand-in
