@@ -8,10 +8,13 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
+from bench.harness import free_port, wait_for
 from gateway.cli import cli
 from gateway.config import load_config
 from gateway.errors import ConfigError
@@ -76,3 +79,84 @@ def test_release_step_fails_on_a_bad_config(tmp_path: Path) -> None:
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
                                                                  "PYTHONPATH": str(ROOT)})
     assert result.returncode != 0 and "max_body_kb" in result.stderr
+
+
+# A config as a Heroku Button user pastes it into LEADGATE_CONFIG_TOML (the deploy guide's).
+BUTTON_CONFIG = """\
+[server]
+admin_token = "${LEADGATE_ADMIN_TOKEN}"
+trusted_proxies = "${LEADGATE_TRUSTED_PROXIES:-0}"
+
+[mega]
+base_url = "${MEGA_BASE_URL}"
+
+[customers.acme]
+customer_id = "11111111-1111-4111-8111-111111111111"
+token = "mega_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+[routes.acme-site]
+customer = "acme"
+source = "generic"
+url_token = "Xq3vN8bK2pL7wR4tY9mZ6cF1hJ5sD0gA"
+"""
+
+
+def button_env(**given: str) -> dict[str, str]:
+    """What a new app from app.json has: each value, each generated secret, the required
+    values given, and the add-on's REDIS_URL; nothing of this machine's but PATH."""
+    import secrets
+
+    app = json.loads((ROOT / "app.json").read_text())
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    for name, entry in app["env"].items():
+        if "value" in entry:
+            env[name] = entry["value"]
+        elif entry.get("generator") == "secret":
+            env[name] = secrets.token_hex(32)
+        elif entry.get("required", True) and name in given:
+            env[name] = given[name]
+    return {**env, **{k: v for k, v in given.items() if k not in app["env"]}}
+
+
+def procfile(process: str) -> list[str]:
+    """The Procfile's command for process, run as `python -m gateway.cli`."""
+    line = dict(x.split(": ", 1) for x in (ROOT / "Procfile").read_text().splitlines() if x)
+    words = line[process].split()
+    assert words[0] == "leadgate"
+    return [sys.executable, "-m", "gateway.cli", *words[1:]]
+
+
+def test_app_json_requires_the_config_itself() -> None:
+    app = json.loads((ROOT / "app.json").read_text())
+    asked = {name for name, entry in app["env"].items() if entry.get("required", True)
+             and "value" not in entry and "generator" not in entry}
+    assert asked == {"LEADGATE_CONFIG_TOML"}
+    assert "leadgate.toml" in (ROOT / ".gitignore").read_text().split()   # no file deploys
+
+
+def test_a_button_deploy_passes_its_release_phase_and_serves_readyz(
+        tmp_path: Path, redis_server: Any) -> None:
+    env = button_env(LEADGATE_CONFIG_TOML=BUTTON_CONFIG, REDIS_URL=redis_server.url)
+    release = subprocess.run(procfile("release"), cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert release.returncode == 0, release.stderr
+    assert "config OK: 1 customer(s), 1 route(s)" in release.stdout
+    port = free_port()
+    web = subprocess.Popen(procfile("web"), cwd=tmp_path, env={**env, "PORT": str(port)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/readyz", timeout_s=60)
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
+        assert ready.json() == {"status": "ready", "routes": 1}
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+    assert list(tmp_path.iterdir()) == []                # nothing of a local run left behind
+
+
+def test_a_release_without_a_config_names_the_variables(tmp_path: Path) -> None:
+    release = subprocess.run(procfile("release"), cwd=tmp_path, env=button_env(),
+                             capture_output=True, text=True, timeout=60)
+    assert release.returncode == 1
+    assert "LEADGATE_CONFIG " in release.stderr and "LEADGATE_CONFIG_TOML" in release.stderr
+    assert "make run" not in release.stderr and "Traceback" not in release.stderr
