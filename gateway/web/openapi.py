@@ -180,6 +180,32 @@ class ImportReport(Schema):
     error = fields.String(metadata={"description": "why a failed upload stopped"})
 
 
+IMPORT_DESCRIPTION = (
+    "The CSV is the body (text/csv) or the multipart field `file`. The options go in the "
+    "query string; a multipart upload may send them as form fields beside `file` instead. Which "
+    "customers, routes, MEGA fields and custom-field slugs exist depends on the deployment's "
+    "config: a name it does not know is a 400 that names it. Rows already imported (by "
+    "`id_column`, else a hash of the row) are not sent again.")
+
+
+class ImportOptions(Schema):
+    customer = fields.String(required=True, metadata={
+        "description": "a customer of the config: whose MEGA gets the leads"})
+    route = fields.String(metadata={
+        "description": "a route of that customer: apply its [lead] fields, [fields] map and "
+                       "default region"})
+    map = fields.List(fields.String(), metadata={
+        "description": "COLUMN=FIELD: a column to a MEGA lead field or custom_fields.<slug> "
+                       "(repeatable); columns a route's map or the usual names (name, email, "
+                       "phone...) already cover need none"})
+    id_column = fields.String(metadata={
+        "description": "the column that identifies a row (default: a hash of the row)"})
+    on_duplicate = fields.String(validate=validate.OneOf(["update", "skip"]), metadata={
+        "description": "when MEGA already has the contact (default: the customer's setting)"})
+    dry_run = fields.Boolean(load_default=False, metadata={
+        "description": "preview with MEGA's dry run: store and create nothing"})
+
+
 class Replayed(Schema):
     replayed = fields.String(required=True)
     events = fields.List(fields.String(), required=True, metadata={
@@ -230,38 +256,45 @@ def build_spec() -> dict[str, Any]:
     check = {"summary": "a provider's URL check (Meta's hub.challenge, Intercom's HEAD)",
              "responses": {"200": {"description": "the route exists (Meta: the challenge)"},
                            **_errors(400, 401, 403, 404, 503)}}
-    for path, params in (("/hooks/{route}", [route]), ("/hooks/{route}/{url_token}",
-                                                        [route, token])):
+    for path, params, suffix in (("/hooks/{route}", [route], ""),
+                                 ("/hooks/{route}/{url_token}", [route, token], "WithToken")):
         spec.path(path=path, parameters=params, operations={
-            "post": {"summary": "receive a provider's webhook", "tags": ["intake"],
+            "post": {"operationId": f"receiveWebhook{suffix}",
+                     "summary": "receive a provider's webhook", "tags": ["intake"],
                      "requestBody": body, "responses": intake_answers},
-            "get": {**check, "tags": ["intake"]}})
+            "get": {"operationId": f"checkWebhookUrl{suffix}", **check, "tags": ["intake"]}})
     admin = [{"admin": []}]
     denied = _errors(401, 404)
     event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(path="/v1/events/{event_id}", parameters=[event_id], operations={"get": {
+        "operationId": "getEvent",
         "summary": "one event: status, attempts, outcome, MEGA lead id, warnings",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Event", "the event"), **denied, **_errors(503)}}})
     spec.path(path="/v1/customers", operations={"get": {
+        "operationId": "listCustomers",
         "summary": "every customer: pending, in flight, delivered, dead, held and why",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Customers", "per customer"), **denied, **_errors(503)}}})
     name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(path="/v1/customers/{name}", parameters=[name], operations={"get": {
-        "summary": "one customer", "tags": ["admin"], "security": admin,
+        "operationId": "getCustomer", "summary": "one customer", "tags": ["admin"],
+        "security": admin,
         "responses": {**_ok(200, "Customer", "the customer"), **denied, **_errors(503)}}})
     spec.path(path="/v1/routes", operations={"get": {
+        "operationId": "listRoutes",
         "summary": "every route; Meta routes with source health and reconciliation counts",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Routes", "per route"), **denied, **_errors(503)}}})
     spec.path(path="/v1/dead-letters", operations={"get": {
-        "summary": "dead letters, oldest first", "tags": ["admin"], "security": admin,
+        "operationId": "listDeadLetters", "summary": "dead letters, oldest first",
+        "tags": ["admin"], "security": admin,
         "parameters": [{"in": "query", "schema": DeadLetterQuery}],
         "responses": {**_ok(200, "DeadLetters", "a page of dead letters"), **denied,
                       **_errors(400, 503)}}})
     spec.path(path="/v1/dead-letters/{event_id}/replay", parameters=[event_id], operations={
-        "post": {"summary": "queue a dead letter again: its original idempotency key while the "
+        "post": {"operationId": "replayDeadLetter",
+                 "summary": "queue a dead letter again: its original idempotency key while the "
                             "body is unchanged, else a new one",
                  "tags": ["admin"], "security": admin,
                  "requestBody": {"required": False, "content": {
@@ -269,19 +302,35 @@ def build_spec() -> dict[str, Any]:
                  "responses": {**_ok(202, "Replayed", "queued"), **denied,
                                **_errors(400, 503)}}})
     spec.path(path="/v1/dead-letters/{event_id}", parameters=[event_id], operations={
-        "delete": {"summary": "delete a dead letter for good", "tags": ["admin"],
-                   "security": admin,
+        "delete": {"operationId": "purgeDeadLetter", "summary": "delete a dead letter for good",
+                   "tags": ["admin"], "security": admin,
                    "responses": {**_ok(200, "Purged", "deleted"), **denied, **_errors(503)}}})
     _import_paths(spec, admin, denied)
     return spec.to_dict()
 
 
 def _import_paths(spec: APISpec, admin: list[dict[str, Any]], denied: dict[str, Any]) -> None:
-    """GET only: POST /v1/imports's options depend on the config and the file's columns,
-    which a static document cannot describe for schema-driven fuzzing."""
+    """POST /v1/imports (a CSV upload) and GET /v1/imports/{import_id} (its report)."""
     import_id = {"name": "import_id", "in": "path", "required": True,
                  "schema": {"type": "string"}}
+    upload = {"file": {"type": "string", "format": "binary", "description": "the CSV file"}}
+    spec.path(path="/v1/imports", operations={"post": {
+        "operationId": "createImport", "tags": ["admin"], "security": admin,
+        "summary": "import a CSV file of leads into a customer's MEGA, or preview it",
+        "description": IMPORT_DESCRIPTION,
+        "parameters": [{"in": "query", "schema": ImportOptions}],
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                               "properties": upload}},
+            "text/csv": {"schema": {"type": "string"}}}},
+        "responses": {"202": {
+            "description": "the file checked and queued: its report so far",
+            "headers": {"Location": {"description": "/v1/imports/{import_id}, its progress",
+                                     "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": "ImportReport"}}},
+            **denied, **_errors(400, 413, 415, 422, 503)}}})
     spec.path(path="/v1/imports/{import_id}", parameters=[import_id], operations={"get": {
+        "operationId": "getImport",
         "summary": "an import's report", "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "ImportReport", "the report"), **denied,
                       **_errors(503)}}})
