@@ -97,3 +97,13 @@ def test_min_duration_s_skips_short_calls(calls_app: Any, redis_client: redis.Re
     answer = post(client, {**TWILIO_CALL, "CallDuration": duration})
     assert answer.status_code == 200 and answer.get_data() == EMPTY_TWIML
     assert bool(stored_keys(redis_client)) is kept
+
+
+def test_behind_a_trusted_proxy_the_https_url_is_rebuilt(calls_app: Any,
+                                                         config_dict: dict[str, Any]) -> None:
+    config_dict["server"]["trusted_proxies"] = 1        # Heroku's router
+    client, _ = calls_app()
+    public = "https://leads.example.com/hooks/acme-twilio"
+    answer = post(client, TWILIO_SMS, url=public, base_url="http://leads.example.com",
+                  environ_overrides={"HTTP_X_FORWARDED_PROTO": "https"})
+    assert answer.status_code == 200

@@ -85,7 +85,9 @@ class Mailgun(Source):
         lead = {"contact_email": address, **({"contact_name": name} if name else {})}
         # Mailgun's decoded fields first; the raw headers where it posts none
         kept = {k: _bounded(k, v) for k in KEPT if (v := form.get(k) or headers.get(k))}
-        message_id = (kept.get("Message-Id") or "").strip() or stable_hash(kept)
+        message_id = (form.get("Message-Id") or headers.get("Message-Id") or "").strip()
+        if not message_id or len(message_id) > defaults.EMAIL_FIELD_MAX_CHARS:
+            message_id = stable_hash(message_id or kept)     # none, or too long to keep
         return [Draft(event_id=message_id, lead=lead, fields=kept, used={"from"})]
 
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
