@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from gateway.domain.sources.providers.callrail import CallRail, platform
+from gateway.domain.sources.providers.messages.callrail import CallRail, platform
 from gateway.web.context import app_context
 from tests.conftest import ACME_ID, Sim, stored_keys
 from tests.samples import CALLRAIL_CALL, CALLRAIL_FORM, CALLRAIL_SECRET, CALLRAIL_TEXT

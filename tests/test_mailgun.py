@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import redis
 
-from gateway.domain.sources.providers.mailgun import signed_fields
+from gateway.domain.sources.providers.messages.mailgun import signed_fields
 from tests.conftest import ACME_ID, Sim, stored_keys
 from tests.samples import MAILGUN_EMAIL, MAILGUN_HEADERS, MAILGUN_KEY, NOW, multipart
 

@@ -1,17 +1,17 @@
 """Provider adapters, by the `source` name routes use."""
 
 from gateway.domain.sources.base import Draft, Inbound, Sample, Source
-from gateway.domain.sources.providers.callrail import CallRail
 from gateway.domain.sources.providers.generic import Generic
 from gateway.domain.sources.providers.google import GoogleLeadForms
 from gateway.domain.sources.providers.intercom import Intercom
 from gateway.domain.sources.providers.jotform import Jotform
 from gateway.domain.sources.providers.livechat import LiveChat
-from gateway.domain.sources.providers.mailgun import Mailgun
+from gateway.domain.sources.providers.messages.callrail import CallRail
+from gateway.domain.sources.providers.messages.mailgun import Mailgun
+from gateway.domain.sources.providers.messages.twilio import Twilio
 from gateway.domain.sources.providers.meta import MetaLeadAds
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.domain.sources.providers.tally import Tally
-from gateway.domain.sources.providers.twilio import Twilio
 from gateway.domain.sources.providers.typeform import Typeform
 from gateway.domain.sources.providers.unbounce import Unbounce
 from gateway.domain.sources.providers.webflow import Webflow
