@@ -41,7 +41,7 @@ def test_google_ads_post_call_is_one_phone_call_lead_with_its_gclid(calls_app: A
     first = post(client, CALLRAIL_CALL)
     resent = post(client, CALLRAIL_CALL)
     modified = post(client, {**CALLRAIL_CALL, "note": "wants a quote", "tags": ["hot"]})
-    assert (first.status_code, resent.status_code, modified.status_code) == (200, 200, 200)
+    assert (first.status_code, resent.status_code, modified.status_code) == (202, 200, 200)
     assert first.get_json() == {"accepted": 1, "duplicates": 0,
                                 "events": first.get_json()["events"]}
     assert resent.get_json()["duplicates"] == modified.get_json()["duplicates"] == 1

@@ -34,10 +34,11 @@ class CallRailSettings(SecretSettings, MinDurationSettings, FirstContactSettings
 
 
 class CallRail(Source):
+    """CallRail's call, text-message and form-submission webhooks of one company."""
+
     name = "callrail"
     settings_schema = CallRailSettings
     lead_defaults = {"source_type": "phone_call"}
-    success_status = 200        # CallRail asks for a 2xx; 200 like its own examples
 
     def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:

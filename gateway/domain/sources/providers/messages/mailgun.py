@@ -45,12 +45,16 @@ MACHINE_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Failed-Recipients")
 
 
 class MailgunSettings(RouteSettings):
+    """The webhook signing key and how far its signed timestamp may be off."""
+
     signing_key = fields.String(required=True, validate=validate.Length(min=8))
     tolerance_s = fields.Integer(load_default=defaults.MAILGUN_TOLERANCE_S,
                                  validate=validate.Range(1, 3600))
 
 
 class Mailgun(Source):
+    """Inbound email a Mailgun route forwards."""
+
     name = "mailgun"
     settings_schema = MailgunSettings
     lead_defaults = {"source_type": "email", "source_platform": "direct"}

@@ -31,12 +31,16 @@ DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class TwilioSettings(RouteSettings, MinDurationSettings):
+    """The account's auth token, the URL Twilio signs, and the route's call filter."""
+
     auth_token = fields.String(required=True, validate=validate.Length(min=8))
     # the webhook URL exactly as set in Twilio, when a proxy changes the one received
     public_url = fields.URL(require_tld=False, schemes={"http", "https"})
 
 
 class Twilio(Source):
+    """Inbound SMS and finished inbound calls from a Twilio number."""
+
     name = "twilio"
     settings_schema = TwilioSettings
     lead_defaults = {"source_type": "sms", "source_platform": "direct"}
