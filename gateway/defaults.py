@@ -6,6 +6,9 @@ QUEUE_NAME = "leadgate"                # the RQ queue flush jobs go through
 ADMIN_TOKEN_MIN_CHARS = 32             # server.admin_token, when set
 CHOSEN_SECRET_MIN_CHARS = 16           # route secrets the user picks (URL tokens, HMAC keys...)
 TIMESTAMP_MAX_DIGITS = 16              # a signed timestamp header longer than this is a 401, digits
+MAILGUN_TOLERANCE_S = 300              # Mailgun's signed timestamp may be this far off, seconds
+EMAIL_TEXT_MAX_CHARS = 4000            # an email's text (body-plain...) a lead keeps, characters
+EMAIL_FIELD_MAX_CHARS = 500            # any other email field a lead keeps, characters
 
 MAX_BODY_KB = 1024                     # request bodies above this get 413
 DEDUP_TTL_DAYS = 7                     # how long an event key (and its record) is kept once done

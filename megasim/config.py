@@ -23,6 +23,9 @@ DEMO_STAGES = (
 )
 DEMO_CUSTOM_FIELDS = ("budget", "timeline", "property_type", "utm_source", "utm_campaign",
                       "postal_code", "plan_interest")
+# what calls, texts and emails bring (the CallRail, Twilio and Mailgun demo routes map them)
+DEMO_CUSTOM_FIELDS += ("gclid", "tracking_number", "duration_s", "answered", "recording_url",
+                       "landing_page", "keywords", "message", "subject")
 
 
 @dataclass(frozen=True)

@@ -333,3 +333,20 @@ def provider_app(config_dict: dict[str, Any], redis_server: Any, redis_client: r
             "customer": "acme", "source": source, **settings, "fields": FIELD_MAPS[source]}
     config = build(config_dict, redis_server.url)
     return create_app(config, clock=lambda: NOW).test_client(), drain_factory(config)
+
+
+@pytest.fixture
+def calls_app(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+              drain_factory: Any, megasim: Sim) -> Any:
+    """make(**route_changes) -> (client, drain): an app with the routes acme-callrail,
+    acme-twilio and acme-mailgun (tests.samples.CALL_ROUTES, each updated by the change of the
+    same name), clock at samples.NOW."""
+    from tests.samples import CALL_ROUTES, NOW
+
+    def make(**changes: dict[str, Any]) -> tuple[Any, Any]:
+        for name, route in CALL_ROUTES.items():
+            config_dict["routes"][name] = {**route, **changes.get(name.replace("-", "_"), {})}
+        config = build(config_dict, redis_server.url)
+        return create_app(config, clock=lambda: NOW).test_client(), drain_factory(config)
+
+    return make

@@ -175,3 +175,93 @@ def signed(source: str, sample: Any = None) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": content_type, **extra}
 
 
+
+
+# -- Calls, texts and email: CallRail, Twilio, Mailgun ---------------------------------------
+CALLRAIL_SECRET = "callrail-company-signing-token"
+TWILIO_TOKEN = "twilio-auth-token-0123456789abcdef"
+MAILGUN_KEY = "mailgun-webhook-signing-key-0123456789"
+CALLRAIL_CALL = {
+    "resource_id": "CALb14811eb573645c6989000cf426b9772", "answered": True,
+    "business_phone_number": "+14045550100", "call_type": "answered",
+    "company_resource_id": "COM8154748ae6bd4e278a7cddd38a662f4f", "company_name": "Acme",
+    "customer_city": "San Francisco", "customer_name": "Ana Rivera",
+    "customer_phone_number": "+14155550123", "customer_state": "CA", "direction": "inbound",
+    "duration": "143", "first_call": True, "formatted_tracking_source": "Google Ads",
+    "source": "Google Ads", "source_name": "Website Pool", "medium": "CPC",
+    "recording": "https://app.callrail.com/calls/CALb148/recording/redirect?access_key=a1",
+    "start_time": "2026-05-01T12:00:00.000-04:00", "tracking_phone_number": "+14045558514",
+    "keywords": "emergency plumber", "landing_page_url": "https://acme.example/plumbing",
+    "gclid": "Cj0KCQjw-callrail-gclid", "utm_source": "google", "utm_medium": "cpc",
+    "tags": [], "note": "", "voicemail": False, "prior_calls": 0}
+CALLRAIL_TEXT = {
+    "resource_id": "SMSa8e2c0d93f4b4e7c9a1f6e5d4c3b2a19", "content": "Are you open Sunday?",
+    "thread_resource_id": "SMTa8e2c0d93f4b4e7c9a1f6e5d4c3b2a19",
+    "person_resource_id": "PERa8e2c0d93f4b4e7c9a1f6e5d4c3b2a19",
+    "company_resource_id": "COM8154748ae6bd4e278a7cddd38a662f4f",
+    "source_number": "+14155550123", "destination_number": "+14045558514",
+    "customer_name": "Ana Rivera", "direction": "inbound", "source": "Google Organic",
+    "created_at": "2026-05-01T12:00:00.000-04:00"}
+CALLRAIL_FORM = {
+    "resource_id": "FRMa8e2c0d93f4b4e7c9a1f6e5d4c3b2a19",
+    "company_resource_id": "COM8154748ae6bd4e278a7cddd38a662f4f",
+    "form_data": {"your_name": "Ana Rivera", "email": "ana@example.com",
+                  "phone": "(415) 555-0123", "budget": "$5k-$10k"},
+    "form_url": "https://acme.example/contact", "landing_page_url": "https://acme.example/",
+    "source": "Facebook Ads", "medium": "cpc", "first_form": True,
+    "submitted_at": "2026-05-01T12:00:00.000-04:00"}
+TWILIO_SMS = {
+    "ToCountry": "US", "ToState": "CA", "SmsMessageSid": "SM1f0e5b3c2a7d4e8f9a0b1c2d3e4f5a6b",
+    "NumMedia": "0", "ToCity": "SAN FRANCISCO", "FromZip": "94105",
+    "SmsSid": "SM1f0e5b3c2a7d4e8f9a0b1c2d3e4f5a6b", "FromState": "CA", "SmsStatus": "received",
+    "FromCity": "SAN FRANCISCO", "Body": "Is the flat on 5th still available?",
+    "FromCountry": "US", "To": "+14155550100", "ToZip": "94105", "NumSegments": "1",
+    "MessageSid": "SM1f0e5b3c2a7d4e8f9a0b1c2d3e4f5a6b",
+    "AccountSid": "AC0123456789abcdef0123456789abcdef", "From": "+14155550123",
+    "ApiVersion": "2010-04-01"}
+TWILIO_CALL = {
+    "Called": "+14155550100", "ToState": "CA", "CallerCountry": "US", "Direction": "inbound",
+    "Timestamp": "Fri, 01 May 2026 16:02:23 +0000", "CallbackSource": "call-progress-events",
+    "CallerState": "CA", "ToZip": "94105", "SequenceNumber": "0",
+    "CallSid": "CA4c0a1e2b3d4f5a6b7c8d9e0f1a2b3c4d", "To": "+14155550100",
+    "CallerZip": "94105", "ToCountry": "US", "CalledZip": "94105", "ApiVersion": "2010-04-01",
+    "CalledCity": "SAN FRANCISCO", "CallStatus": "completed", "Duration": "3",
+    "From": "+14155550123", "CallDuration": "143", "AccountSid":
+    "AC0123456789abcdef0123456789abcdef", "CalledCountry": "US", "CallerCity": "SAN FRANCISCO",
+    "ToCity": "SAN FRANCISCO", "FromCountry": "US", "Caller": "+14155550123",
+    "FromCity": "SAN FRANCISCO", "CalledState": "CA", "FromZip": "94105", "FromState": "CA",
+    "CallerName": "Ana Rivera"}
+MAILGUN_HEADERS = [
+    ["Received", "from mail-sor-f41.google.com by mxa.mailgun.org with SMTP"],
+    ["Date", "Fri, 1 May 2026 12:00:00 -0400"],
+    ["Message-Id", "<CAF8x7Yq0example@mail.gmail.com>"],
+    ["Subject", "Kitchen remodel quote"], ["From", "Ana Rivera <ana@example.com>"],
+    ["To", "leads@acme.example"], ["Mime-Version", "1.0"],
+    ["Content-Type", "multipart/alternative; boundary=\"000000000000abc\""]]
+MAILGUN_EMAIL = {
+    "recipient": "leads@acme.example", "sender": "ana@example.com",
+    "from": "Ana Rivera <ana@example.com>", "subject": "Kitchen remodel quote",
+    "body-plain": "Hello,\n\nCould you quote a kitchen remodel?\n\n-- \nAna",
+    "stripped-text": "Hello,\n\nCould you quote a kitchen remodel?",
+    "stripped-signature": "Ana", "body-html": "<div>Hello,</div>",
+    "Date": "Fri, 1 May 2026 12:00:00 -0400", "Message-Id": "<CAF8x7Yq0example@mail.gmail.com>",
+    "From": "Ana Rivera <ana@example.com>", "Subject": "Kitchen remodel quote",
+    "message-headers": json.dumps(MAILGUN_HEADERS)}
+CALL_ROUTES: dict[str, dict[str, Any]] = {
+    "acme-callrail": {"customer": "acme", "source": "callrail", "secret": CALLRAIL_SECRET,
+                      "fields": {"gclid": "custom_fields.gclid",
+                                 "tracking_phone_number": "custom_fields.tracking_number",
+                                 "duration": "custom_fields.duration_s",
+                                 "answered": "custom_fields.answered",
+                                 "recording": "custom_fields.recording_url",
+                                 "landing_page_url": "custom_fields.landing_page",
+                                 "keywords": "custom_fields.keywords",
+                                 "content": "custom_fields.message",
+                                 "form_data.budget": "custom_fields.budget"}},
+    "acme-twilio": {"customer": "acme", "source": "twilio", "auth_token": TWILIO_TOKEN,
+                    "fields": {"Body": "custom_fields.message",
+                               "CallDuration": "custom_fields.duration_s"}},
+    "acme-mailgun": {"customer": "acme", "source": "mailgun", "signing_key": MAILGUN_KEY,
+                     "fields": {"subject": "custom_fields.subject",
+                                "stripped-text": "custom_fields.message"}},
+}

@@ -228,3 +228,60 @@ def test_any_timestamp_header_is_a_4xx_never_a_500(provider_app: tuple[Any, Any]
     headers[TIMESTAMP_HEADERS[source]] = stamp
     response = provider_app[0].post(hook(source), data=body, headers=headers)
     assert response.status_code == 401, response.get_data()[:300]
+
+
+# -- Calls, texts and email: near misses of each kind of delivery, parsed after authentication
+from urllib.parse import urlencode  # noqa: E402
+
+from tests.samples import (  # noqa: E402
+    CALLRAIL_CALL,
+    CALLRAIL_FORM,
+    CALLRAIL_TEXT,
+    MAILGUN_EMAIL,
+    TWILIO_CALL,
+    TWILIO_SMS,
+)
+
+CALL_SAMPLES = {"callrail": [CALLRAIL_CALL, CALLRAIL_TEXT, CALLRAIL_FORM],
+                "twilio": [TWILIO_SMS, TWILIO_CALL], "mailgun": [MAILGUN_EMAIL]}
+CALL_SETTINGS = {"callrail": {"secret": "s" * 16, "min_duration_s": 5, "first_contact_only": True},
+                 "twilio": {"auth_token": "t" * 32, "min_duration_s": 5},
+                 "mailgun": {"signing_key": "k" * 32}}
+FORM_VALUE = st.one_of(st.text(max_size=40), SURROGATES, st.sampled_from(
+    ["", "<>", "whatsapp:", "completed", "ringing", "outbound-api", "-1", "1e9", "[[1]]",
+     '[["Auto-Submitted", "auto-replied"]]', "{", "Ana <", "<@>"]),
+    st.lists(st.text(max_size=10), min_size=2, max_size=3))
+
+
+@st.composite
+def call_delivery(draw: st.DrawFn, source: str) -> tuple[bytes, str]:
+    """One of the source's real deliveries with one to three of its fields changed, dropped
+    or repeated; JSON for CallRail, a form for Twilio and Mailgun."""
+    value = draw(st.sampled_from(CALL_SAMPLES[source]))
+    for _ in range(draw(st.integers(1, 3))):
+        if source == "callrail":
+            value = replaced(value, draw(st.sampled_from(paths(value))),
+                             draw(st.one_of(JSON, st.just(DROP))))
+        else:
+            key = draw(st.sampled_from([*value, "message-headers", "CallbackSource"]))
+            value = {**value, key: draw(FORM_VALUE)}
+    if source == "callrail":
+        return json.dumps(value).encode(), "application/json"
+    return (urlencode(value, doseq=True, errors="surrogatepass").encode(),
+            "application/x-www-form-urlencoded")
+
+
+@pytest.mark.parametrize("source", sorted(CALL_SAMPLES))
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_call_text_and_email_parsers_raise_only_clear_errors(source: str,
+                                                             data: st.DataObject) -> None:
+    body, mimetype = data.draw(st.one_of(call_delivery(source), st.tuples(BODIES, TYPES)))
+    inbound = Inbound("POST", Headers({"Content-Type": mimetype}), {}, body,
+                      mimetype.split(";")[0], None, NOW, "http://localhost/hooks/x")
+    adapter = SOURCES[source]
+    try:
+        drafts = adapter.parse(inbound, adapter.settings_schema().load(CALL_SETTINGS[source]))
+    except LeadgateError:
+        return
+    assert all(isinstance(d.event_id, str) and d.event_id for d in drafts)

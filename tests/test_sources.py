@@ -132,3 +132,22 @@ def test_non_lead_events_are_acknowledged_and_ignored(provider_app: tuple[Any, A
                            headers={"Content-Type": "application/json", **sign(source, body)})
     assert response.status_code == 200 and response.get_json()["ignored"]
     assert stored_keys(redis_client) == []
+
+
+def test_existing_sources_answer_byte_for_byte_as_before(provider_app: tuple[Any, Any]) -> None:
+    """The source-owned answer keeps the JSON every source sent before it owned it."""
+    client, _ = provider_app
+    body, headers = signed("typeform")
+    first = client.post(hook("typeform"), data=body, headers=headers)
+    again = client.post(hook("typeform"), data=body, headers=headers)
+    (event,) = first.get_json()["events"]
+    assert (first.status_code, first.content_type, first.get_data()) == (
+        202, "application/json", b'{"accepted":1,"duplicates":0,"events":["%s"]}' % event.encode())
+    assert (again.status_code, again.get_data()) == (
+        200, b'{"accepted":0,"duplicates":1,"events":["%s"]}' % event.encode())
+    partial = json.dumps({**SAMPLES["typeform"], "event_type": "form_response_partial"}).encode()
+    ignored = client.post(hook("typeform"), data=partial, headers={
+        "Content-Type": "application/json", **sign("typeform", partial)})
+    assert (ignored.status_code, ignored.content_type, ignored.get_data()) == (
+        200, "application/json", b'{"accepted":0,"duplicates":0,"events":[],'
+                                 b'"ignored":"partial response (accept_partial is off)"}\n')

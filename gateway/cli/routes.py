@@ -48,7 +48,9 @@ def send_sample(route: str, config_path: str | None, url: str | None) -> None:
     hook = f"{url.rstrip('/')}/hooks/{route}"
     if token := spec.settings.get("url_token"):
         hook += f"/{token}"
-    sample = source.sample(spec.settings, time.time(), secrets.token_hex(4))
+    # a scheme that signs the URL signs the one posted to, unless the route names its own
+    settings = {**spec.settings, "public_url": spec.settings.get("public_url") or hook}
+    sample = source.sample(settings, time.time(), secrets.token_hex(4))
     try:
         with httpx.Client(timeout=15) as http:
             if spec.source == "meta_lead_ads":    # the subscription check Meta makes first

@@ -15,7 +15,7 @@ from flask import Blueprint, Request, Response, g, jsonify, request
 from gateway.config import Config, Route
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES, Draft, Inbound
-from gateway.encoding import dumps
+from gateway.domain.sources.base import Answer, Outcome
 from gateway.errors import BadRequest, Ignored, LeadgateError, RouteNotFound, Unauthorized
 from gateway.store.google_match import GoogleMatchIndex, webhook_entry
 from gateway.store.store import Store
@@ -75,7 +75,7 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     source, req = SOURCES[spec.source], _request()
     inbound = Inbound(req.method, req.headers, req.args,
                       req.get_data(cache=True) if req.method == "POST" else b"",
-                      req.mimetype, url_token, ctx.clock())
+                      req.mimetype, url_token, ctx.clock(), req.url)
     if req.method != "POST":
         answer = source.handshake(inbound, spec.settings)
         if answer is None:
@@ -89,18 +89,22 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
                        for draft in drafts]
     except Ignored as why:
         g.outcome = "ignored"
-        return jsonify({"accepted": 0, "duplicates": 0, "events": [], "ignored": str(why)}), 200
+        return respond(source.answer(Outcome(ignored=str(why)), inbound, spec.settings))
     store: Store = ctx.store
     added, events = ingest(store, config, spec, drafts, records, inbound.now)
     accepted = sum(added)
     if source.remembered:
         remember(store, spec, [d for d, new in zip(drafts, added, strict=True) if new],
                  [e for e, new in zip(events, added, strict=True) if new], inbound.now)
-    status = source.success_status if accepted else 200
     seen = _g()
     seen.events, seen.outcome = events, "accepted" if accepted else "duplicate"
-    body = {"accepted": accepted, "duplicates": len(added) - accepted, "events": events}
-    return Response(dumps(body), status, mimetype="application/json")
+    outcome = Outcome(accepted, len(added) - accepted, tuple(events))
+    return respond(source.answer(outcome, inbound, spec.settings))
+
+
+def respond(answer: Answer) -> Response:
+    """The source's answer as the HTTP response."""
+    return Response(answer.body, answer.status, mimetype=answer.mimetype)
 
 
 def ingest(store: Store, config: Config, spec: Route, drafts: list[Draft],

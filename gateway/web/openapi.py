@@ -253,6 +253,8 @@ def build_spec() -> dict[str, Any]:
     intake_answers = {**_ok(202, "Accepted", "stored; delivered to MEGA shortly"),
                       **_ok(200, "Accepted", "duplicates only, or nothing to deliver"),
                       **_errors(400, 401, 404, 413, 415, 422, 503)}
+    intake_answers["200"]["content"]["text/xml"] = {"schema": {"type": "string", "description": (
+        "a source answering in its provider's own format (twilio: empty TwiML)")}}
     check = {"summary": "a provider's URL check (Meta's hub.challenge, Intercom's HEAD)",
              "responses": {"200": {"description": "the route exists (Meta: the challenge)"},
                            **_errors(400, 401, 403, 404, 503)}}

@@ -6,6 +6,9 @@ from gateway.domain.sources.providers.google import GoogleLeadForms
 from gateway.domain.sources.providers.intercom import Intercom
 from gateway.domain.sources.providers.jotform import Jotform
 from gateway.domain.sources.providers.livechat import LiveChat
+from gateway.domain.sources.providers.messages.callrail import CallRail
+from gateway.domain.sources.providers.messages.mailgun import Mailgun
+from gateway.domain.sources.providers.messages.twilio import Twilio
 from gateway.domain.sources.providers.meta import MetaLeadAds
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.domain.sources.providers.tally import Tally
@@ -16,5 +19,6 @@ from gateway.domain.sources.providers.webflow import Webflow
 SOURCES: dict[str, Source] = {source.name: source for source in (
     Generic(), MetaLeadAds(), GoogleLeadForms(), Typeform(), Webflow(), Unbounce(), Jotform(),
     Tally(), Intercom(), LiveChat(), StandardWebhooks())}
+SOURCES.update({source.name: source for source in (CallRail(), Twilio(), Mailgun())})
 
 __all__ = ["SOURCES", "Draft", "Inbound", "Sample", "Source"]

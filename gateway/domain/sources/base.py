@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -10,6 +11,8 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from gateway import defaults
 from gateway.domain.sources.enrichment import Enrichment
+from gateway.encoding import dumps
+from gateway.errors import Ignored
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Inbound:
     mimetype: str
     url_token: str | None = None
     now: float = 0.0                    # unix seconds, passed in so tests set the clock
+    url: str = ""                       # the URL as this server received it (for signed URLs)
 
 
 @dataclass
@@ -35,6 +39,25 @@ class Draft:
     used: set[str] = field(default_factory=set)                # fields turned into `lead`
     enrich: str = ""                    # non-empty: the worker fetches the lead data ("meta")
     test: bool = False                  # a provider test lead: recorded, not delivered
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an authenticated delivery, for its source to answer."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    events: tuple[str, ...] = ()
+    ignored: str = ""                   # why the delivery carries no lead ('' when it did)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP answer a source gives its provider: status, body and content type."""
+
+    status: int
+    body: bytes
+    mimetype: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,18 @@ def sample_contact(tag: str) -> dict[str, str]:
 
 
 CHOSEN = validate.Length(min=defaults.CHOSEN_SECRET_MIN_CHARS)   # a secret the user picks
+
+
+def screen_call(settings: dict[str, Any], *, duration_s: float | None = None,
+                first_contact: bool | None = None) -> None:
+    """Ignored (counted as such) when the route skips this call or message: shorter than its
+    min_duration_s, or not a first contact under first_contact_only. A delivery that does not
+    say (no duration, no first-contact flag) is kept."""
+    shortest = settings.get("min_duration_s") or 0
+    if duration_s is not None and duration_s < shortest:
+        raise Ignored(f"call shorter than min_duration_s ({shortest} s)")
+    if settings.get("first_contact_only") and first_contact is False:
+        raise Ignored("not a first contact (first_contact_only)")
 
 
 class RouteSettings(Schema):
@@ -93,8 +128,20 @@ class ChosenSecretSettings(RouteSettings):
     secret = fields.String(required=True, validate=CHOSEN)
 
 
+class MinDurationSettings(Schema):
+    """A call source's route option: calls shorter than this are ignored (0: none are)."""
+
+    min_duration_s = fields.Integer(load_default=0, validate=validate.Range(0, 86_400))
+
+
+class FirstContactSettings(Schema):
+    """A route option where the provider flags a first contact: ignore the rest."""
+
+    first_contact_only = fields.Boolean(load_default=False)
+
+
 class Source:
-    """A provider adapter: authenticate the raw request, then parse it into drafts."""
+    """A provider adapter: authenticate the raw request, parse it into drafts, answer."""
 
     name: ClassVar[str]
     settings_schema: ClassVar[type[Schema]] = RouteSettings
@@ -127,6 +174,17 @@ class Source:
         verification, samples and tests all use it. Providers that sign nothing: none."""
         return {}
 
+    def answer(self, outcome: Outcome, inbound: Inbound, settings: dict[str, Any]) -> Answer:
+        """The answer the provider counts as success: by default leadgate's JSON (status
+        success_status when a lead was accepted, else 200)."""
+        if outcome.ignored:
+            return Answer(200, _flask_json({"accepted": 0, "duplicates": 0, "events": [],
+                                            "ignored": outcome.ignored}))
+        status = self.success_status if outcome.accepted else 200
+        return Answer(status, json_bytes({"accepted": outcome.accepted,
+                                          "duplicates": outcome.duplicates,
+                                          "events": list(outcome.events)}))
+
     def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
         """Answer a GET/HEAD check (status, text), or None when the provider has none."""
         return None
@@ -134,6 +192,17 @@ class Source:
     def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
         """A delivery this provider would send, with ids and contact made unique by tag."""
         raise NotImplementedError
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON, as leadgate writes it per webhook."""
+    return dumps(value).encode()
+
+
+def _flask_json(value: Any) -> bytes:
+    """JSON as Flask's jsonify writes it (sorted, ASCII, a final newline): the bytes the
+    ignored answer has always had."""
+    return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 class UnsignedSource(Source):

@@ -141,9 +141,11 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, str]:
         raise BadRequest("multipart body without a boundary")
     parser = MultiPartParser(max_form_memory_size=len(body) + 1, max_form_parts=1000)
     try:
-        form, _files = parser.parse(io.BytesIO(body), boundary.encode("latin-1"), len(body))
+        form, files = parser.parse(io.BytesIO(body), boundary.encode("latin-1"), len(body))
     except (ValueError, RequestEntityTooLarge) as exc:
         raise BadRequest(f"multipart body is malformed: {exc}") from None
+    for _name, upload in files.items(multi=True):     # spooled to a temporary file: close it
+        upload.close()
     return {name: form.get(name, "") for name in form}
 
 

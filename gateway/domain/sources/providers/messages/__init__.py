@@ -1,0 +1,1 @@
+"""Sources whose lead is a person who called, texted or wrote: CallRail, Twilio, Mailgun."""
