@@ -472,7 +472,11 @@ if redis.call('EXISTS', KEYS[3]) == 0 then
     redis.call('HSET', KEYS[3], 'ids', table.concat(ids, ','), 'created', ARGV[4],
                'attempts', '0')
   end
-  for _, id in ipairs(ids) do redis.call('HSET', ARGV[5] .. id, 'status', 'in_flight') end
+  for _, id in ipairs(ids) do     -- an id without a record stays without (the flush drops it)
+    if redis.call('EXISTS', ARGV[5] .. id) == 1 then
+      redis.call('HSET', ARGV[5] .. id, 'status', 'in_flight')
+    end
+  end
 end
 return redis.call('HGETALL', KEYS[3])
 """
@@ -503,10 +507,13 @@ return out
 
 # KEYS: replays, buffer, due, leases, dead, event keys...
 # ARGV: customer, now, batch JSON ('' sends the ids through the buffer), key, why, event ids...
-# Dead letters back in the queue, all or none: replays+1, status pending, the key and why.
+# Dead letters back in the queue, all or none: replays+1, status pending, the key and why. Each
+# must be a dead letter twice over, its status and its place in `dead` (PURGE takes both away at
+# once): an id whose record a purge is deleting never gets back into a buffer.
 REPLAY = EVENT_FIELDS + """
 for i = 6, #KEYS do
-  if redis.call('HGET', KEYS[i], 'status') ~= 'dead' then return 0 end
+  if redis.call('HGET', KEYS[i], 'status') ~= 'dead' or not redis.call('ZSCORE', KEYS[5], ARGV[i])
+    then return 0 end
 end
 for i = 6, #KEYS do
   local id = ARGV[i]
@@ -525,6 +532,17 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[2]), ARGV[1])
 end
 return #KEYS - 5
+"""
+
+# KEYS: dead, event key, old attempts key   ARGV: event id
+# Deletes a dead letter for good, in one step: only while it is in `dead` and its status says
+# dead (a replay that got there first has taken it out of both). Returns 1 if it went.
+PURGE = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('HGET', KEYS[2], 'status') ~= 'dead'
+  then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
 """
 
 # KEYS: lock   ARGV: token, ttl_ms     Extends the lock while the token holds it; 1 if so.
