@@ -91,7 +91,8 @@ def compact_all(client: redis.Redis) -> bool:
     store = Store(client)
     if not hasattr(store, "compact"):       # code from before compaction
         return False
-    while store.compact(retention_ms=0, limit=1000):
+    while store.compact(retention_ms=0, limit=1000,
+                         dedup_ttl_s=defaults.DEDUP_TTL_DAYS * 86_400):
         pass
     store.close()
     return True

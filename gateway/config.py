@@ -24,6 +24,7 @@ from marshmallow import (
 from gateway import defaults
 from gateway.domain.leads import LeadSchema, check_field_target
 from gateway.domain.sources.signatures import check_whsec
+from gateway.domain.urls import require_tls
 from gateway.errors import ConfigError
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -81,7 +82,7 @@ class MegaSchema(Schema):
         unknown = RAISE
 
     base_url = fields.Url(load_default=defaults.MEGA_BASE_URL, require_tld=False,
-                          schemes={"http", "https"})
+                          schemes={"http", "https"}, validate=require_tls)
     timeout_s = fields.Float(load_default=defaults.MEGA_TIMEOUT_S,
                              validate=validate.Range(0.1, 300))
     max_age_hours = fields.Float(load_default=defaults.MAX_AGE_HOURS,
@@ -104,8 +105,9 @@ class AlertsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    slack_webhook_url = fields.Url(require_tld=False, schemes={"http", "https"})
-    webhook_url = fields.Url(require_tld=False, schemes={"http", "https"})
+    slack_webhook_url = fields.Url(require_tld=False, schemes={"http", "https"},
+                                   validate=require_tls)
+    webhook_url = fields.Url(require_tld=False, schemes={"http", "https"}, validate=require_tls)
     webhook_secret = fields.String(validate=check_whsec)   # the routes' own check
     stale_after_min = fields.Integer(load_default=defaults.ALERT_STALE_AFTER_MIN,
                                      validate=validate.Range(1, 7 * 24 * 60))
@@ -159,9 +161,11 @@ class RouteCommonSchema(Schema):
 
 @dataclass(frozen=True)
 class Customer:
+    """One MEGA customer (tenant); its repr leaves out the token."""
+
     name: str
     customer_id: str
-    token: str
+    token: str = field(repr=False)
     delivery: str = "auto"
     max_batch: int = defaults.MAX_BATCH
     linger_ms: int = defaults.LINGER_MS
@@ -175,23 +179,28 @@ class Customer:
 
 @dataclass(frozen=True)
 class Route:
+    """One webhook route; its repr leaves out the settings (secrets and tokens)."""
+
     name: str
     customer: str
     source: str
     lead: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
 class Config:
-    server: dict[str, Any]
-    mega: dict[str, Any]
+    """The whole configuration; its repr shows customers and routes (their own reprs hold no
+    secret) and leaves out the sections that hold secrets or secret URLs."""
+
+    server: dict[str, Any] = field(repr=False)
+    mega: dict[str, Any] = field(repr=False)
     customers: dict[str, Customer]
     routes: dict[str, Route]
-    redis_url: str = ""
+    redis_url: str = field(default="", repr=False)
     source_path: str = ""
-    alerts: dict[str, Any] = field(default_factory=lambda: AlertsSchema().load({}))
+    alerts: dict[str, Any] = field(default_factory=lambda: AlertsSchema().load({}), repr=False)
     redis: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -25,6 +25,7 @@ from tests.test_console import search, sign_in
 from workers.monitors import compact_due
 
 FORM_URL = f"/hooks/acme-form/{URL_TOKEN}"
+TTL_S = defaults.DEDUP_TTL_DAYS * 86_400
 ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 LEAD = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+1 206 555 0100",
         "budget": "$5k", "utm_source": "google", "utm_campaign": "spring",
@@ -95,7 +96,8 @@ def test_records_compact_only_after_their_retention(config: Any, redis_client: r
     assert compact_due(drain.ctx) == 0 and "lead" in stored(redis_client, eid)
     hours = config.server["record_retention_hours"]
     later = Store(redis_client, clock=lambda: time.time() + hours * 3600 + 60)
-    assert later.compact(retention_ms=config.record_retention_ms) == 1
+    assert later.compact(retention_ms=config.record_retention_ms,
+                         dedup_ttl_s=config.dedup_ttl_s) == 1
     assert "compacted" in stored(redis_client, eid)
 
 
@@ -119,13 +121,14 @@ def test_two_workers_compacting_at_once_leave_one_tombstone_each(
            ["events"][0] for i in range(40)]
     drain()
     stores = [Store(redis_client), Store(redis_client)]
-    threads = [threading.Thread(target=lambda s=s: s.compact(retention_ms=0, limit=3))
+    threads = [threading.Thread(target=lambda s=s: s.compact(retention_ms=0, dedup_ttl_s=TTL_S,
+                                                             limit=3))
                for s in stores for _ in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    while stores[0].compact(retention_ms=0):
+    while stores[0].compact(retention_ms=0, dedup_ttl_s=TTL_S):
         pass
     records = [stored(redis_client, eid) for eid in ids]
     assert all(set(r) == {"compacted", *TOMBSTONE_FIELDS} - {"provider_id"} for r in records)
@@ -183,7 +186,7 @@ def compacted_by_hand(r: redis.Redis, fields: dict[str, str], *, now: float) -> 
     r.pexpire(f"leadgate:event:{eid}", 7 * 86_400_000)
     r.zadd("leadgate:compact", {eid: 0})
     store = Store(r, clock=lambda: now)
-    assert store.compact(retention_ms=0) == 1
+    assert store.compact(retention_ms=0, dedup_ttl_s=TTL_S) == 1
     assert not r.exists(f"leadgate:event:{eid}")
     return store
 
@@ -221,3 +224,22 @@ def test_a_test_event_compacts_with_its_uuid_and_goes_with_its_day(
     assert later.event(fields["id"]) is None
     assert later.ingest(config.customers["acme"], [{**fields, "status": "pending"}],
                         86_400) == [True]
+
+
+def test_a_record_without_a_ttl_keeps_its_tombstone_for_the_configs_dedup_ttl(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        drain_factory: Any, megasim: Any) -> None:
+    """The fallback for a record that has no TTL (an older version's, a PERSIST) is
+    server.dedup_ttl_days, not the built-in default."""
+    config_dict["server"].update(record_retention_hours=0, dedup_ttl_days=2)
+    config = build(config_dict, redis_server.url)
+    drain, client = drain_factory(config), create_app(config).test_client()
+    (eid,) = client.post(FORM_URL, json=LEAD).get_json()["events"]
+    drain()
+    redis_client.persist(f"leadgate:event:{eid}")
+    before = time.time()
+    assert compact_due(drain.ctx) == 1
+    (bucket,) = redis_client.scan_iter("leadgate:tombstones:*")
+    day = int(bucket.decode().split(":")[2])
+    assert day == int((before + 2 * 86_400) * 1000) // 86_400_000
+    assert Store(redis_client, clock=lambda: before + 3 * 86_400).event(eid) is None

@@ -65,12 +65,12 @@ def test_interpolation_with_defaults_and_env() -> None:
     (lambda c: c.update(customers={}), "customers: at least one"),
     (lambda c: c.update(alerts={"webhook_url": "http://127.0.0.1:9/a"}),
      "alerts.webhook_secret: webhook_url and webhook_secret go together"),
-    (lambda c: c.update(alerts={"webhook_url": "http://x.example/a", "webhook_secret": "nope"}),
+    (lambda c: c.update(alerts={"webhook_url": "https://x.example/a", "webhook_secret": "nope"}),
      "alerts.webhook_secret: must be whsec_ followed by base64"),
-    (lambda c: c.update(alerts={"webhook_url": "http://x.example/a",
+    (lambda c: c.update(alerts={"webhook_url": "https://x.example/a",
                                 "webhook_secret": "whsec_abcdefghi"}),     # not base64
      "alerts.webhook_secret: must be whsec_ followed by base64"),
-    (lambda c: c.update(alerts={"slack_url": "http://x.example/a"}), "alerts.slack_url: unknown"),
+    (lambda c: c.update(alerts={"slack_url": "https://x.example/a"}), "alerts.slack_url: unknown"),
     (lambda c: c.update(alerts={"stale_after_min": 0}), "alerts.stale_after_min"),
     (lambda c: c["routes"]["r"].update(source="meta_lead_ads", secret="s" * 8,
                                        verify_token="v" * 16, page_access_token="t" * 8,
@@ -211,7 +211,7 @@ def test_test_config_builds() -> None:
 
 
 def test_max_age_may_not_exceed_key_retention() -> None:
-    config = base_config("redis://x", "http://mega.test")
+    config = base_config("redis://x", "https://mega.test")
     config["mega"].update(max_age_hours=30, key_retention_hours=24)
     with pytest.raises(ConfigError, match="may not exceed key_retention_hours"):
         config_from_dict(config, env={})
@@ -302,3 +302,26 @@ def test_google_login_customer_id_alone_is_refused() -> None:
                           "google_key": "k" * 16, "login_customer_id": "9998887777"}
     with pytest.raises(ConfigError, match="routes.r.login_customer_id: needs ads_customer_id"):
         config_from_dict(raw, env={})
+
+
+def test_reprs_of_the_config_customers_and_routes_hold_no_secret() -> None:
+    raw = minimal()
+    raw["server"] = {"admin_token": "admin-token-" + "1" * 24,
+                     "secret_key": "server-key-" + "2" * 24}
+    raw["customers"]["acme"]["token"] = "mega_" + "3" * 64
+    raw["routes"]["r"]["url_token"] = "route-url-token-" + "4" * 16
+    raw["routes"]["m"] = {"customer": "acme", "source": "meta_lead_ads",
+                          "secret": "meta-app-secret-" + "5" * 8,
+                          "verify_token": "meta-verify-" + "6" * 8,
+                          "page_access_token": "page-token-" + "7" * 8}
+    raw["alerts"] = {"slack_webhook_url": "https://hooks.slack.com/services/T/B/" + "8" * 24,
+                     "webhook_url": "https://alerts.example.com/in",
+                     "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    config = config_from_dict(raw, env={"REDIS_URL": "redis://:redis-pass-999@127.0.0.1:1/0"})
+    secrets = ["1" * 24, "2" * 24, "3" * 64, "4" * 16, "5" * 8, "6" * 8, "7" * 8, "8" * 24,
+               "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "redis-pass-999"]
+    shown = [repr(config), str(config), repr(config.customers["acme"]),
+             str(config.customers["acme"]), *map(repr, config.routes.values()),
+             *map(str, config.routes.values())]
+    assert "acme" in shown[0] and "meta_lead_ads" in shown[0]        # still useful
+    assert [s for s in secrets if any(s in text for text in shown)] == []

@@ -100,6 +100,43 @@ def test_a_wrong_token_is_refused_logged_without_it_and_rate_limited(
     assert client.get("/console/").status_code == 302
 
 
+def test_concurrent_wrong_tokens_get_at_most_the_limits_number_of_401s(config: Any) -> None:
+    """40 wrong tokens at once, over real HTTP to a threaded server: each attempt is counted
+    before its token is compared, so no more than SIGNIN_MAX_FAILURES are compared at all."""
+    import threading
+    from collections import Counter
+
+    import httpx
+    from werkzeug.serving import make_server
+
+    from gateway import defaults
+
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/console/login"
+    clients = [httpx.Client(timeout=30) for _ in range(40)]
+    forms = [csrf(c.get(url).content) for c in clients]
+    start, answers = threading.Barrier(40), Counter[int]()
+
+    def attempt(c: httpx.Client, form: str) -> None:
+        start.wait()
+        answers[c.post(url, data={"token": "guess-123456", "csrf": form}).status_code] += 1
+
+    threads = [threading.Thread(target=attempt, args=pair)
+               for pair in zip(clients, forms, strict=True)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+        for c in clients:
+            c.close()
+    assert answers[401] <= defaults.SIGNIN_MAX_FAILURES, answers
+    assert answers[401] + answers[429] == 40, answers
+
+
 def wrong_tokens(client: Any, forwarded: list[str]) -> list[int]:
     """One wrong sign-in per X-Forwarded-For value; the answers' statuses."""
     form = csrf(client.get("/console/login").data)

@@ -443,3 +443,118 @@ def test_route_option_applies_the_routes_lead_fields_and_map(
     (lead,) = megasim.leads()
     assert lead["source_platform"] == "direct" and lead["current_stage"]["slug"] == "new"
     assert lead["custom_fields"] == {"budget": "9000"} and lead["source_type"] == "manual"
+
+
+THREE = "name,email\nAda,ada@example.com\nGrace,grace@example.com\nLinus,linus@example.com\n"
+
+
+def test_rows_compacted_before_any_look_count_as_delivered_not_gone(
+        config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
+        megasim: Sim, drain_factory: Any, tmp_path: Path) -> None:
+    """record_retention_hours = 0: the rows compact as soon as they are delivered, before the
+    report is looked at; the tally reads their tombstones."""
+    from gateway.web.app import create_app
+    from tests.conftest import build
+    from workers.monitors import compact_due
+
+    config_dict["server"]["record_retention_hours"] = 0
+    config = build(config_dict, redis_server.url)
+    (tmp_path / "leadgate.toml").write_text(to_toml(config_dict))
+    env = {"config": str(tmp_path / "leadgate.toml"), "env": {"REDIS_URL": redis_server.url}}
+    real = leadgate(env, "import", str(write(tmp_path / "three.csv", THREE)), "--customer",
+                    "acme", "--no-wait")
+    assert real.exit_code == 0, real.output
+    drain = drain_factory(config)
+    drain()
+    assert compact_due(drain.ctx) == 3
+    assert not list(redis_client.scan_iter("leadgate:event:*"))
+    report = create_app(config).test_client().get(
+        f"/v1/imports/{import_id(real.output)}", headers=ADMIN).get_json()
+    assert report["counts"]["created"] == 3 and report["counts"]["gone"] == 0
+    assert report["status"] == "done" and report["pending"] == 0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_import_whose_web_process_died_while_reading_becomes_failed(
+        config: Any, redis_client: redis.Redis, megasim: Sim, drain: Any,
+        tmp_path: Path) -> None:
+    """A web process killed mid-upload leaves its report at `reading`, its heartbeat stopped:
+    60 s on by the app's clock, the report says so; the same file again completes it."""
+    from gateway.imports import run
+    from gateway.imports.record import STOPPED, Imports
+    from gateway.imports.rows import make_plan
+    from gateway.web.app import create_app
+    from gateway.web.context import app_context
+
+    clock = Clock()
+    app = create_app(config, clock=clock)
+    client = app.test_client()
+    imports = Imports(app_context(app).store, ttl_s=config.dedup_ttl_s)
+    path = write(tmp_path / "three.csv", THREE)
+    plan = make_plan(config, run.new_import_id(), customer="acme", route=None, maps={},
+                     id_column=None, on_duplicate=None)
+    total = run.begin(imports, plan, str(path))            # the reader: its record, ...
+    with run.table(str(path)) as t:                         # ... one chunk, then it died
+        imports.add(plan.import_id, plan.customer, next(run.chunks(plan, t.rows, clock))[:2])
+    url = f"/v1/imports/{plan.import_id}"
+    clock.now += 59
+    assert client.get(url, headers=ADMIN).get_json()["status"] == "reading"
+    clock.now += 2
+    report = client.get(url, headers=ADMIN).get_json()
+    assert (report["status"], report["error"]) == ("failed", STOPPED) and total == 3
+    assert client.get(url, headers=ADMIN).get_json()["status"] == "failed"     # it stays so
+    again = settled(client, client.post("/v1/imports?customer=acme", data=THREE,
+                                        content_type="text/csv", headers=ADMIN))
+    assert again["counts"]["already_imported"] == 2 and again["counts"]["queued"] == 1
+    drain()
+    assert sorted(lead["contact_name"] for lead in megasim.leads()) == ["Ada", "Grace", "Linus"]
+
+
+def test_a_dry_run_whose_web_process_died_while_previewing_becomes_failed(
+        config: Any, redis_client: redis.Redis) -> None:
+    from gateway.imports.record import COUNTS, STOPPED, Imports
+    from gateway.web.app import create_app
+    from gateway.web.context import app_context
+
+    clock = Clock()
+    app = create_app(config, clock=clock)
+    imports = Imports(app_context(app).store, ttl_s=config.dedup_ttl_s)
+    imports.preview("imp_00000000000000aa", {"import": None, "dry_run": True,
+                                             "status": "previewing", "customer": "acme",
+                                             "pending": 0, "errors": [],
+                                             "counts": dict.fromkeys(COUNTS, 0),
+                                             "unknown_custom_fields": [], "rows": []})
+    client, url = app.test_client(), "/v1/imports/imp_00000000000000aa"
+    clock.now += 60
+    assert client.get(url, headers=ADMIN).get_json()["status"] == "previewing"
+    clock.now += 1.5
+    report = client.get(url, headers=ADMIN).get_json()
+    assert (report["status"], report["error"]) == ("failed", STOPPED)
+    assert ImportReport().validate(report) == {}
+    assert 0 < redis_client.ttl("leadgate:import:imp_00000000000000aa") <= 86_400
+
+
+def test_a_live_reader_keeps_its_report_reading(config: Any, redis_client: redis.Redis,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import defaults
+    from gateway.imports.record import Imports
+    from gateway.web.app import create_app
+    from gateway.web.context import app_context
+
+    monkeypatch.setattr(defaults, "IMPORT_HEARTBEAT_S", 0.05)
+    clock = Clock()
+    app = create_app(config, clock=clock)
+    imports = Imports(app_context(app).store, ttl_s=config.dedup_ttl_s)
+    imports.create("imp_00000000000000bb", {"customer": "acme"})
+    with imports.beating("imp_00000000000000bb"):
+        clock.now += 120
+        time.sleep(0.3)
+        report = app.test_client().get("/v1/imports/imp_00000000000000bb", headers=ADMIN)
+    assert report.get_json()["status"] == "reading"

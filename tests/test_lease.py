@@ -92,6 +92,7 @@ def test_take_resumes_the_batch_in_flight_then_a_replay_then_the_buffer(
         redis_client: redis.Redis) -> None:
     lease = owned(redis_client)
     redis_client.rpush("leadgate:buffer:acme", "evt_3", "evt_4")
+    redis_client.hset("leadgate:event:evt_3", mapping={"status": "pending", "customer": "acme"})
     redis_client.rpush("leadgate:replays:acme", json.dumps({
         "ids": "evt_1,evt_2", "endpoint": "bulk", "key": "k-orig", "body": "[1]",
         "key_since": "5", "key_reason": "body unchanged"}))
@@ -103,6 +104,7 @@ def test_take_resumes_the_batch_in_flight_then_a_replay_then_the_buffer(
     second = lease.take(10)
     assert second is not None and second.ids == ["evt_3", "evt_4"] and not second.body
     assert redis_client.hget("leadgate:event:evt_3", "status") == b"in_flight"
+    assert not redis_client.exists("leadgate:event:evt_4")    # no record: none made up
 
 
 @pytest.mark.parametrize(("setup", "hold", "due_in_ms"), [

@@ -81,7 +81,11 @@ class Flush:
 
     def deliver(self, batch: Batch) -> tuple[int, bool]:
         """load -> prepare -> check -> send -> decide -> apply: (hold-until ms, go on)."""
-        events = self.store.load_events(batch.ids)
+        events, missing = self.store.batch_events(batch.ids)
+        if missing:
+            batch = self.drop_missing(batch, missing)
+            if not batch.ids:
+                return 0, True
         if not batch.body:
             events = prepare(batch, events, self.prep())
             if not events:
@@ -100,6 +104,15 @@ class Flush:
         failure = answer if isinstance(answer, DeliveryError) else None
         decision = early or policy.judge(batch, failure, now_ms(self.ctx.clock), self.limits)
         return self.apply.answer(batch, events, decision, answer, started)
+
+    def drop_missing(self, batch: Batch, missing: list[str]) -> Batch:
+        """Ids in the batch without a record (a purge, a lost key): dropped from it through
+        the lease, logged and counted; the rest goes on."""
+        self.batch = batch = self.lease.drop(batch, missing)
+        log.warning("flush of %s: %d event(s) of its batch have no record: dropped (%s)",
+                    self.name, len(missing), ", ".join(missing[:10]))
+        self.store.metrics.inc("leadgate_leads_missing", len(missing), customer=self.name)
+        return batch
 
     def prep(self) -> Prep:
         """What preparing a batch needs from this flush."""

@@ -83,7 +83,8 @@ def compact_due(ctx: WorkerContext) -> int:
     """Shrink the leads terminal for `server.record_retention_hours` to tombstones."""
     done = 0
     while not ctx.stopping.is_set():
-        taken = ctx.store.compact(retention_ms=ctx.config.record_retention_ms)
+        taken = ctx.store.compact(retention_ms=ctx.config.record_retention_ms,
+                                  dedup_ttl_s=ctx.config.dedup_ttl_s)
         done += taken
         if taken < defaults.COMPACT_BATCH:
             return done

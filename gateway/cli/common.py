@@ -153,14 +153,17 @@ def require_redis(config: Config, command: str) -> Config:
 
 def check_redis(config: Config, *, must_answer: bool = False) -> None:
     """Stop on a Redis that may evict leads or cannot give server.ack's promise; print the
-    warning of one LEADGATE_ALLOW_EVICTION=1 lets through. A Redis that does not answer yet
-    is not checked: the intake answers 503 until it does; a worker (must_answer) stops, and
-    its process manager starts it again."""
+    warning of one LEADGATE_ALLOW_EVICTION=1 lets through, and of a plain redis:// URL to
+    another machine. A Redis that does not answer yet is not checked: the intake answers 503
+    until it does; a worker (must_answer) stops, and its process manager starts it again."""
     import redis
 
+    from gateway.domain.urls import redis_url_warning
     from gateway.store.connection import connect
     from gateway.store.headroom import check_server
 
+    if (plain := redis_url_warning(config.redis_url)):
+        click.echo(f"leadgate: {plain}", err=True)
     client = connect(config.redis_url)
     try:
         allow = os.environ.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1"

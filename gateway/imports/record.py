@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gateway import defaults
 from gateway.config import Customer
 from gateway.imports.rows import Prepared
 from gateway.mega.contract import ROW_STATUSES
-from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY
+from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY, SESSION_SET
 from gateway.store.store import Store, now_ms, translated
 
 COUNTS = ("rows", "queued", *ROW_STATUSES, "duplicates_in_file", "already_imported", "warnings",
           "gone")
 ROW_NEW, ROW_SAME_ID, ROW_SAME_CONTACT = 0, 1, 2
 STATUSES = ("reading", "delivering", "done", "previewing", "preview", "failed")   # an import's
+READING = ("reading", "previewing")          # the statuses a live reader keeps its heartbeat in
+STOPPED = ("the web process stopped while reading; upload the same file again (rows already "
+           "stored are skipped)")
 
 
 class Imports:
@@ -25,6 +31,7 @@ class Imports:
         self.store, self.redis, self.keys, self.ttl_s = store, store.redis, store.keys, ttl_s
         self._rows = self.redis.register_script(IMPORT_ROWS)
         self._tally = self.redis.register_script(IMPORT_TALLY)
+        self._set_live = self.redis.register_script(SESSION_SET)    # a field of a live hash
 
     def create(self, import_id: str, info: dict[str, str]) -> None:
         """The record of a new import, with its options; it expires with the events."""
@@ -32,7 +39,8 @@ class Imports:
         with translated():
             pipe = self.redis.pipeline(transaction=True)
             pipe.hset(self.keys.import_(import_id), mapping={
-                **info, "status": "reading", "started_at": started, **dict.fromkeys(COUNTS, 0)})
+                **info, "status": "reading", "started_at": started, "heartbeat": started,
+                **dict.fromkeys(COUNTS, 0)})
             pipe.expire(self.keys.import_(import_id), self.ttl_s)
             pipe.zadd(self.keys.imports, {import_id: started})
             pipe.execute()
@@ -74,7 +82,8 @@ class Imports:
         expires after IMPORT_PREVIEW_TTL_S."""
         with translated():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(self.keys.import_(import_id), "report", json.dumps(report))
+            pipe.hset(self.keys.import_(import_id), mapping={
+                "report": json.dumps(report), "heartbeat": now_ms(self.store.clock)})
             pipe.expire(self.keys.import_(import_id), defaults.IMPORT_PREVIEW_TTL_S)
             pipe.execute()
 
@@ -83,6 +92,48 @@ class Imports:
         with translated():
             self.redis.hset(self.keys.import_(import_id), mapping={
                 "status": "failed", "error": message[:500]})
+
+    def beat(self, import_id: str) -> None:
+        """Note that the upload's reader is alive (the record is not brought back if gone)."""
+        with translated():
+            self._set_live(keys=[self.keys.import_(import_id)],
+                           args=["heartbeat", now_ms(self.store.clock)])
+
+    @contextmanager
+    def beating(self, import_id: str) -> Iterator[None]:
+        """A heartbeat every IMPORT_HEARTBEAT_S while the block reads the upload: a report
+        whose heartbeat stops (its process died) is told as failed."""
+        done = threading.Event()
+
+        def loop() -> None:
+            while not done.wait(defaults.IMPORT_HEARTBEAT_S):
+                try:
+                    self.beat(import_id)
+                except Exception:          # Redis away: the reader finds out on its own
+                    continue
+
+        thread = threading.Thread(target=loop, name=f"leadgate-beat-{import_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def _stopped(self, import_id: str, data: dict[str, str]) -> bool:
+        """A report still reading whose reader has not beaten for IMPORT_HEARTBEAT_STALE_S
+        becomes `failed`, saying to upload the file again; True if it did."""
+        report = json.loads(data["report"]) if "report" in data else None
+        status = report.get("status") if report else data.get("status")
+        beat = int(data.get("heartbeat") or data.get("started_at") or 0)
+        stale_ms = int(defaults.IMPORT_HEARTBEAT_STALE_S * 1000)
+        if status not in READING or not beat or now_ms(self.store.clock) - beat <= stale_ms:
+            return False
+        if report is not None:
+            self.preview(import_id, {**report, "status": "failed", "error": STOPPED})
+        else:
+            self.failed(import_id, STOPPED)
+        return True
 
     def read_done(self, import_id: str) -> None:
         """Every row is stored: the contacts are no longer needed; delivery is what remains."""
@@ -104,10 +155,11 @@ class Imports:
         """Count the rows that became terminal since the last look; how many are still pending."""
         k, cursor, pending = self.keys, 0, 0
         keys = [k.import_(import_id), k.import_(import_id, "pending"),
-                k.import_(import_id, "errors"), k.import_(import_id, "unknown")]
+                k.import_(import_id, "errors"), k.import_(import_id, "unknown"), k.tombstones]
         with translated():
             while True:
-                cursor, pending = self._tally(keys=keys, args=[k.event(""), cursor, 1000])
+                cursor, pending = self._tally(keys=keys, args=[
+                    k.event(""), cursor, 1000, now_ms(self.store.clock)])
                 self.redis.ltrim(keys[2], 0, defaults.IMPORT_ERRORS_KEPT - 1)
                 if int(cursor) == 0:
                     break
@@ -124,6 +176,7 @@ class Imports:
             raw = self.redis.hgetall(k.import_(import_id))
             if not raw:
                 return None
+            self._stopped(import_id, {a.decode(): b.decode() for a, b in raw.items()})
             pending = self.tally(import_id)
             raw = self.redis.hgetall(k.import_(import_id))
             shown = self.redis.lrange(k.import_(import_id, "errors"), 0, errors - 1)

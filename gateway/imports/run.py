@@ -44,7 +44,8 @@ def start(imports: Imports, plan: Plan, source: Source, *, name: str = "",
           progress: Progress | None = None) -> int:
     """Store every row as an event (a broken file stores nothing); the number of rows read."""
     total = begin(imports, plan, source, name=name)
-    store(imports, plan, source, total, progress=progress)
+    with imports.beating(plan.import_id):
+        store(imports, plan, source, total, progress=progress)
     return total
 
 

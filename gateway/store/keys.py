@@ -472,7 +472,11 @@ if redis.call('EXISTS', KEYS[3]) == 0 then
     redis.call('HSET', KEYS[3], 'ids', table.concat(ids, ','), 'created', ARGV[4],
                'attempts', '0')
   end
-  for _, id in ipairs(ids) do redis.call('HSET', ARGV[5] .. id, 'status', 'in_flight') end
+  for _, id in ipairs(ids) do     -- an id without a record stays without (the flush drops it)
+    if redis.call('EXISTS', ARGV[5] .. id) == 1 then
+      redis.call('HSET', ARGV[5] .. id, 'status', 'in_flight')
+    end
+  end
 end
 return redis.call('HGETALL', KEYS[3])
 """
@@ -503,10 +507,13 @@ return out
 
 # KEYS: replays, buffer, due, leases, dead, event keys...
 # ARGV: customer, now, batch JSON ('' sends the ids through the buffer), key, why, event ids...
-# Dead letters back in the queue, all or none: replays+1, status pending, the key and why.
+# Dead letters back in the queue, all or none: replays+1, status pending, the key and why. Each
+# must be a dead letter twice over, its status and its place in `dead` (PURGE takes both away at
+# once): an id whose record a purge is deleting never gets back into a buffer.
 REPLAY = EVENT_FIELDS + """
 for i = 6, #KEYS do
-  if redis.call('HGET', KEYS[i], 'status') ~= 'dead' then return 0 end
+  if redis.call('HGET', KEYS[i], 'status') ~= 'dead' or not redis.call('ZSCORE', KEYS[5], ARGV[i])
+    then return 0 end
 end
 for i = 6, #KEYS do
   local id = ARGV[i]
@@ -525,6 +532,17 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   redis.call('ZADD', KEYS[3], 'NX', tonumber(ARGV[2]), ARGV[1])
 end
 return #KEYS - 5
+"""
+
+# KEYS: dead, event key, old attempts key   ARGV: event id
+# Deletes a dead letter for good, in one step: only while it is in `dead` and its status says
+# dead (a replay that got there first has taken it out of both). Returns 1 if it went.
+PURGE = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('HGET', KEYS[2], 'status') ~= 'dead'
+  then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
 """
 
 # KEYS: lock   ARGV: token, ttl_ms     Extends the lock while the token holds it; 1 if so.
@@ -547,6 +565,17 @@ LOCKED_HSET = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1
+"""
+
+# KEYS: a client's sign-in counter   ARGV: window (s)
+# Counts one sign-in attempt before its token is compared, so that concurrent attempts cannot
+# all pass a check made before any of them counted: the window's expiry is set by the attempt
+# that starts it (or on a counter found without one), with INCR and EXPIRE only (Redis 6.2 has
+# no EXPIRE ... NX). Returns the count, this attempt included.
+SIGNIN_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
 """
 
 # KEYS: console session   ARGV: field, value
@@ -609,18 +638,30 @@ end
 return out
 """
 
-# KEYS: import hash, pending set, errors list, unknown-fields set
-# ARGV: event key prefix, SSCAN cursor, count
+# KEYS: import hash, pending set, errors list, unknown-fields set, tombstones
+# ARGV: event key prefix, SSCAN cursor, count, now (ms)
 # Counts the import's events that became terminal since the last look (each once: it leaves
-# the pending set): delivered by outcome, dead letters as failed rows with MEGA's reason.
-# Returns {next cursor, how many are still pending}.
-IMPORT_TALLY = EVENT_FIELDS + """
+# the pending set): delivered by outcome, dead letters as failed rows with MEGA's reason. An
+# event compacted before the look counts as its tombstone says (ts_status); only an event with
+# neither record nor tombstone is `gone`. Returns {next cursor, how many are still pending}.
+IMPORT_TALLY = EVENT_FIELDS + BUCKETS + """
+local LONG = {d = 'delivered', t = 'test', c = 'created', u = 'updated', s = 'skipped'}
+local function ts_status(v)       -- status and outcome of a packed tombstone (TOMBSTONE)
+  local rest
+  if string.byte(v, 1) == 1 and #v >= 18 then rest = string.sub(v, 19)
+  else rest = string.sub(v, (string.find(v, '\\31', 1, true) or #v) + 1) end
+  local status, outcome = string.match(rest, '^([^\\31]*)\\31?([^\\31]*)')
+  return LONG[status] or status, (outcome ~= '' and (LONG[outcome] or outcome)) or false
+end
+local days = ts_days(KEYS[5], tonumber(ARGV[4]))
 local scan = redis.call('SSCAN', KEYS[2], ARGV[2], 'COUNT', tonumber(ARGV[3]))
 for _, id in ipairs(scan[2]) do
   local f = {}
   for j, name in ipairs({'status', 'outcome', 'import_row', 'error', 'ignored_custom_fields'}) do
     f[j] = ev_get(ARGV[1] .. id, name) or false
   end
+  local tomb = not f[1] and #days > 0 and ts_find(KEYS[5], days, id)
+  if tomb then f[1], f[2] = ts_status(tomb) end
   if f[1] == 'delivered' then
     redis.call('HINCRBY', KEYS[1], f[2] or 'created', 1)
     if f[5] and f[5] ~= '[]' then

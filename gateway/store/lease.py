@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -95,6 +96,16 @@ class Lease:
         if not raw:
             return None
         return Batch.from_hash(dict(zip(raw[::2], raw[1::2], strict=True)))
+
+    def drop(self, batch: Batch, missing: list[str]) -> Batch:
+        """The batch without these ids (they have no record), in one fenced write; a frozen
+        batch keeps its bytes and key, so that nothing it may have created is created anew.
+        Returns what is left of the batch."""
+        left = [eid for eid in batch.ids if eid not in missing]
+        w = Writes()
+        self._keep(w, left)
+        self.apply(w)
+        return replace(batch, ids=left)
 
     def freeze(self, batch: Batch) -> None:
         """Record the exact request before the first send."""

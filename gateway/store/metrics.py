@@ -36,6 +36,9 @@ COUNTERS = {
                                  ("customer", "status")),
     "leadgate_leads_dead": ("Leads that became dead letters, by customer and reason",
                             ("customer", "reason")),
+    "leadgate_leads_missing": ("Event ids a flush found in a customer's queue without a "
+                               "record (purged or lost): dropped, the rest delivered",
+                               ("customer",)),
     "leadgate_mega_requests": ("Requests to MEGA, by endpoint and answer code",
                                ("endpoint", "code")),
     "leadgate_reconcile_leads": ("Leads reconciliation listed, by route and result (known: "

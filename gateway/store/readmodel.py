@@ -36,6 +36,7 @@ class ReadModel:
     keys: Keys
     clock: Callable[[], float]
     _replay: Any                     # the REPLAY script, registered by the Store
+    _purge: Any                      # PURGE, registered by the Store
     _tombstones: Any                 # TOMBSTONE_READ, registered by the Store
 
     def parked_routes(self, customer: str) -> dict[str, tuple[int, str]]:
@@ -83,6 +84,22 @@ class ReadModel:
     def load_events(self, ids: list[str]) -> list[Event]:
         """The events by id, typed (KeyError for an id not stored)."""
         return [Event.from_fields(raw) for raw in self._records(ids)]
+
+    def batch_events(self, ids: list[str]) -> tuple[list[Event], list[str]]:
+        """A batch's events, stored whole, and the ids that have no such record (purged,
+        lost or compacted: nothing of theirs can be sent or recorded)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hgetall(self.keys.event(eid))
+        events, missing = [], []
+        for eid, raw in zip(ids, pipe.execute(), strict=True):
+            rec = unpacked(raw)
+            rec.pop("log", None)
+            if "customer" in rec and "compacted" not in rec:
+                events.append(Event.from_fields({"id": eid, **rec}))
+            else:
+                missing.append(eid)
+        return events, missing
 
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
@@ -158,12 +175,11 @@ class ReadModel:
             return SentRequest.from_hash(self.redis.hgetall(self.keys.request(key)))
 
     def purge(self, eid: str) -> bool:
-        """Delete a dead letter for good."""
+        """Delete a dead letter for good, in one script (keys.py: PURGE): False if it is not
+        one (or no longer: a replay took it first)."""
+        k = self.keys
         with translated():
-            if not self.redis.zrem(self.keys.dead, eid):
-                return False
-            self.redis.delete(self.keys.event(eid))
-            return True
+            return bool(self._purge(keys=[k.dead, k.event(eid), k.attempts(eid)], args=[eid]))
 
     def customer_summary(self, customer: str) -> dict[str, Any]:
         """Where a customer's leads are: pending, in flight, delivered, dead, and why held."""

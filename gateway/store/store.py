@@ -19,12 +19,12 @@ import redis
 from gateway import defaults
 from gateway.config import Customer
 from gateway.domain.event import event_id
-from gateway.domain.records import DAY_MS, Batch, now_ms
+from gateway.domain.records import Batch, now_ms
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.store.headroom import memory
 from gateway.store.index import Index
-from gateway.store.keys import CLAIM, COMPACT, INGEST, REPLAY, TOMBSTONE_READ, Keys
+from gateway.store.keys import CLAIM, COMPACT, INGEST, PURGE, REPLAY, TOMBSTONE_READ, Keys
 from gateway.store.lease import Lease
 from gateway.store.metrics import Metrics
 from gateway.store.readmodel import ReadModel, translated
@@ -141,6 +141,7 @@ class Store(ReadModel):
         self._ingest = Packed(client, INGEST)
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
+        self._purge = client.register_script(PURGE)
         self._compact = client.register_script(COMPACT)
         self._tombstones = client.register_script(TOMBSTONE_READ)
 
@@ -201,14 +202,16 @@ class Store(ReadModel):
     def _wait_s(self) -> float:
         return self.ack_timeout_ms / 1000 + defaults.REDIS_SOCKET_TIMEOUT_S
 
-    def compact(self, *, retention_ms: int, limit: int = defaults.COMPACT_BATCH) -> int:
+    def compact(self, *, retention_ms: int, dedup_ttl_s: int,
+                limit: int = defaults.COMPACT_BATCH) -> int:
         """Shrink up to `limit` leads terminal (delivered, test) for `retention_ms` to their
-        tombstones; how many were taken from the queue (0: none is due)."""
+        tombstones, kept till their record's TTL ran out (`dedup_ttl_s`, the config's, for a
+        record without one); how many were taken from the queue (0: none is due)."""
         k = self.keys
         return int(self._compact(
             keys=[k.compact, k.tombstones],
             args=[now_ms(self.clock) - retention_ms, limit, k.event(""), k.attempts(""),
-                  now_ms(self.clock), defaults.DEDUP_TTL_DAYS * DAY_MS]))
+                  now_ms(self.clock), dedup_ttl_s * 1000]))
 
     # -- the console's index --------------------------------------------------------------
     def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:

@@ -71,7 +71,8 @@ def create() -> tuple[Response, int]:
             total = run.begin(imports, plan, source, name=name)
             job = partial(run.store, imports, plan, source, total)
             failed = partial(imports.failed, plan.import_id)
-        threading.Thread(target=_in_background, args=(job, failed, plan.import_id, source),
+        threading.Thread(target=_in_background, args=(job, failed, imports, plan.import_id,
+                                                      source),
                          name=f"leadgate-{plan.import_id}", daemon=True).start()
     except BaseException:
         source.close()
@@ -170,11 +171,13 @@ def _begin_preview(plan: Plan, imports: Imports, source: IO[bytes]
     return preview, lambda reason: report("failed", error=reason)
 
 
-def _in_background(job: Callable[[], None], failed: Callable[[str], None], import_id: str,
-                   source: IO[bytes]) -> None:
-    """Run an upload's import or preview off the request's thread; a failure is recorded."""
+def _in_background(job: Callable[[], None], failed: Callable[[str], None], imports: Imports,
+                   import_id: str, source: IO[bytes]) -> None:
+    """Run an upload's import or preview off the request's thread, with its heartbeat; a
+    failure is recorded."""
     try:
-        job()
+        with imports.beating(import_id):
+            job()
     except Exception as exc:
         log.warning("import %s stopped: %s", import_id, _reason(exc))
         with suppress(Exception):

@@ -168,7 +168,9 @@ class ImportReport(Schema):
     status = fields.String(required=True, validate=validate.OneOf(
         IMPORT_STATUSES),
         metadata={"description": "an API upload runs in the background: reading or "
-                                 "previewing until its rows are read; failed: see `error`"})
+                                 "previewing until its rows are read; failed: see `error` "
+                                 "(also when the reading process stopped: upload the same "
+                                 "file again)"})
     customer = fields.String(required=True)
     pending = fields.Integer(required=True)
     counts = fields.Nested(ImportCounts, required=True)
@@ -178,6 +180,9 @@ class ImportReport(Schema):
     rows = fields.List(fields.Dict(), metadata={"description": "a dry run: MEGA's verdict "
                                                 "per row (over the API: the first 100 rows)"})
     error = fields.String(metadata={"description": "why a failed upload stopped"})
+    heartbeat = fields.String(metadata={"description": "an import: when its reader last said "
+                                        "it was alive (ms); 60 s without, while reading, and "
+                                        "the report becomes failed"})
 
 
 IMPORT_DESCRIPTION = (

@@ -85,21 +85,16 @@ def login() -> Any:
         session.setdefault("csrf", secrets.token_urlsafe(32))
         return render_template("login.html", error=None)
     ctx = app_context()
-    failures, store = ctx.redis, ctx.store
-    tag = client_tag()
-    key = store.keys.signin_failures(tag)
-    if int(failures.get(key) or 0) >= defaults.SIGNIN_MAX_FAILURES:
+    store, tag = ctx.store, client_tag()
+    if sessions.count_signin(store, tag) > defaults.SIGNIN_MAX_FAILURES:
         log.warning("console sign-in refused: too many failures", extra={"client": tag})
         return render_template("login.html", error="Too many failed sign-ins: wait a few "
                                "minutes."), 429
     expected = ctx.config.server["admin_token"]
     if not hmac.compare_digest(request.form.get("token", "").encode(), expected.encode()):
-        pipe = failures.pipeline(transaction=False)
-        pipe.set(key, 0, ex=defaults.SIGNIN_WINDOW_S, nx=True)
-        pipe.incr(key)
-        pipe.execute()
         log.warning("console sign-in failed", extra={"client": tag})
         return render_template("login.html", error="That is not the admin token."), 401
+    sessions.forgive_signin(store, tag)
     sessions.end(store, session.get("sid"))
     session.clear()
     session.permanent = True

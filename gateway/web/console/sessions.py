@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from gateway import defaults
-from gateway.store.keys import SESSION_SET
+from gateway.store.keys import SESSION_SET, SIGNIN_COUNT
 from gateway.store.store import Store
 
 
@@ -62,3 +62,16 @@ def last_search(record: dict[str, str]) -> dict[str, str]:
     """The search remembered by remember_search, or {}."""
     found = json.loads(record.get("search") or "{}")
     return found if isinstance(found, dict) else {}
+
+
+def count_signin(store: Store, client_tag: str) -> int:
+    """Count a sign-in attempt of this client in its window, before its token is checked: how
+    many it has made in the window, this one included."""
+    key = store.keys.signin_failures(client_tag)
+    return int(store.redis.register_script(SIGNIN_COUNT)(
+        keys=[key], args=[defaults.SIGNIN_WINDOW_S]))
+
+
+def forgive_signin(store: Store, client_tag: str) -> None:
+    """A sign-in that succeeded is no failure: its count is taken back."""
+    store.redis.decr(store.keys.signin_failures(client_tag))

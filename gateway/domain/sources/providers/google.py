@@ -20,6 +20,7 @@ from gateway.domain.sources.base import (
 )
 from gateway.domain.sources.shape import scalar
 from gateway.domain.sources.signatures import parse_json, require_secret
+from gateway.domain.urls import require_tls
 from gateway.errors import BadRequest
 
 # column_id values that are contacts; everything else is kept by column_id (and column_name)
@@ -52,9 +53,10 @@ class GoogleSettings(RouteSettings, ReconcileSettings):
     forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,20}$")),
                         validate=validate.Length(min=1, max=200))
     ads_api_url = fields.URL(load_default=defaults.GOOGLE_ADS_API_URL, require_tld=False,
-                             schemes={"http", "https"})
+                             schemes={"http", "https"}, validate=require_tls)
     oauth_token_url = fields.URL(load_default=defaults.GOOGLE_OAUTH_TOKEN_URL,
-                                 require_tld=False, schemes={"http", "https"})
+                                 require_tld=False, schemes={"http", "https"},
+                                 validate=require_tls)
     env_only = ("developer_token", "oauth_client_id", "oauth_client_secret",
                 "oauth_refresh_token")
 

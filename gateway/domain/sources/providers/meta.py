@@ -25,6 +25,7 @@ from gateway.domain.sources.base import (
 from gateway.domain.sources.providers.meta_leads import GraphLeads
 from gateway.domain.sources.recognize import recognize
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
+from gateway.domain.urls import require_tls
 from gateway.errors import BadRequest, Ignored, Unauthorized
 
 GRAPH_API_URL = "https://graph.facebook.com/v21.0"
@@ -37,7 +38,7 @@ class MetaSettings(SecretSettings, ReconcileSettings):
     verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
-                               schemes={"http", "https"})
+                               schemes={"http", "https"}, validate=require_tls)
     # reconciliation and source health (workers/meta/reconcile.py, workers/meta/health.py)
     page_id = fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$"))
     forms = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{1,32}$")),
