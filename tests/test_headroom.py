@@ -149,7 +149,7 @@ def waitaof_calls(server: redis.Redis) -> int:
     return int(server.info("commandstats").get("cmdstat_waitaof", {}).get("calls", 0))
 
 
-def test_replica_ack_short_of_a_replica_is_503_and_the_resend_a_duplicate(
+def test_replica_ack_short_of_a_replica_is_503_and_the_resend_too(
         config_dict: dict[str, Any], redis_server: RedisServer, server: redis.Redis) -> None:
     config_dict["server"].update(ack="replica", ack_timeout_ms=50)
     app = create_app(build(config_dict, redis_server.url))
@@ -158,7 +158,8 @@ def test_replica_ack_short_of_a_replica_is_503_and_the_resend_a_duplicate(
         assert first.status_code == 503 and first.headers["Retry-After"] == "5"
         assert "not on a replica within 50 ms" in first.get_json()["error"]["message"]
         again = app.test_client().post(FORM_URL, json={"id": "r1", "name": "No Replica"})
-        assert again.status_code == 200 and again.get_json()["duplicates"] == 1
+        assert again.status_code == 503 and again.headers["Retry-After"] == "5"
+        assert len(list(server.scan_iter("leadgate:event:*"))) == 1     # stored once, kept
     finally:
         app_context(app).close()
 
