@@ -114,8 +114,7 @@ def check_redis(config: Config) -> None:
 
     client = connect(config.redis_url)
     try:
-        allow = os.environ.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1"
-        for warning in check_server(client, config, allow_eviction=allow):
+        for warning in check_server(client, config, allow_eviction=config.allow_eviction):
             click.echo(f"leadgate: {warning}", err=True)
     except redis.RedisError as exc:
         click.echo(f"leadgate: warning: Redis not checked at start ({type(exc).__name__})",
