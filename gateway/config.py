@@ -202,6 +202,7 @@ class Config:
     source_path: str = ""
     alerts: dict[str, Any] = field(default_factory=lambda: AlertsSchema().load({}), repr=False)
     redis: dict[str, Any] = field(default_factory=dict)
+    allow_eviction: bool = False          # LEADGATE_ALLOW_EVICTION=1: an evicting Redis runs
 
     @property
     def dedup_ttl_s(self) -> int:
@@ -338,7 +339,8 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
     alerts = _load(AlertsSchema(), data.get("alerts", {}), "alerts")
     return Config(server, mega, customers, routes, redis_url=redis_url(env),
                   source_path=source_path, alerts=alerts,
-                  redis=_load(RedisSchema(), data.get("redis", {}), "redis"))
+                  redis=_load(RedisSchema(), data.get("redis", {}), "redis"),
+                  allow_eviction=env.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1")
 
 
 def redis_url(env: Mapping[str, str]) -> str:

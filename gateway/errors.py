@@ -89,7 +89,7 @@ class StoreFull(StoreUnavailable):
 
 class NotAcknowledged(StoreUnavailable):
     """The event is stored, but server.ack's wait (fsync or replica) fell short: the
-    provider's resend is answered as a duplicate."""
+    provider's resend waits again, and is answered 2xx only once the wait holds."""
 
     retry_after_s = defaults.NOT_ACKNOWLEDGED_RETRY_AFTER_S
 

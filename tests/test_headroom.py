@@ -149,7 +149,7 @@ def waitaof_calls(server: redis.Redis) -> int:
     return int(server.info("commandstats").get("cmdstat_waitaof", {}).get("calls", 0))
 
 
-def test_replica_ack_short_of_a_replica_is_503_and_the_resend_a_duplicate(
+def test_replica_ack_short_of_a_replica_is_503_and_the_resend_too(
         config_dict: dict[str, Any], redis_server: RedisServer, server: redis.Redis) -> None:
     config_dict["server"].update(ack="replica", ack_timeout_ms=50)
     app = create_app(build(config_dict, redis_server.url))
@@ -158,7 +158,8 @@ def test_replica_ack_short_of_a_replica_is_503_and_the_resend_a_duplicate(
         assert first.status_code == 503 and first.headers["Retry-After"] == "5"
         assert "not on a replica within 50 ms" in first.get_json()["error"]["message"]
         again = app.test_client().post(FORM_URL, json={"id": "r1", "name": "No Replica"})
-        assert again.status_code == 200 and again.get_json()["duplicates"] == 1
+        assert again.status_code == 503 and again.headers["Retry-After"] == "5"
+        assert len(list(server.scan_iter("leadgate:event:*"))) == 1     # stored once, kept
     finally:
         app_context(app).close()
 
@@ -266,3 +267,87 @@ def test_the_import_waits_as_server_ack_says(
     assert short.exit_code == 1
     assert "not on a replica within 50 ms" in short.output
     assert len(list(server.scan_iter("leadgate:event:*"))) == 2      # stored all the same
+
+
+def test_a_runtime_evicting_policy_raises_redis_config_and_resolves_when_set_back(
+        config_dict: dict[str, Any], redis_server: RedisServer, server: redis.Redis,
+        tmp_path: Path) -> None:
+    """The worker's alert evaluation (every ALERT_EVAL_S, ticked here by the test) reads the
+    policy from INFO: a CONFIG SET after start is seen, not only the policy at start."""
+    assert defaults.ALERT_EVAL_S <= 30                 # raised within 30 s of the change
+    config_dict["alerts"] = {"webhook_url": "https://alerts.example.com/hook",
+                             "webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    config = build(config_dict, redis_server.url)
+    from gateway.store.store import Store
+
+    evaluator = Evaluator(config, Store(server))
+    assert evaluator.evaluate() == []
+    server.config_set("maxmemory-policy", "allkeys-lru")
+    assert evaluator.evaluate() == ["redis_config:maxmemory-policy"]
+    assert evaluator.evaluate() == []                  # one alert per change, not per tick
+    body = next(server.hget(k, "body") for k in server.scan_iter("leadgate:alert:*")).decode()
+    assert '"kind": "redis_config"' in body and "maxmemory-policy is allkeys-lru" in body
+    assert "whsec_" not in body
+    status = leadgate(config_dict, redis_server.url, tmp_path, "status", "--no-check")
+    assert "warning: Redis maxmemory-policy is allkeys-lru" in status.output
+    assert "alerts firing: redis_config:maxmemory-policy" in status.output
+    app = create_app(config)
+    try:
+        client = app.test_client()
+        assert sign_in(client).status_code == 302
+        assert ('<p class="redis-config alerted">warning: Redis maxmemory-policy is '
+                'allkeys-lru') in client.get("/console/overview").text
+        server.config_set("maxmemory-policy", "noeviction")
+        assert evaluator.evaluate() == ["redis_config:maxmemory-policy"]       # resolved
+        assert server.hkeys("leadgate:alerts:state") == []
+        assert "redis-config" not in client.get("/console/overview").text
+    finally:
+        app_context(app).close()
+
+
+def test_allow_eviction_shows_an_evicting_policy_without_alerting(
+        config_dict: dict[str, Any], redis_server: RedisServer, server: redis.Redis,
+        tmp_path: Path) -> None:
+    from gateway.config import config_from_dict
+    from gateway.store.store import Store
+
+    config = config_from_dict(config_dict, env={"REDIS_URL": redis_server.url,
+                                                "LEADGATE_ALLOW_EVICTION": "1"})
+    server.config_set("maxmemory-policy", "allkeys-lfu")
+    assert Evaluator(config, Store(server)).evaluate() == []
+    status = leadgate(config_dict, redis_server.url, tmp_path, "status", "--no-check",
+                      LEADGATE_ALLOW_EVICTION="1")
+    assert ("warning: Redis maxmemory-policy is allkeys-lfu: it may drop queued leads and "
+            "dedup keys without a word; set it to noeviction (shown, not alerted: "
+            "LEADGATE_ALLOW_EVICTION=1)") in status.output
+
+
+def test_appendonly_turned_off_under_fsync_alerts_and_the_intake_answers_503_meanwhile(
+        config_dict: dict[str, Any], redis_server: RedisServer, server: redis.Redis) -> None:
+    from gateway.store.store import Store
+
+    server.config_set("appendonly", "yes")
+    config_dict["server"]["ack"] = "fsync"
+    config = build(config_dict, redis_server.url)
+    evaluator, app = Evaluator(config, Store(server)), create_app(config)
+    try:
+        client = app.test_client()
+        assert evaluator.evaluate() == []
+        assert client.post(FORM_URL, json={"id": "a1", "name": "On Disk"}).status_code == 202
+        server.config_set("appendonly", "no")
+        assert evaluator.evaluate() == ["redis_config:appendonly"]
+        refused = client.post(FORM_URL, json={"id": "a2", "name": "Not On Disk"})
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+        assert client.post(FORM_URL, json={"id": "a1", "name": "On Disk"}).status_code == 503
+        server.config_set("appendonly", "yes")
+        aof_ready(server)
+        assert evaluator.evaluate() == ["redis_config:appendonly"]             # resolved
+        assert client.post(FORM_URL, json={"id": "a2", "name": "Not On Disk"}
+                           ).status_code == 200                  # stored before: duplicate
+    finally:
+        app_context(app).close()
+
+
+def aof_ready(server: redis.Redis) -> None:
+    wait_until(lambda: (info := server.info("persistence"))["aof_enabled"] == 1
+               and info["aof_rewrite_in_progress"] == 0)

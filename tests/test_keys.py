@@ -22,7 +22,7 @@ def test_key_strings() -> None:
     assert Keys("other").event("x") == "other:event:x"
     assert (k.events, k.contact("ab12"), k.attempts("evt_1")) == (
         "leadgate:events", "leadgate:contact:ab12", "leadgate:attempts:evt_1")
-    assert k.compact == "leadgate:compact"
+    assert (k.compact, k.ack_mark) == ("leadgate:compact", "leadgate:ack-mark")
     assert (k.tombstones, k.tombstone_bucket(20_500, "0f"), k.contacts(20_500, "ab")) == (
         "leadgate:tombstones", "leadgate:tombstones:20500:0f", "leadgate:contacts:20500:ab")
     assert k.metrics_window(300, 1_777_636_800) == "leadgate:metrics:300s:1777636800"

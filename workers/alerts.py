@@ -24,7 +24,7 @@ import httpx
 from gateway import defaults
 from gateway.config import Config
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
-from gateway.store.headroom import read_memory
+from gateway.store.headroom import read_memory, read_settings
 from gateway.store.keys import ALERT_CLAIM, ALERT_TRANSITION
 from gateway.store.route_status import health_report, reconcile_report, reconciles
 from gateway.store.store import Store, now_ms
@@ -38,6 +38,7 @@ RESOLVED = {
     "token_expiring": "route {s}: the Meta page token no longer expires soon",
     "source_unhealthy": "route {s}: its source connection is healthy again",
     "missed_leads": "route {s}: the last reconciliation found no missed lead",
+    "redis_config": "Redis {s}: set as leadgate needs it again",
     "redis_memory": f"Redis memory (alert at {{s}}): back under "
                     f"{defaults.MEMORY_RESOLVED_PERCENT}% of its limit",
 }
@@ -94,7 +95,14 @@ class Evaluator:
                 found.append(Condition("missed_leads", route.name, f"route {route.name}: "
                                        f"reconciliation recovered {n} lead(s) the webhook "
                                        "missed"))
-        return found + self.memory_conditions()
+        return found + self.memory_conditions() + self.settings_conditions()
+
+    def settings_conditions(self) -> list[Condition]:
+        """A Redis setting that breaks a promise (evicting policy; appendonly off under
+        server.ack = "fsync"), changed at any time: alerted while it lasts."""
+        info = self.store.server_info()
+        return [Condition("redis_config", s.name, s.summary)
+                for s in read_settings(info, self.config) if s.alerted]
 
     def memory_conditions(self) -> list[Condition]:
         """Redis memory at 80%, and again at 95%, of its limit; each alert holds until the

@@ -166,8 +166,7 @@ def check_redis(config: Config, *, must_answer: bool = False) -> None:
         click.echo(f"leadgate: {plain}", err=True)
     client = connect(config.redis_url)
     try:
-        allow = os.environ.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1"
-        for warning in check_server(client, config, allow_eviction=allow):
+        for warning in check_server(client, config, allow_eviction=config.allow_eviction):
             click.echo(f"leadgate: {warning}", err=True)
     except redis.RedisError as exc:
         if must_answer:

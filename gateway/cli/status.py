@@ -37,13 +37,14 @@ def status(config_path: str | None, no_check: bool) -> None:
 
 
 def _redis_status(config: Config, store: Any) -> None:
-    """Redis's memory headroom, and a warning if its policy may evict leads."""
-    from gateway.store.headroom import evicting, eviction_warning, memory
+    """Redis's memory headroom, and a warning for each setting that breaks a promise now
+    (an evicting policy; appendonly off under server.ack = "fsync")."""
+    from gateway.store.headroom import memory, read_settings
 
-    info = store.memory_info()
+    info = store.server_info()
     click.echo(memory(info, config.redis.get("max_memory_mb")).line())
-    if policy := evicting(info):
-        click.echo(f"warning: {eviction_warning(policy)}")
+    for setting in read_settings(info, config):
+        click.echo(setting.line())
 
 
 SOURCE_LABELS = {"meta_lead_ads": "meta", "google_lead_forms": "google"}

@@ -79,6 +79,43 @@ def eviction_warning(policy: str) -> str:
             "without a word")
 
 
+APPENDONLY_OFF = ("Redis appendonly is off while server.ack = \"fsync\": the intake answers 503 "
+                  "to every webhook until it is on (CONFIG SET appendonly yes; on Heroku, a "
+                  "plan with persistence)")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A Redis setting, changed at any time, that breaks a promise of leadgate's; alerted
+    (kind redis_config) unless LEADGATE_ALLOW_EVICTION=1 lets an evicting policy through."""
+
+    name: str                      # the alert's subject: "maxmemory-policy" or "appendonly"
+    summary: str
+    alerted: bool = True
+
+    def line(self) -> str:
+        """One line for `leadgate status` and the console."""
+        note = "" if self.alerted else " (shown, not alerted: LEADGATE_ALLOW_EVICTION=1)"
+        return f"warning: {self.summary}{note}"
+
+
+def settings(info: dict[str, Any], ack: str, *, allow_eviction: bool) -> list[Setting]:
+    """The settings in INFO that break a promise now: an evicting policy, or appendonly off
+    under server.ack = "fsync"."""
+    found = []
+    if policy := evicting(info):
+        found.append(Setting("maxmemory-policy", f"{eviction_warning(policy)}; set it to "
+                             "noeviction", alerted=not allow_eviction))
+    if ack == "fsync" and str(info.get("aof_enabled", "0")) != "1":
+        found.append(Setting("appendonly", APPENDONLY_OFF))
+    return found
+
+
+def read_settings(info: dict[str, Any], config: Config) -> list[Setting]:
+    """settings() as the config asks (server.ack, LEADGATE_ALLOW_EVICTION)."""
+    return settings(info, config.server["ack"], allow_eviction=config.allow_eviction)
+
+
 def check(info: dict[str, Any], config: Config, *, allow_eviction: bool) -> list[str]:
     """Stop (ConfigError) on a server that would lose or cannot confirm leads; returns the
     warnings to print when LEADGATE_ALLOW_EVICTION=1 lets an evicting one through."""

@@ -22,6 +22,8 @@ gateway/domain/event.py (Event) and gateway/domain/records.py (CustomerState, Ba
     {p}:lease-owners        hash   customer -> token of the flush holding the lease
     {p}:dead                zset   event id -> when it became a dead letter (ms)
     {p}:metrics             hash   Prometheus counters and histogram buckets of all processes
+    {p}:ack-mark            string  when an intake connection last wrote only to be sure that
+                                   server.ack's WAIT covers a duplicate's earlier write (ms)
     {p}:parked:{customer}:{route}  list  event ids held while the route's credentials fail
     {p}:events              zset   event id -> when it was received (ms): the console's list
     {p}:contacts:{day}:{xx}  hash  contact search: the events received that day (ms //
@@ -110,6 +112,10 @@ class Keys:
     @property
     def metrics(self) -> str:
         return f"{self.prefix}:metrics"
+
+    @property
+    def ack_mark(self) -> str:
+        return f"{self.prefix}:ack-mark"
 
     @property
     def events(self) -> str:

@@ -243,6 +243,10 @@ class ReadModel:
         """Redis's INFO memory section."""
         return dict(self.redis.info("memory"))
 
+    def server_info(self) -> dict[str, Any]:
+        """Redis's INFO, its default sections (memory and persistence among them)."""
+        return dict(self.redis.info())
+
     def firing_alerts(self) -> list[str]:
         """The alerts firing now, by name."""
         return sorted(f.decode() for f in self.redis.hkeys(self.keys.alert_state))

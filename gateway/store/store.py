@@ -113,12 +113,20 @@ class Packed:
             conn.disconnect()
             return self._round_trip(conn, packed)
 
-    def wait(self, *command: str | int, timeout_s: float) -> Any:
-        """A WAIT or WAITAOF on this thread's connection: it waits for the writes this
-        connection made, so it must follow the script on the same socket."""
+    def confirm(self, commands: list[tuple[str | int, ...]], timeout_s: float) -> list[Any]:
+        """Commands sent in one go on this thread's connection, and their answers (an error
+        answer as its exception, every answer read so that none is left on the socket). A
+        WAIT or WAITAOF here waits for the writes this connection made: it must follow the
+        script on the same socket."""
         conn = self._connection()
-        conn.send_command(*command)
-        return conn.read_response(timeout=timeout_s)
+        conn.send_packed_command(conn.pack_commands(commands))
+        answers: list[Any] = []
+        for _ in commands:
+            try:
+                answers.append(conn.read_response(timeout=timeout_s))
+            except redis.exceptions.ResponseError as exc:
+                answers.append(exc)
+        return answers
 
     @staticmethod
     def _round_trip(conn: Any, packed: bytes) -> Any:
@@ -165,8 +173,7 @@ class Store(ReadModel):
                 k.tombstones, *extra]
         with translated():
             added = [bool(flag) for flag in self._ingest(keys, args)]
-            if any(added):
-                self.acknowledge()
+            self.acknowledge(wrote=any(added))
         return added
 
     def check_room(self) -> None:
@@ -183,21 +190,41 @@ class Store(ReadModel):
         if not ok:
             raise StoreFull()
 
-    def acknowledge(self) -> None:
+    def acknowledge(self, *, wrote: bool) -> None:
         """Wait until this thread's last write is on disk (ack "fsync": WAITAOF) or on a
-        replica ("replica": WAIT), or raise NotAcknowledged; "memory" returns at once."""
+        replica ("replica": WAIT), or raise NotAcknowledged; "memory" returns at once.
+
+        A duplicate promises as much as a new event: its first delivery may still be waiting
+        for the disk or the replica (or have failed to get there). WAIT counts this
+        connection's own last write, so where the script wrote nothing (all duplicates) one
+        small write goes first, in the same round trip: it comes after the earlier write the
+        script saw, and a replica or the disk that has it has that one too."""
         if self.ack == "memory":
             return
         timeout = self.ack_timeout_ms
-        if self.ack == "fsync":
-            done = self._ingest.wait("WAITAOF", 1, 0, timeout, timeout_s=self._wait_s())[0]
-        else:
-            done = self._ingest.wait("WAIT", 1, timeout, timeout_s=self._wait_s())
-        if int(done) < 1:
-            where = "on Redis's disk" if self.ack == "fsync" else "on a replica"
-            raise NotAcknowledged(f"the event is stored but was not {where} within {timeout} "
-                                  f"ms (server.ack = \"{self.ack}\"); a resend is answered as "
-                                  "a duplicate")
+        wait = ("WAITAOF", 1, 0, timeout) if self.ack == "fsync" else ("WAIT", 1, timeout)
+        mark = [] if wrote else [("SET", self.keys.ack_mark, now_ms(self.clock))]
+        try:
+            answers = self._ingest.confirm([*mark, wait], timeout_s=self._wait_s())
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise self._short(f"the wait failed ({type(exc).__name__})") from exc
+        for answer in answers[:-1]:
+            if isinstance(answer, redis.RedisError):
+                raise answer
+        if isinstance(answers[-1], redis.exceptions.ResponseError):  # WAITAOF, appendonly off
+            raise self._short(f"Redis refused the wait ({str(answers[-1])[:120]})")
+        if int(answers[-1][0] if self.ack == "fsync" else answers[-1]) < 1:
+            raise self._short(f"not {self._where} within {timeout} ms")
+
+    @property
+    def _where(self) -> str:
+        return "on Redis's disk" if self.ack == "fsync" else "on a replica"
+
+    def _short(self, why: str) -> NotAcknowledged:
+        """The 503 of a wait that fell short: the event is kept, and a resend waits again."""
+        return NotAcknowledged(f"the event is stored but {why} (server.ack = \"{self.ack}\"); "
+                               f"it is kept, and a resend is answered 2xx once it is "
+                               f"{self._where}")
 
     def _wait_s(self) -> float:
         return self.ack_timeout_ms / 1000 + defaults.REDIS_SOCKET_TIMEOUT_S

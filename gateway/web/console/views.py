@@ -9,7 +9,7 @@ from flask import abort, g, redirect, render_template, request, session, url_for
 
 from gateway import defaults
 from gateway.domain.records import Replay
-from gateway.store.headroom import read_memory
+from gateway.store.headroom import read_memory, read_settings
 from gateway.store.store import now_ms
 from gateway.web.console import bp, read, sessions, state
 from gateway.web.console.auth import client_tag, session_tag
@@ -45,6 +45,7 @@ def _overview() -> dict[str, Any]:
     return {"customers": state.customers(store, config),
             "routes": state.routes(store, config), "dead_total": store.dead_count(),
             "memory": read_memory(store.redis, config),     # the bar's colours: alert levels
+            "settings": read_settings(store.server_info(), config),
             "memory_low": defaults.MEMORY_RESOLVED_PERCENT,
             "memory_high": defaults.MEMORY_ALERT_PERCENT[0]}
 
