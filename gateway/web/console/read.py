@@ -80,8 +80,8 @@ def _by_contact(store: Store, digests: list[str], low: float, top: float, after:
         return
     days = store.index.days(now_ms(store.clock), top, low)
     for ids in store.index.search(store.redis, digests, days):
-        found = [(e.id, e.received_at) for at in range(0, len(ids), CHUNK)
-                 for e in store.events(ids[at:at + CHUNK]) if e]
+        found = [item for at in range(0, len(ids), CHUNK)
+                 for item in store.received(ids[at:at + CHUNK]).items()]
         ranked = sorted(((eid, at) for eid, at in found if low <= at <= top),
                         key=lambda item: (item[1], item[0]), reverse=True)
         yield from (c for c in ranked if not _seen(c, top, after))
