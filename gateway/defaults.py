@@ -67,6 +67,9 @@ CONSOLE_SESSION_S = 8 * 3600           # a console sign-in lasts this long, seco
 CONSOLE_REFRESH_S = 5                  # the overview refreshes itself this often, seconds
 CONSOLE_PAGE_SIZE = 50                 # events per page
 CONSOLE_SCAN_LIMIT = 5000              # events examined per page at most when filtering
+CONTACT_DAY_LIMIT = 1000               # events a contact is found by per day; later ones that
+                                       # day are left out of the contact search (and counted)
+CONTACT_READ_CHUNK = 200               # event ids a contact search reads per Redis call
 SIGNIN_MAX_FAILURES = 10               # failed sign-ins per client address per window...
 SIGNIN_WINDOW_S = 900                  # ...of this many seconds, then 429 until it ends
 TRUSTED_PROXIES = 0                    # proxy hops whose X-Forwarded-* headers are believed

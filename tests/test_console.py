@@ -459,3 +459,27 @@ def test_the_index_expires_with_the_events(console: Any, clock: Clock,
     assert redis_client.zrange("leadgate:events", 0, -1) == [second.encode()]
     assert sign_in(console).status_code == 302
     assert set(listed(search(console, "kim@example.com"))) == {second} != {first}
+
+
+def test_a_search_says_when_a_contact_had_more_events_in_a_day_than_it_is_found_by(
+        console: Any, config: Any, clock: Clock, redis_client: redis.Redis) -> None:
+    from gateway import defaults
+    from gateway.domain.leads import draft_event
+    from gateway.domain.sources import SOURCES
+    from gateway.domain.sources.base import Draft
+    from gateway.store.index import Index
+    from gateway.store.store import Store
+
+    store, route = Store(redis_client, index=Index.from_config(config)), config.routes["acme-form"]
+    limit = defaults.CONTACT_DAY_LIMIT
+    records = [draft_event(route, SOURCES["generic"], Draft(
+        event_id=f"bot-{i}", lead={"contact_email": "bot@example.com"}, fields={},
+        used=set()), clock.now - 60 + i / 1000).to_fields() for i in range(limit + 2)]
+    for at in range(0, len(records), 200):
+        store.ingest(config.customers["acme"], records[at:at + 200], 86_400)
+    page = search(console, "bot@example.com").decode()
+    day = time.strftime("%Y-%m-%d", time.gmtime(clock.now - 60))
+    assert f"More than {limit:,} events of this contact on {day}: showing the first " \
+           f"{limit:,} of that day. The 2 after them" in page
+    assert records[-1]["id"] not in page and records[limit - 1]["id"] in page
+    assert "More than" not in search(console, "ada@example.com").decode()

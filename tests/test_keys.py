@@ -25,6 +25,8 @@ def test_key_strings() -> None:
     assert (k.compact, k.ack_mark) == ("leadgate:compact", "leadgate:ack-mark")
     assert (k.tombstones, k.tombstone_bucket(20_500, "0f"), k.contacts(20_500, "ab")) == (
         "leadgate:tombstones", "leadgate:tombstones:20500:0f", "leadgate:contacts:20500:ab")
+    assert k.contacts_more(20_500, "ab0123456789abcdef") == \
+        "leadgate:contacts:20500:ab:0123456789ab"
     assert k.metrics_window(300, 1_777_636_800) == "leadgate:metrics:300s:1777636800"
     assert k.signin_failures("ab12") == "leadgate:signin-failures:ab12"
     assert k.console_session("ab12") == "leadgate:console-session:ab12"

@@ -4,6 +4,10 @@ No Redis key holds a contact: an email or phone is normalized exactly as leads a
 (gateway/domain/leads.py) and indexed under an HMAC of it, keyed by a server secret. The intake
 writes the index inside its one round trip (INGEST); Meta leads, whose contact arrives with the
 worker's Graph fetch, are indexed when the enriched lead is stored.
+
+An event costs the index the same whatever its contact's history (keys.py: contact_add): a
+contact is found by its first CONTACT_DAY_LIMIT events of each day, and a search reads a day
+at a time, in chunks of CONTACT_READ_CHUNK ids, so no Redis call grows with a busy contact.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import functools
 import hmac
 import json
-from collections.abc import Iterable
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +28,13 @@ from gateway.domain.leads import normalize
 from gateway.domain.records import DAY_MS, unpack_ids, unpacked
 from gateway.encoding import loads
 from gateway.store.keys import ATTEMPT_LOG, CONTACT_ADD, Keys
+from gateway.store.metrics import series
 
 CONTACT_PURPOSE = b"leadgate contact index v1"
 SESSION_PURPOSE = b"leadgate console session v1"
 CLIENT_PURPOSE = b"leadgate client address v1"
+ENTRY_BYTES = 17            # an event id in a packed list: a zero byte and its 16 bytes
+LEFT_OUT = "leadgate_contact_index_left_out"
 
 
 @functools.lru_cache(maxsize=8)
@@ -67,7 +76,8 @@ class Index:
     def ingest_arg(self) -> str:
         """The extra INGEST argument: where events are listed by time, and for how long."""
         return json.dumps({"events": self.keys.events, "keep_ms": self.keep_s * 1000,
-                           "ttl_s": self.keep_s})
+                           "ttl_s": self.keep_s, "cap": defaults.CONTACT_DAY_LIMIT * ENTRY_BYTES,
+                           "metrics": self.keys.metrics, "left_out": series(LEFT_OUT)})
 
     def digest(self, kind: str, value: str) -> str:
         """The HMAC of one normalized contact: all a key name ever holds of it."""
@@ -108,24 +118,80 @@ class Index:
                 keys.append(key)
                 args += [name, ttl, event["id"]]
         if keys:
-            client.register_script(CONTACT_ADD)(keys=keys, args=args)
+            client.register_script(CONTACT_ADD)(keys=keys, args=[self.ingest_arg, *args])
 
-    def found(self, client: redis.Redis, digests: list[str], now_ms: int) -> set[str]:
-        """The ids of the indexed events with one of these contacts (and those of the older
-        per-contact sets)."""
-        first = (now_ms - self.keep_s * 1000) // DAY_MS
+    def days(self, now_ms: int, top_ms: float = math.inf, low_ms: float = 0) -> list[int]:
+        """The days (ms // DAY_MS) a search between low_ms and top_ms looks at, newest first."""
+        first = max((now_ms - self.keep_s * 1000) // DAY_MS, int(low_ms) // DAY_MS)
+        return list(range(int(min(now_ms, top_ms)) // DAY_MS, first - 1, -1))
+
+    def search(self, client: redis.Redis, digests: list[str], days: list[int]
+               ) -> Iterator[list[str]]:
+        """The ids of the indexed events with one of these contacts, a day at a time (ids in
+        the order they came, a repeat dropped), read only as far as the caller goes."""
+        digests = list(dict.fromkeys(digests))
+        heads = self._heads(client, digests, days)
+        older = self._older(client, digests, days)
+        for day in days:
+            tails = self._tails(client, day, heads[day])
+            ids = [eid for digest, (head, _) in heads[day].items()
+                   for eid in unpack_ids(head + tails[digest])]
+            yield list(dict.fromkeys(ids + older.get(day, [])))
+
+    def _heads(self, client: redis.Redis, digests: list[str], days: list[int]
+               ) -> dict[int, dict[str, tuple[bytes, int]]]:
+        """Each day's first entries of each contact (its bucket field) and the size of the
+        rest (its own string), in one round trip."""
+        pipe = client.pipeline(transaction=False)
+        for day in days:
+            for digest in digests:
+                pipe.hget(self.keys.contacts(day, digest[:2]), digest[2:14])
+                pipe.strlen(self.keys.contacts_more(day, digest))
+        answers = iter(pipe.execute())
+        return {day: {digest: (next(answers) or b"", int(next(answers))) for digest in digests}
+                for day in days}
+
+    def _tails(self, client: redis.Redis, day: int, heads: dict[str, tuple[bytes, int]]
+               ) -> dict[str, bytes]:
+        """The rest of each contact's entries that day, read CONTACT_READ_CHUNK ids a call."""
+        step = defaults.CONTACT_READ_CHUNK * ENTRY_BYTES
+        pipe = client.pipeline(transaction=False)
+        for digest, (_, size) in heads.items():
+            for start in range(0, size, step):
+                pipe.getrange(self.keys.contacts_more(day, digest), start, start + step - 1)
+        chunks = iter(pipe.execute() if len(pipe) else [])
+        return {digest: b"".join(next(chunks) for _ in range(0, size, step))
+                for digest, (_, size) in heads.items()}
+
+    def _older(self, client: redis.Redis, digests: list[str], days: list[int]
+               ) -> dict[int, list[str]]:
+        """The per-contact sets of older records, by day (their newest CONSOLE_SCAN_LIMIT)."""
+        if not days:
+            return {}
         pipe = client.pipeline(transaction=False)
         for digest in digests:
-            pipe.zrange(self.keys.contact(digest), 0, -1)
-            for day in range(first, now_ms // DAY_MS + 1):
-                pipe.hget(self.keys.contacts(day, digest[:2]), digest[2:14])
-        ids: set[str] = set()
+            pipe.zrevrangebyscore(self.keys.contact(digest), (days[0] + 1) * DAY_MS - 1,
+                                  days[-1] * DAY_MS, start=0, num=defaults.CONSOLE_SCAN_LIMIT,
+                                  withscores=True)
+        found: dict[int, list[str]] = defaultdict(list)
         for answer in pipe.execute():
-            if isinstance(answer, list):
-                ids.update(eid.decode() for eid in answer)
-            elif answer:
-                ids.update(unpack_ids(answer))
-        return ids
+            for eid, at in answer:
+                found[int(at) // DAY_MS].append(eid.decode())
+        return found
+
+    def left_out(self, client: redis.Redis, digests: list[str], days: list[int]
+                 ) -> dict[int, int]:
+        """The days on which these contacts had more events than CONTACT_DAY_LIMIT: how many
+        were left out of the index (the most of any one contact)."""
+        digests = list(dict.fromkeys(digests))
+        pipe = client.pipeline(transaction=False)
+        for day in days:
+            for digest in digests:
+                pipe.hget(self.keys.contacts(day, digest[:2]), digest[2:14] + "+")
+        answers = iter(pipe.execute())
+        counts = {day: max((int(next(answers) or 0) for _ in digests), default=0)
+                  for day in days}
+        return {day: n for day, n in counts.items() if n}
 
     def query_digests(self, q: str, regions: Iterable[str]) -> list[str]:
         """The digests a search for q looks up: q read as an email, or as a phone in any of

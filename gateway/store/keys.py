@@ -30,7 +30,13 @@ gateway/domain/event.py (Event) and gateway/domain/records.py (CustomerState, Ba
                                    86,400,000), by HMAC digest of a normalized email or phone
                                    (never the contact itself): digest's hex digits 3-14 ->
                                    packed event ids; bucketed by the digest's first two hex
-                                   digits; expires when its last event leaves the index
+                                   digits; expires when its last event leaves the index.
+                                   A field holds a contact's first events of the day (up to
+                                   64 bytes: the bucket stays a listpack); field + "+" counts
+                                   its events past defaults.CONTACT_DAY_LIMIT, not indexed
+    {p}:contacts:{day}:{xx}:{rest}  string  the same contact's further events of the day,
+                                   appended (packed ids, at most CONTACT_DAY_LIMIT in all);
+                                   {rest}: the field above; expires with its bucket
     {p}:contact:{digest}    zset   event id -> received (ms): the same, for older records
     {p}:attempts:{event_id} list   the event's last MEGA calls (JSON): older records only (now
                                    the event's `log` field); deleted when the event compacts
@@ -126,6 +132,9 @@ class Keys:
 
     def contacts(self, day: int, part: str) -> str:
         return f"{self.prefix}:contacts:{day}:{part}"
+
+    def contacts_more(self, day: int, digest: str) -> str:
+        return f"{self.contacts(day, digest[:2])}:{digest[2:14]}"
 
     @property
     def tombstones(self) -> str:
@@ -257,6 +266,10 @@ end
 # bucket of its first two hex digits; in a list of ids, each is "\0" + its 16 bytes, or its
 # length in one byte + itself (records.unpack_ids). ts_find looks an id up in the tombstone
 # buckets of the days the registry lists from today on (ts_days).
+# contact_add costs the same whatever the contact's history: its first events of a day go to
+# its field in the day's bucket (up to 64 bytes, a repeat skipped), the next ones are appended
+# to its own string (a repeat is dropped when read), up to index.cap bytes in all; past that
+# an event is only counted (field .. '+', and the index.left_out counter in index.metrics).
 BUCKETS = """
 local DAY_MS = 86400000
 local function hex_bytes(hex)      -- a hex string of a multiple of 8 digits as its bytes
@@ -289,11 +302,23 @@ local function ts_find(registry, days, id)
   end
   return false
 end
-local function contact_add(key, field, ttl, id)
+local function contact_add(key, field, ttl, id, index)
   if tonumber(ttl) <= 0 then return end
   local entry = id_entry(id)
-  local v = redis.call('HGET', key, field) or ''
-  if not string.find(v, entry, 1, true) then redis.call('HSET', key, field, v .. entry) end
+  local head = redis.call('HSTRLEN', key, field)
+  if head + #entry <= 64 then
+    local v = redis.call('HGET', key, field) or ''
+    if not string.find(v, entry, 1, true) then redis.call('HSET', key, field, v .. entry) end
+  else
+    local more = key .. ':' .. field
+    if head + redis.call('STRLEN', more) + #entry <= tonumber(index['cap']) then
+      redis.call('APPEND', more, entry)
+      redis.call('EXPIRE', more, ttl)
+    else
+      redis.call('HINCRBY', key, field .. '+', 1)
+      redis.call('HINCRBYFLOAT', index['metrics'], index['left_out'], 1)
+    end
+  end
   redis.call('EXPIRE', key, ttl)
 end
 """
@@ -343,8 +368,9 @@ end
 # leads does not delay new ones), and never inside a hold (429 pause, refused credentials).
 # Returns 1 per new event, 0 per duplicate (stored, or compacted: a tombstone). A test event is
 # terminal at once: queued to compact. After the records: the tombstone registry's key; then the
-# console's index (optional, gateway/store/index.py): JSON {events: key, keep_ms, ttl_s}; a record's
-# '_index' lists its contact entries [bucket key, field, TTL (s)] (HMAC digests).
+# console's index (optional, gateway/store/index.py): JSON {events: key, keep_ms, ttl_s, cap,
+# metrics, left_out}; a record's '_index' lists its contact entries [bucket key, field, TTL
+# (s)] (HMAC digests).
 INGEST = EVENT_FIELDS + BUCKETS + """
 local added, queued = {}, 0
 local now = tonumber(ARGV[2])
@@ -365,7 +391,7 @@ for i = 6, #KEYS do
     if index then
       local at = tonumber(rec['received_at'])
       redis.call('ZADD', index['events'], at, rec['id'])
-      for _, c in ipairs(contacts) do contact_add(c[1], c[2], c[3], rec['id']) end
+      for _, c in ipairs(contacts) do contact_add(c[1], c[2], c[3], rec['id'], index) end
     end
     if rec['status'] == 'pending' then
       redis.call('RPUSH', KEYS[1], rec['id'])
@@ -736,9 +762,12 @@ for i = 2, #ARGV do out[i - 1] = ts_find(KEYS[1], days, ARGV[i]) end
 return out
 """
 
-# KEYS: contact buckets   ARGV: per bucket key, the field, TTL (s), event id
-# Index leads whose contact was learnt after the intake (Meta's, once fetched).
+# KEYS: contact buckets   ARGV: the index (JSON, as INGEST's), per bucket key the field, TTL
+# (s), event id. Index leads whose contact was learnt after the intake (Meta's, once fetched).
 CONTACT_ADD = BUCKETS + """
-for i = 1, #KEYS do contact_add(KEYS[i], ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]) end
+local index = cjson.decode(ARGV[1])
+for i = 1, #KEYS do
+  contact_add(KEYS[i], ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1], index)
+end
 return #KEYS
 """

@@ -44,6 +44,8 @@ COUNTERS = {
     "leadgate_reconcile_leads": ("Leads reconciliation listed, by route and result (known: "
                                  "already stored; missed: the webhook never brought it)",
                                  ("route", "result")),
+    "leadgate_contact_index_left_out": ("Events left out of the contact search: their contact "
+                                        "had reached its daily limit", ()),
 }
 HISTOGRAMS = {
     "leadgate_intake_seconds": ("Time to answer a webhook", ("route",)),
@@ -147,6 +149,11 @@ class Metrics:
 @functools.lru_cache(maxsize=4096)
 def _is_counter(field: str) -> bool:
     return json.loads(field)[0] in COUNTERS
+
+
+def series(name: str, **labels: str) -> str:
+    """The hash field a series is counted under (for a script that counts one itself)."""
+    return _field(name, labels)
 
 
 def _field(name: str, labels: dict[str, str], **extra: str) -> str:

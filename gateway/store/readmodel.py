@@ -13,7 +13,15 @@ import redis
 from gateway.config import Customer
 from gateway.domain.event import Event
 from gateway.domain.outbound import replay_plan
-from gateway.domain.records import CustomerState, Replay, SentRequest, now_ms, tombstone, unpacked
+from gateway.domain.records import (
+    SHORT_NAMES,
+    CustomerState,
+    Replay,
+    SentRequest,
+    now_ms,
+    tombstone,
+    unpacked,
+)
 from gateway.errors import StoreFull, StoreUnavailable
 from gateway.store.keys import Keys
 
@@ -65,6 +73,18 @@ class ReadModel:
             return {}
         packed = self._tombstones(keys=[self.keys.tombstones], args=[now_ms(self.clock), *ids])
         return {eid: value for eid, value in zip(ids, packed, strict=True) if value}
+
+    def received(self, ids: list[str]) -> dict[str, int]:
+        """When each of these events was received (ms), for those stored whole or as a
+        tombstone: two fields of each, not the record."""
+        pipe = self.redis.pipeline(transaction=False)
+        for eid in ids:
+            pipe.hmget(self.keys.event(eid), "received_at", SHORT_NAMES["customer"])
+        found = {eid: int(at) for eid, (at, customer) in zip(ids, pipe.execute(), strict=True)
+                 if at and customer}
+        gone = self._tombstones_of([eid for eid in ids if eid not in found])
+        return {**found, **{eid: int(tombstone(eid, value)["received_at"])
+                            for eid, value in gone.items()}}
 
     def events(self, ids: list[str]) -> list[Event | None]:
         """The events by id (None for an id not stored)."""

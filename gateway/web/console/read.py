@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
@@ -58,12 +59,7 @@ def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
     low = now_ms(store.clock) - WINDOWS[query.window] * 1000 if query.window else 0
     top, after = _cursor(query.cursor)
     if query.contact:
-        ids = sorted(store.index.found(store.redis, query.contact, now_ms(store.clock))
-                     if store.index else ())
-        found = {e.id: e.received_at for e in store.events(ids) if e}
-        ranked = sorted(((eid, at) for eid, at in found.items() if low <= at <= top),
-                        key=lambda item: (item[1], item[0]), reverse=True)
-        yield from (c for c in ranked if not _seen(c, top, after))
+        yield from _by_contact(store, query.contact, low, top, after)
         return
     offset = 0
     while True:
@@ -74,6 +70,32 @@ def candidates(store: Store, query: Query) -> Iterator[tuple[str, int]]:
         if len(chunk) < CHUNK:
             return
         offset += CHUNK
+
+
+def _by_contact(store: Store, digests: list[str], low: float, top: float, after: str
+                ) -> Iterator[tuple[str, int]]:
+    """The contact index's events, a day at a time, each day's newest first; read only as far
+    as the page goes."""
+    if not store.index:
+        return
+    days = store.index.days(now_ms(store.clock), top, low)
+    for ids in store.index.search(store.redis, digests, days):
+        found = [item for at in range(0, len(ids), CHUNK)
+                 for item in store.received(ids[at:at + CHUNK]).items()]
+        ranked = sorted(((eid, at) for eid, at in found if low <= at <= top),
+                        key=lambda item: (item[1], item[0]), reverse=True)
+        yield from (c for c in ranked if not _seen(c, top, after))
+
+
+def left_out(store: Store, query: Query) -> list[tuple[str, int]]:
+    """The days (UTC dates, newest first) on which a searched contact had more events than
+    it is found by (defaults.CONTACT_DAY_LIMIT), and how many more."""
+    if not query.contact or not store.index:
+        return []
+    low = now_ms(store.clock) - WINDOWS[query.window] * 1000 if query.window else 0
+    days = store.index.days(now_ms(store.clock), _cursor(query.cursor)[0], low)
+    return [(datetime.fromtimestamp(day * 86_400, UTC).date().isoformat(), n)
+            for day, n in store.index.left_out(store.redis, query.contact, days).items()]
 
 
 def _cursor(cursor: str) -> tuple[float, str]:

@@ -64,8 +64,10 @@ def _events(query: read.Query, problem: str = "") -> str:
     search = sessions.last_search(g.console)
     q = search.get("q", "") if query.contact and search.get("contact") == query.args().get(
         "contact") else ""
+    left_out = read.left_out(ctx.store, query) if not problem else []
     return render_template("events.html", query=query, rows=rows, cursor=cursor, q=q,
                            problem=problem, next_args={**query.args(), "cursor": cursor},
+                           left_out=left_out, day_limit=defaults.CONTACT_DAY_LIMIT,
                            customers=sorted(config.customers), routes=sorted(config.routes),
                            sources=sorted({r.source for r in config.routes.values()}),
                            windows=read.WINDOWS)
