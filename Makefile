@@ -21,6 +21,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# the docs site (mkdocs.yml, docs/) into site/; --strict: a broken link or a page left out fails
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos --n 20000
 
@@ -44,4 +49,4 @@ requirements: $(STAMP)
 	$(BIN)/python bench/requirements.py > requirements.txt
 
 clean:
-	rm -rf $(VENV) .leadgate .pytest_cache
+	rm -rf $(VENV) .leadgate .pytest_cache site

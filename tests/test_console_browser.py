@@ -26,7 +26,7 @@ CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--window-size=1200,900", "--hide-scrollbars")
-SHOTS = os.environ.get("LEADGATE_SCREENSHOTS", "")    # a folder: save the README's pictures
+SHOTS = os.environ.get("LEADGATE_SCREENSHOTS", "")    # a folder: save the docs' pictures
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def served(config: Any) -> Iterator[Served]:
 
 
 def shot(driver: Any, name: str, *, phone: bool = False) -> None:
-    """With LEADGATE_SCREENSHOTS set, save the page (also at a phone's width) for the README."""
+    """With LEADGATE_SCREENSHOTS set, save the page (also at a phone's width) for the docs."""
     if not SHOTS:
         return
     driver.save_screenshot(str(Path(SHOTS) / f"console-{name}.png"))

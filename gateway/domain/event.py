@@ -3,7 +3,7 @@
 The store keeps an event as a flat hash of strings ({p}:event:{id}); `to_fields` and
 `from_fields` are the only crossings of that boundary. The nine base fields are typed; the
 rest (the lead, the webhook's own fields, an import's row, an outcome) ride in `extra` under
-their field names (README: "Redis keys"); Redis stores the long ones short and not the id
+their field names (docs/redis-keys.md); Redis stores the long ones short and not the id
 (records.SHORT_NAMES), and a compacted event reads back as its tombstone.
 """
 

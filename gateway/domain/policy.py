@@ -68,7 +68,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the flush does after one answer (README: "Delivery policy", line by line).
+    """What the flush does after one answer (docs/architecture.md, "Delivery policy", line by line).
 
     action: deliver, wait (not an attempt), hold (the customer's credentials), split,
     dead (reason), retry (same bytes, same key, after wait_ms). `attempt`: it counts."""

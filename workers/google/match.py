@@ -20,7 +20,7 @@ from gateway.domain.sources.base import Draft
 from gateway.domain.sources.providers.google import lead_draft
 from gateway.store.google_match import Stored
 
-RULES = ("id", "gclid", "contact")       # in the order they are tried; README counts by these
+RULES = ("id", "gclid", "contact")       # in the order tried; docs/providers.md counts by these
 
 
 def submitted_at(submission: dict[str, Any]) -> float | None:
