@@ -13,7 +13,15 @@ import redis
 from gateway.config import Customer
 from gateway.domain.event import Event
 from gateway.domain.outbound import replay_plan
-from gateway.domain.records import CustomerState, Replay, SentRequest, now_ms, tombstone, unpacked
+from gateway.domain.records import (
+    CustomerState,
+    Replay,
+    SentRequest,
+    mega_calls,
+    now_ms,
+    tombstone,
+    unpacked,
+)
 from gateway.errors import StoreFull, StoreUnavailable
 from gateway.store.keys import Keys
 
@@ -45,13 +53,15 @@ class ReadModel:
     def _records(self, ids: list[str]) -> list[dict[str, str]]:
         """Event hashes by id, as stored (a compacted one's tombstone; an empty dict for an id
         not stored, or for a stray hash without a customer); without their MEGA calls (`log`:
-        Index.attempts reads them)."""
+        Index.attempts reads them), but with how many there were."""
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
         records = [{"id": eid, **rec} if "customer" in (rec := unpacked(h)) else {}
                    for eid, h in zip(ids, pipe.execute(), strict=True)]
         for rec in records:
+            if calls := mega_calls(rec):
+                rec["mega_calls"] = str(calls)
             rec.pop("log", None)
         found = self._tombstones_of([eid for eid, rec in zip(ids, records, strict=True)
                                      if not rec])
