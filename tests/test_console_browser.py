@@ -197,14 +197,19 @@ def counts(browser: Any, served: Served, eid: str) -> tuple[str, str, int]:
     from selenium.webdriver.common.by import By
 
     visit(browser, f"{served.url}/console/events/{eid}")
-    calls = browser.find_element(By.ID, "mega-calls").text
+    calls = browser.find_element(By.ID, "mega-calls").text.split()[0]
     failed = browser.find_element(By.ID, "failed-attempts").text.split()[0]
     shown = browser.find_elements(By.XPATH, "//ol[@class='timeline']/li[strong='attempt']")
     return calls, failed, len(shown)
 
 
 def test_an_event_page_counts_mega_calls_and_failed_attempts_apart(
-        browser: Any, served: Served, megasim: Sim, drain: Any) -> None:
+        browser: Any, served: Served, megasim: Sim, drain: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from selenium.webdriver.common.by import By
+
+    from gateway import defaults
+
     hook = f"{served.url}/hooks/acme-form/{URL_TOKEN}"
     once = httpx.post(hook, json={"name": "Ada Lovelace"}).json()["events"][0]
     drain()
@@ -218,6 +223,13 @@ def test_an_event_page_counts_mega_calls_and_failed_attempts_apart(
     twice = httpx.post(hook, json={"name": "Grace Hopper"}).json()["events"][0]
     drain(skip_waits=True)
     assert counts(browser, served, twice) == ("2", "1", 2)
+
+    monkeypatch.setattr(defaults, "ATTEMPT_LOG_SIZE", 1)     # the timeline keeps the last call
+    megasim.faults(script=["500"])
+    kept = httpx.post(hook, json={"name": "Ida Rhodes"}).json()["events"][0]
+    drain(skip_waits=True)
+    assert counts(browser, served, kept) == ("2", "1", 1)     # counted on the record
+    assert "the timeline keeps the last 1" in browser.find_element(By.ID, "mega-calls").text
 
 
 def test_console_errors_are_pages_with_a_way_back_and_the_api_stays_json(
