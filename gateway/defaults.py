@@ -65,6 +65,7 @@ ATTEMPT_LOG_SIZE = 20                  # MEGA calls kept on an event's timeline
 
 CONSOLE_SESSION_S = 8 * 3600           # a console sign-in lasts this long, seconds
 CONSOLE_REFRESH_S = 5                  # the overview refreshes itself this often, seconds
+FAVICON_MAX_AGE_S = 86_400             # browsers may keep /favicon.ico this long, seconds
 CONSOLE_PAGE_SIZE = 50                 # events per page
 CONSOLE_SCAN_LIMIT = 5000              # events examined per page at most when filtering
 CONTACT_DAY_LIMIT = 1000               # events a contact is found by per day; later ones that

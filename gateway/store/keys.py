@@ -550,7 +550,7 @@ end
 for i = 6, #KEYS do
   local id = ARGV[i]
   redis.call('HINCRBY', KEYS[i], 'replays', 1)
-  redis.call('HSET', KEYS[i], 'status', 'pending', 'attempts', '0')
+  redis.call('HSET', KEYS[i], 'status', 'pending')   -- its failed attempts still count
   ev_set(KEYS[i], 'replay_key', ARGV[4])
   ev_set(KEYS[i], 'replay_reason', ARGV[5])
   for _, name in ipairs({'dead_reason', 'error', 'mega_status', 'mega_body', 'finished_at'}) do

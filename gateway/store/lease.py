@@ -17,7 +17,7 @@ import redis
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.domain.records import Answered, Batch, Outcomes, now_ms, state_field
+from gateway.domain.records import SHORT_NAMES, Answered, Batch, Outcomes, now_ms, state_field
 from gateway.errors import LeaseLost
 from gateway.store.keys import RELEASE, RENEW, TAKE, UNPARK, WRITE, Keys
 
@@ -186,6 +186,8 @@ class Lease:
             line = json.dumps(answered.note, separators=(",", ":"))
             for eid in batch.ids:
                 w("EVLOG", self.keys.event(eid), line, defaults.ATTEMPT_LOG_SIZE)
+        for eid in batch.ids if answered.calls else ():      # kept whole, unlike the timeline
+            w("HINCRBY", self.keys.event(eid), SHORT_NAMES["mega_calls"], answered.calls)
         if answered.attempt_error is not None:
             self._count_attempt(w, batch, answered.attempt_error)
         if answered.outcomes:

@@ -18,6 +18,7 @@ from gateway.domain.records import (
     CustomerState,
     Replay,
     SentRequest,
+    mega_calls,
     now_ms,
     tombstone,
     unpacked,
@@ -54,13 +55,15 @@ class ReadModel:
     def _records(self, ids: list[str]) -> list[dict[str, str]]:
         """Event hashes by id, as stored (a compacted one's tombstone; an empty dict for an id
         not stored, or for a stray hash without a customer); without their MEGA calls (`log`:
-        Index.attempts reads them)."""
+        Index.attempts reads them), but with how many there were."""
         pipe = self.redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
         records = [{"id": eid, **rec} if "customer" in (rec := unpacked(h)) else {}
                    for eid, h in zip(ids, pipe.execute(), strict=True)]
         for rec in records:
+            if calls := mega_calls(rec):
+                rec["mega_calls"] = str(calls)
             rec.pop("log", None)
         found = self._tombstones_of([eid for eid, rec in zip(ids, records, strict=True)
                                      if not rec])

@@ -65,11 +65,21 @@ def health_label(health: dict[str, Any] | None) -> str:
     return state.replace("_", " ")
 
 
-def reconcile_label(report: dict[str, Any]) -> str:
-    """A route's reconciliation in one line."""
+def reconcile_facts(report: dict[str, Any]) -> dict[str, str]:
+    """A route's reconciliation, each fact once: when it last ran, the leads it saw, those
+    the webhook missed, its last error."""
     if not report["enabled"]:
-        return "reconcile off"
+        return {"reconcile": "off"}
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(report["last_run_ms"] / 1000)) \
         if report["last_run_ms"] else "never"
-    line = f"reconciled {when}, seen {report['seen']}, missed by webhook {report['missed']}"
-    return line + (f", error: {report['last_error']}" if report["last_error"] else "")
+    facts = {"reconciled": when, "seen": str(report["seen"]),
+             "missed by webhook": str(report["missed"])}
+    return facts | ({"error": report["last_error"]} if report["last_error"] else {})
+
+
+def reconcile_label(report: dict[str, Any]) -> str:
+    """A route's reconciliation in one line."""
+    facts = reconcile_facts(report)
+    error = facts.pop("error", "")
+    return ", ".join(f"{name} {value}" for name, value in facts.items()) + \
+        (f", error: {error}" if error else "")

@@ -45,7 +45,15 @@ class Event(Schema):
     route = fields.String(required=True)
     source = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    attempts = fields.Integer()
+    mega_calls = fields.Integer(metadata={
+        "description": "MEGA calls made for the event, all of them (a 429 included), "
+                       "replays included; absent once compacted"})
+    failed_attempts = fields.Integer(metadata={
+        "description": "failed attempts counted towards the retry limit (a 5xx, a timeout, no "
+                       "answer, an answer of the wrong shape, a source's fetch failing); a "
+                       "429, a credentials hold and a refusal (400, 409) are not; absent "
+                       "once compacted"})
+    replays = fields.Integer(metadata={"description": "times replayed from the dead letters"})
     lead = fields.Dict(metadata={"description": "the MEGA lead row (absent until enriched)"})
     warnings = fields.List(fields.String())
     lead_id = fields.String()
@@ -275,7 +283,8 @@ def build_spec() -> dict[str, Any]:
     event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(path="/v1/events/{event_id}", parameters=[event_id], operations={"get": {
         "operationId": "getEvent",
-        "summary": "one event: status, attempts, outcome, MEGA lead id, warnings",
+        "summary": "one event: status, MEGA calls and failed attempts, outcome, MEGA "
+                   "lead id, warnings",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Event", "the event"), **denied, **_errors(503)}}})
     spec.path(path="/v1/customers", operations={"get": {

@@ -42,7 +42,8 @@ class Query:
         digests = [d for d in args.get("contact", "").split(".") if DIGEST.match(d)]
         cursor = args.get("cursor", "")
         if cursor and not CURSOR.fullmatch(cursor):
-            abort(400, "cursor: not one an events page gave (ms:event id)")
+            abort(400, "This link to older events is broken: the part that says where the "
+                       "page starts was changed or cut off. Start again from the newest events.")
         return cls({f: args[f] for f in FILTERS if args.get(f)},
                    args.get("window", "") if args.get("window") in WINDOWS else "",
                    digests[:MAX_DIGESTS], cursor)

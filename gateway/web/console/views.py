@@ -92,7 +92,8 @@ def _record(event_id: str) -> dict[str, str]:
     """The event's fields as the templates show them, or a 404."""
     found = app_context().store.event(event_id)
     if found is None:
-        abort(404, f"no event {event_id}")
+        abort(404, f"There is no event {event_id}: the id is not one leadgate received, or "
+                   "the event was purged or is past its deduplication window.")
     return found.to_fields()
 
 
@@ -105,6 +106,7 @@ def event(event_id: str) -> str:
     attempts = store.index.attempts(store.redis, event_id) if store.index else []
     return render_template("event.html", e=record, masked=read.masked(record),
                            row=read.masked_row(record), timeline=state.timeline(record, attempts),
+                           counts=state.counts(record, attempts),
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
                            replay_note=state.replay_note(store, config, record),
