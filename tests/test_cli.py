@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from bench.harness import free_port, wait_for
 from gateway.cli import cli
+from gateway.domain.sources import SOURCES
 from gateway.local import local_run
 from gateway.local.redis_server import RedisServer
 
@@ -119,15 +120,16 @@ def test_dev_runs_everything_and_the_printed_curl_makes_a_lead(dev: Dev) -> None
 @pytest.mark.timeout(120)
 def test_send_sample_posts_to_the_dev_instance_without_url(dev: Dev) -> None:
     routes = sorted(set(re.findall(r"/hooks/(demo-[a-z]+)", dev.banner)))
-    assert len(routes) == 11, routes          # one demo route per provider
+    assert len(routes) == len(SOURCES), routes          # one demo route per provider
     before = len(dev.leads())
     for route in routes:
         sent = dev.leadgate("send-sample", route)  # no --url: the dev instance's port
         assert sent.returncode == 0, (route, sent.stdout, sent.stderr)
         assert "using the dev instance" in sent.stderr
-    assert _until(lambda: len(dev.leads()) >= before + 11, timeout_s=45)
+    assert _until(lambda: len(dev.leads()) >= before + len(SOURCES), timeout_s=45)
     platforms = [str(lead.get("source_platform")) for lead in dev.leads()]
     assert platforms.count("meta_ads") == 1
+    assert [platforms.count(p) for p in ("shopify", "ghl", "hubspot")] == [1, 1, 1]
 
 
 @pytest.mark.timeout(90)
