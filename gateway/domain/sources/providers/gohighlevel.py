@@ -134,7 +134,7 @@ def contact_draft(contact: dict[str, Any], id_key: str, source_key: str,
     if contact_id in (None, "") or isinstance(contact_id, bool):
         raise BadRequest(f"a HighLevel contact without {id_key}")
     values = {k: v for k, v in flatten(by_id(contact)).items() if v not in (None, "", [])}
-    lead, used = recognize(values)
+    lead, used = recognize({k: v for k, v in values.items() if "." not in k})  # not location.name
     if kind := source_type(scalar(whole, source_key, source_key)):
         lead["source_type"] = kind
     return Draft(event_id=str(contact_id), lead=lead, fields=values, used=used)
