@@ -133,8 +133,7 @@ def test_ghl_rsa_legacy_signature_and_a_wrong_key(
 def workflow_body(source: str) -> bytes:
     """A workflow "Webhook" action's delivery (standard data) for Ana."""
     return json.dumps({"contact_id": "nmFmQEsNgz6AVpgLVUJ0", "first_name": "Ana",
-                       "last_name": "Rivera", "full_name": "Ana Rivera",
-                       "email": "ana@example.com", "phone": "+14155550123", "tags": "",
+                       "last_name": "Rivera", "email": "ana@example.com", "phone": "+14155550123", "tags": "",
                        "contact_source": source, "contact_type": "lead",
                        "location": {"name": "Acme", "id": "ve9EPM428h8vShlRW1KT"},
                        "workflow": {"id": "0b1a", "name": "New lead"}, "triggerData": {},
@@ -157,8 +156,8 @@ def test_ghl_workflow_webhook_by_url_token_takes_its_type_from_the_contact_sourc
     assert [a.get_json()["accepted"] for a in answers] == [1, 0]
     drain()
     (lead,) = megasim.leads(ACME_ID)
-    assert (lead["source_type"], lead["source_platform"], lead["contact_email"]) == (
-        kind, "ghl", "ana@example.com")
+    assert (lead["source_type"], lead["source_platform"], lead["contact_name"]) == (
+        kind, "ghl", "Ana Rivera")                  # not the location's name
     assert lead["custom_fields"]["budget"] == "$5k-$10k"
 
 
