@@ -133,7 +133,8 @@ def test_ghl_rsa_legacy_signature_and_a_wrong_key(
 def workflow_body(source: str) -> bytes:
     """A workflow "Webhook" action's delivery (standard data) for Ana."""
     return json.dumps({"contact_id": "nmFmQEsNgz6AVpgLVUJ0", "first_name": "Ana",
-                       "last_name": "Rivera", "email": "ana@example.com", "phone": "+14155550123", "tags": "",
+                       "last_name": "Rivera", "email": "ana@example.com",
+                       "phone": "+14155550123", "tags": "",
                        "contact_source": source, "contact_type": "lead",
                        "location": {"name": "Acme", "id": "ve9EPM428h8vShlRW1KT"},
                        "workflow": {"id": "0b1a", "name": "New lead"}, "triggerData": {},
