@@ -22,7 +22,7 @@ DEMO_STAGES = (
     {"slug": "closed", "name": "Closed", "color": "#6b7280"},
 )
 DEMO_CUSTOM_FIELDS = ("budget", "timeline", "property_type", "utm_source", "utm_campaign",
-                      "postal_code", "plan_interest", "lead_source", "case_type", "notes")
+                      "postal_code", "plan_interest", "lead_source", "case_type", "service_notes")
 
 
 @dataclass(frozen=True)

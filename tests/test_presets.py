@@ -30,7 +30,7 @@ CASES = [
         "id": "8f2a1b9c", "first_name": "Ana", "last_name": "Rivera",
         "email": "ana@example.com", "phone": "+14155550123", "type": "lead",
         "notes": "2 bed 2 bath, biweekly"}).encode(), "zenmaid",
-     ("notes", "2 bed 2 bath, biweekly")),
+     ("service_notes", "2 bed 2 bath, biweekly")),
     ("lead_docket", "acme-lead-docket", "application/json", json.dumps({
         "Id": 48213, "FirstName": "Ana", "LastName": "Rivera", "Email": "ana@example.com",
         "MobilePhone": "+14155550123", "CaseType": "Personal Injury", "Status": "Lead"}).encode(),

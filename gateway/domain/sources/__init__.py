@@ -1,15 +1,15 @@
 """Provider adapters, by the `source` name routes use."""
 
 from gateway.domain.sources.base import Draft, Inbound, Sample, Source
+from gateway.domain.sources.crm.gohighlevel import HighLevel
+from gateway.domain.sources.crm.hubspot import HubSpot
+from gateway.domain.sources.crm.shopify import Shopify
 from gateway.domain.sources.providers.generic import Generic
-from gateway.domain.sources.providers.gohighlevel import HighLevel
 from gateway.domain.sources.providers.google import GoogleLeadForms
-from gateway.domain.sources.providers.hubspot import HubSpot
 from gateway.domain.sources.providers.intercom import Intercom
 from gateway.domain.sources.providers.jotform import Jotform
 from gateway.domain.sources.providers.livechat import LiveChat
 from gateway.domain.sources.providers.meta import MetaLeadAds
-from gateway.domain.sources.providers.shopify import Shopify
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.domain.sources.providers.tally import Tally
 from gateway.domain.sources.providers.typeform import Typeform

@@ -6,7 +6,7 @@ HUBSPOT_TOLERANCE_S either way). The URL is the one HubSpot called, so a route n
 (`public_url`): a proxy changes what leadgate sees. A workflow webhook may authenticate by the
 route's URL token instead ("API key" in HubSpot's action). A Webhooks API event names a contact
 by id only: the worker reads it from HubSpot's CRM API with the route's private app token
-(gateway/domain/sources/providers/hubspot_contacts.py), as Meta's leads are read from Graph.
+(gateway/domain/sources/crm/hubspot_contacts.py), as Meta's leads are read from Graph.
 The contact's id is the event id, so both paths and HubSpot's retries are one lead.
 """
 
@@ -27,7 +27,7 @@ from gateway.domain.sources.base import (
     Source,
     sample_contact,
 )
-from gateway.domain.sources.providers.hubspot_contacts import (
+from gateway.domain.sources.crm.hubspot_contacts import (
     HubSpotContacts,
     contact_draft,
     enriched_draft,
