@@ -5,6 +5,8 @@ QUEUE_NAME = "leadgate"                # the RQ queue flush jobs go through
 
 ADMIN_TOKEN_MIN_CHARS = 32             # server.admin_token, when set
 CHOSEN_SECRET_MIN_CHARS = 16           # route secrets the user picks (URL tokens, HMAC keys...)
+SHOPIFY_NEW_CUSTOMER_S = 86_400        # a customer made this long before their order: returning, s
+HUBSPOT_TOLERANCE_S = 300              # X-HubSpot-Request-Timestamp's window, both ways, seconds
 TIMESTAMP_MAX_DIGITS = 16              # a signed timestamp header longer than this is a 401, digits
 MAILGUN_TOLERANCE_S = 300              # Mailgun's signed timestamp may be this far off, seconds
 EMAIL_TEXT_MAX_CHARS = 4000            # an email's text (body-plain...) a lead keeps, characters

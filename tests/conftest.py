@@ -140,6 +140,12 @@ class Sim:
     def reset(self) -> None:
         self.http.post("/_megasim/reset").raise_for_status()
 
+    def hubspot(self, **change: Any) -> dict[str, Any]:
+        """Set up the HubSpot CRM API stand-in (tokens, contacts, deleted, denied...)."""
+        response = self.http.patch("/_hubspot", json=change)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
     def graph(self, **change: Any) -> dict[str, Any]:
         """Set up the Graph API stand-in (tokens, answers, deleted, throttle_next...)."""
         response = self.http.patch("/_graph", json=change)
@@ -325,13 +331,27 @@ def to_toml(config: dict[str, Any]) -> str:
 def provider_app(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
                  drain_factory: Any, megasim: Sim) -> tuple[Any, Any]:
     """An app with one route per provider (acme-<source>), clock at samples.NOW."""
-    from tests.samples import FIELD_MAPS, LEAD_ID, META_ANSWERS, META_TOKEN, NOW, SAMPLES, SETTINGS
+    from tests.samples import (
+        FIELD_MAPS,
+        HUBSPOT_CONTACT,
+        HUBSPOT_PROPERTIES,
+        HUBSPOT_TOKEN,
+        LEAD_ID,
+        META_ANSWERS,
+        META_TOKEN,
+        NOW,
+        SAMPLES,
+        SETTINGS,
+    )
 
     megasim.graph(tokens=[META_TOKEN], answers={str(LEAD_ID): META_ANSWERS})
+    megasim.hubspot(tokens=[HUBSPOT_TOKEN], contacts={str(HUBSPOT_CONTACT): HUBSPOT_PROPERTIES})
     for source in SAMPLES:
         settings = dict(SETTINGS[source])
         if source == "meta_lead_ads":
             settings["graph_api_url"] = f"{megasim.url}/graph/v21.0"
+        if source == "hubspot":
+            settings["api_url"] = f"{megasim.url}/hubspot"
         config_dict["routes"][f"acme-{source}"] = {
             "customer": "acme", "source": source, **settings, "fields": FIELD_MAPS[source]}
     config = build(config_dict, redis_server.url)

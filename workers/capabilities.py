@@ -18,6 +18,7 @@ from gateway.domain.sources import Draft, Source
 from gateway.store.store import Store
 from workers.google.health import GoogleHealth
 from workers.google.reconcile import GoogleReconciliation
+from workers.hubspot.crm import HubSpotClient
 from workers.meta.graph import GraphClient
 from workers.meta.health import MetaHealth
 from workers.meta.reconcile import MetaReconciliation
@@ -107,6 +108,7 @@ CAPABILITIES: dict[str, WorkerSide] = {
         reconciliation=lambda t: GoogleReconciliation(timeout_s=t),
         health=lambda t: GoogleHealth(timeout_s=t)),
 }
+CAPABILITIES["hubspot"] = WorkerSide(fetcher=lambda t: HubSpotClient(timeout_s=t))
 
 
 def fetchers(timeout_s: float) -> dict[str, Fetcher]:
