@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from gateway.deadline import AnswerTooLarge, client_timeout, request_within
-from gateway.domain.sources.crm.hubspot_contacts import CONTACT_FIELDS
+from gateway.domain.sources.providers.crm.hubspot_contacts import CONTACT_FIELDS
 from gateway.errors import SourceError
 
 HOLD_KINDS = ("token_invalid", "permission_missing")

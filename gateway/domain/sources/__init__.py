@@ -1,9 +1,9 @@
 """Provider adapters, by the `source` name routes use."""
 
 from gateway.domain.sources.base import Draft, Inbound, Sample, Source
-from gateway.domain.sources.crm.gohighlevel import HighLevel
-from gateway.domain.sources.crm.hubspot import HubSpot
-from gateway.domain.sources.crm.shopify import Shopify
+from gateway.domain.sources.providers.crm.gohighlevel import HighLevel
+from gateway.domain.sources.providers.crm.hubspot import HubSpot
+from gateway.domain.sources.providers.crm.shopify import Shopify
 from gateway.domain.sources.providers.generic import Generic
 from gateway.domain.sources.providers.google import GoogleLeadForms
 from gateway.domain.sources.providers.intercom import Intercom

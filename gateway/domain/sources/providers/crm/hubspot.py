@@ -27,7 +27,7 @@ from gateway.domain.sources.base import (
     Source,
     sample_contact,
 )
-from gateway.domain.sources.crm.hubspot_contacts import (
+from gateway.domain.sources.providers.crm.hubspot_contacts import (
     HubSpotContacts,
     contact_draft,
     enriched_draft,
