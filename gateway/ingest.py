@@ -1,10 +1,10 @@
 """One ingest path: a route's leads to stored events, for the intake, the CSV import and
 reconciliation alike.
 
-`ingest` takes a delivery's drafts (the intake); `stored` takes leads whose events are built
-(an import's rows, reconciliation's listed items) and is the path all three share: the source's
-twin check (gateway/domain/sources/twins.py), the store in one round trip (dedup, store,
-queue), then remembering the new leads for the twin check to come.
+`ingest` takes a delivery's drafts (the intake), or leads whose event records are built
+already (an import's rows, reconciliation's listed items): the event, the source's twin check
+(gateway/domain/sources/twins.py), the store in one round trip (dedup, store, queue), then
+remembering the new leads for the twin check to come.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.config import Config, Customer, Route
+from gateway.config import Customer, Route
 from gateway.domain.leads import draft_event
-from gateway.domain.sources.base import Draft, Source
-from gateway.domain.sources.twins import Twin, Twins
+from gateway.domain.sources.base import Source
+from gateway.domain.sources.twins import Twins
 from gateway.errors import BadRequest, LeadgateError
 from gateway.store.google_match import GoogleTwins
 from gateway.store.store import Store
@@ -50,44 +50,32 @@ class Ingested:
         return len(self.known) - self.accepted
 
 
-def ingest(store: Store, config: Config, route: Route, source: Source, drafts: list[Draft],
-           now: float) -> Ingested:
-    """A delivery's drafts as the route's stored events; NoUsableLead when one has no usable
-    lead (nothing is stored then)."""
+def ingest(store: Store, route: Route, leads: list[Any], now: float, *, customer: Customer,
+           ttl_s: int, source: Source | None = None, records: list[dict[str, str]] | None = None,
+           twins: Twins | None = None, dry_run: bool = False) -> Ingested:
+    """Leads as the route's stored events: a source's drafts (their events built here;
+    NoUsableLead when one has no usable lead, and nothing is stored), or what `records` were
+    built from. The source's twins (TWINS', unless given) are duplicates, the rest stored in
+    one round trip (dry: only looked up), and the new ones remembered for the twin check."""
     with readable(route.source):
-        records = [draft_event(route, source, draft, now).to_fields() for draft in drafts]
-    return stored(store, route, list(zip(drafts, records, strict=True)), now,
-                  customer=config.customers[route.customer], ttl_s=config.dedup_ttl_s,
-                  twins=TWINS.get(route.source))
-
-
-def stored(store: Store, route: Route, leads: list[tuple[Any, dict[str, str]]], now: float, *,
-           customer: Customer, ttl_s: int, twins: Twins | None = None,
-           dry_run: bool = False) -> Ingested:
-    """Leads (what arrived, with its event's record) as stored events: the source's twins
-    are duplicates, the rest stored in one round trip (dry: only looked up), and the new
-    ones remembered for the twin check."""
-    found = twins.twins(store, route, _ids(leads), now) if twins and leads else {}
-    fresh = [(lead, rec) for lead, rec in leads if rec["id"] not in found]
-    records = [rec for _, rec in fresh]
+        if records is None:
+            records = [draft_event(route, source, draft, now).to_fields() for draft in leads]
+    twins = twins or TWINS.get(route.source)
+    ids = [rec["id"] for rec in records]
+    found = twins.twins(store, route, list(zip(leads, ids, strict=True)), now) if (
+        twins and leads) else {}
+    fresh = [(lead, rec) for lead, rec in zip(leads, records, strict=True)
+             if rec["id"] not in found]
     if dry_run:
-        added = [not known for known in store.stored([rec["id"] for rec in records])]
+        added = [not known for known in store.stored([rec["id"] for _, rec in fresh])]
     else:
-        added = store.ingest(customer, records, ttl_s) if records else []
+        added = store.ingest(customer, [rec for _, rec in fresh], ttl_s) if fresh else []
         if twins:
-            twins.remember(store, route, _ids([p for p, new in zip(fresh, added, strict=True)
-                                               if new]), now)
-    return _outcome([rec["id"] for _, rec in leads], found, iter(added))
-
-
-def _ids(leads: list[tuple[Any, dict[str, str]]]) -> list[tuple[Any, str]]:
-    return [(lead, rec["id"]) for lead, rec in leads]
-
-
-def _outcome(ids: list[str], found: dict[str, Twin], added: Iterator[bool]) -> Ingested:
-    """Each lead's event id and why it was known, in order (`added` has the stored ones')."""
-    known = [found[i].rule if i in found else "" if next(added) else "id" for i in ids]
-    return Ingested([found[i].event_id if i in found else i for i in ids], known)
+            twins.remember(store, route, [(lead, rec["id"]) for (lead, rec), new
+                                          in zip(fresh, added, strict=True) if new], now)
+    new = iter(added)
+    return Ingested([found[i].event_id if i in found else i for i in ids],
+                    [found[i].rule if i in found else "" if next(new) else "id" for i in ids])
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from gateway.config import Config
 from gateway.domain.event import event_id
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES, Draft, Inbound
-from gateway.ingest import TWINS, ingest, stored
+from gateway.ingest import TWINS, ingest
 from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.index import Index
 from gateway.store.keys import Keys
@@ -63,6 +63,12 @@ class Counting(redis.Redis):
         return super().pipeline(transaction, shard_hint)
 
 
+def of(config: Config, route: Any) -> dict[str, Any]:
+    """What the intake passes beside its drafts."""
+    return {"source": SOURCES[route.source], "customer": config.customers[route.customer],
+            "ttl_s": config.dedup_ttl_s}
+
+
 def generic_draft(n: int) -> Draft:
     return Draft(event_id=f"sub-{n}", lead={"contact_email": f"lead{n}@example.com"})
 
@@ -79,9 +85,8 @@ def test_a_route_without_twins_stores_then_dedups_by_the_event_key_with_no_look(
     client = Counting(redis_client)
     store = Store(client, index=Index.from_config(config))
     route = config.routes["acme-form"]
-    first = ingest(store, config, route, SOURCES["generic"], [generic_draft(1), generic_draft(2)],
-                   DAY)
-    again = ingest(store, config, route, SOURCES["generic"], [generic_draft(2)], DAY)
+    first = ingest(store, route, [generic_draft(1), generic_draft(2)], DAY, **of(config, route))
+    again = ingest(store, route, [generic_draft(2)], DAY, **of(config, route))
     assert (first.accepted, first.duplicates, first.known) == (2, 0, ["", ""])
     assert (again.accepted, again.known, again.events) == (0, ["id"], [first.events[1]])
     assert client.sent == [] and "generic" not in TWINS
@@ -93,16 +98,16 @@ def test_a_webhook_lead_reconciliation_stored_is_its_twins_duplicate(
     config, _ = google
     client = Counting(redis_client)
     store = Store(client, index=Index.from_config(config))
-    route, source = config.routes[GOOGLE], SOURCES["google_lead_forms"]
+    route = config.routes[GOOGLE]
     state = GoogleState()
     submission = new_submission(state, "1234567890", "349080077126", DAY, None)
     listed = GoogleReconciliation(timeout_s=1)
-    first = stored(store, route, [(submission, _record(config, submission))], DAY,
+    first = ingest(store, route, [submission], DAY, records=[_record(config, submission)],
                    customer=config.customers["acme"], ttl_s=config.dedup_ttl_s, twins=listed)
     assert first.known == [""]
     client.sent.clear()
-    hook = ingest(store, config, route, source,
-                  [google_draft(submission, lead_id="hook-1")], DAY + 5)
+    hook = ingest(store, route, [google_draft(submission, lead_id="hook-1")], DAY + 5,
+                  **of(config, route))
     assert (hook.accepted, hook.known, hook.events) == (0, ["gclid"], first.events)
     assert client.sent == ["ZRANGEBYSCORE"]          # its look; a twin is neither stored nor kept
     assert store.stored([_event_id(config, "hook-1")]) == [False]
@@ -111,14 +116,14 @@ def test_a_webhook_lead_reconciliation_stored_is_its_twins_duplicate(
 def test_a_listed_lead_whose_webhook_came_first_is_known_by_its_rule(
         google: tuple[Config, Store], redis_client: redis.Redis) -> None:
     config, store = google
-    route, source = config.routes[GOOGLE], SOURCES["google_lead_forms"]
+    route = config.routes[GOOGLE]
     submission = new_submission(GoogleState(), "1234567890", "349080077126", DAY, None)
-    hook = ingest(store, config, route, source, [google_draft(submission, lead_id="hook-2")],
-                  DAY + 5)
+    hook = ingest(store, route, [google_draft(submission, lead_id="hook-2")], DAY + 5,
+                  **of(config, route))
     assert hook.known == [""]
     entries = GoogleMatchIndex(redis_client, Keys()).near(GOOGLE, DAY)
     assert [e.event_id for e in entries] == hook.events and not entries[0].listed
-    listed = stored(store, route, [(submission, _record(config, submission))], DAY + 60,
+    listed = ingest(store, route, [submission], DAY + 60, records=[_record(config, submission)],
                     customer=config.customers["acme"], ttl_s=config.dedup_ttl_s,
                     twins=GoogleReconciliation(timeout_s=1))
     assert (listed.accepted, listed.known, listed.events) == (0, ["gclid"], hook.events)
@@ -128,7 +133,7 @@ def test_a_dry_run_looks_and_stores_nothing(google: tuple[Config, Store]) -> Non
     config, store = google
     route = config.routes[GOOGLE]
     submission = new_submission(GoogleState(), "1234567890", "349080077126", DAY, None)
-    dry = stored(store, route, [(submission, _record(config, submission))], DAY,
+    dry = ingest(store, route, [submission], DAY, records=[_record(config, submission)],
                  customer=config.customers["acme"], ttl_s=config.dedup_ttl_s,
                  twins=GoogleReconciliation(timeout_s=1), dry_run=True)
     assert dry.known == [""] and store.stored(dry.events) == [False]
@@ -144,10 +149,8 @@ def test_the_intake_the_import_and_reconciliation_store_only_through_the_one_pat
                for p in (ROOT / folder).rglob("*.py")
                if re.search(r"store\.ingest\(", p.read_text())}
     assert callers == {"gateway/ingest.py"}
-    for path, name in (("gateway/web/intake.py", "ingest"),
-                       ("gateway/imports/record.py", "stored"),
-                       ("workers/reconcile.py", "stored")):
-        assert re.search(rf"from gateway\.ingest import .*\b{name}\b",
+    for path in ("gateway/web/intake.py", "gateway/imports/record.py", "workers/reconcile.py"):
+        assert re.search(r"from gateway\.ingest import .*\bingest\b",
                          (ROOT / path).read_text()), path
 
 

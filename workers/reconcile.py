@@ -26,7 +26,7 @@ from gateway.config import Config, Route
 from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
 from gateway.errors import NoUsableLead, SourceError
-from gateway.ingest import stored
+from gateway.ingest import ingest
 from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
 from gateway.store.route_status import reconciles
 from gateway.store.store import Store, now_ms
@@ -98,7 +98,8 @@ def ingest_page(store: Store, config: Config, found: Reconciliation, route: Rout
     ingest path with the source's own twin check."""
     pairs = listed_events(found, route, items, now, via)
     tally = Tally(seen=len(items), failed=len(items) - len(pairs))
-    done = stored(store, route, [(item, event.to_fields()) for item, event in pairs], now,
+    done = ingest(store, route, [item for item, _ in pairs], now,
+                  records=[event.to_fields() for _, event in pairs],
                   customer=config.customers[route.customer], ttl_s=config.dedup_ttl_s,
                   twins=found, dry_run=dry_run)
     tally.new, tally.known = done.accepted, done.duplicates

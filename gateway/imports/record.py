@@ -11,7 +11,7 @@ from typing import Any
 from gateway import defaults
 from gateway.config import Customer, Route
 from gateway.imports.rows import Prepared
-from gateway.ingest import stored
+from gateway.ingest import ingest
 from gateway.mega.contract import ROW_STATUSES
 from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY, SESSION_SET
 from gateway.store.store import Store, now_ms, translated
@@ -59,8 +59,8 @@ class Imports:
             seen = self._rows(keys=[k.import_(import_id, "ids"), k.import_(import_id, "contacts")],
                               args=args) if args else []
         fresh = [r for r, flag in zip(records, seen, strict=True) if flag == ROW_NEW]
-        done = stored(self.store, route, [(None, r) for r in fresh], self.store.clock(),
-                      customer=customer, ttl_s=self.ttl_s)
+        done = ingest(self.store, route, [None] * len(fresh), self.store.clock(),
+                      records=fresh, customer=customer, ttl_s=self.ttl_s)
         queued = [r["id"] for r, known in zip(fresh, done.known, strict=True) if not known]
         pipe = self.redis.pipeline(transaction=True)
         if queued:

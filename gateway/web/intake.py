@@ -84,7 +84,8 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
     except Ignored as why:
         seen.outcome, outcome = "ignored", Outcome(ignored=str(why))
     else:
-        done = ingest(ctx.store, config, spec, source, drafts, inbound.now)
+        done = ingest(ctx.store, spec, drafts, inbound.now, source=source,
+                      customer=config.customers[spec.customer], ttl_s=config.dedup_ttl_s)
         seen.events, seen.outcome = done.events, "accepted" if done.accepted else "duplicate"
         outcome = Outcome(done.accepted, done.duplicates, tuple(done.events))
     answer = source.answer(outcome, inbound, spec.settings)
