@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.config import Customer, Route
 from gateway.domain.leads import draft_event
@@ -30,8 +29,7 @@ log = logging.getLogger("leadgate.intake")
 TWINS: dict[str, Twins] = {"google_lead_forms": GoogleTwins()}
 
 
-@dataclass(frozen=True)
-class Ingested:
+class Ingested(NamedTuple):
     """What became of each lead, in order: the id of its event (a twin's where the source
     found one), and why it was not stored now ("" when it was; "id": the event key knew it;
     else the twin rule that found it)."""
@@ -64,18 +62,20 @@ def ingest(store: Store, route: Route, leads: list[Any], now: float, *, customer
     ids = [rec["id"] for rec in records]
     found = twins.twins(store, route, list(zip(leads, ids, strict=True)), now) if (
         twins and leads) else {}
-    fresh = [(lead, rec) for lead, rec in zip(leads, records, strict=True)
-             if rec["id"] not in found]
+    fresh = [rec for rec in records if rec["id"] not in found] if found else records
     if dry_run:
-        added = [not known for known in store.stored([rec["id"] for _, rec in fresh])]
+        added = [not known for known in store.stored([rec["id"] for rec in fresh])]
     else:
-        added = store.ingest(customer, [rec for _, rec in fresh], ttl_s) if fresh else []
+        added = store.ingest(customer, fresh, ttl_s) if fresh else []
         if twins:
-            twins.remember(store, route, [(lead, rec["id"]) for (lead, rec), new
-                                          in zip(fresh, added, strict=True) if new], now)
-    new = iter(added)
+            kept = [lead for lead, i in zip(leads, ids, strict=True) if i not in found]
+            twins.remember(store, route, [(lead, rec["id"]) for lead, rec, new
+                                          in zip(kept, fresh, added, strict=True) if new], now)
+    if not found:
+        return Ingested(ids, ["" if new else "id" for new in added])
+    more = iter(added)
     return Ingested([found[i].event_id if i in found else i for i in ids],
-                    [found[i].rule if i in found else "" if next(new) else "id" for i in ids])
+                    [found[i].rule if i in found else "" if next(more) else "id" for i in ids])
 
 
 @contextmanager
