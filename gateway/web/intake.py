@@ -72,10 +72,10 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
                       req.get_data(cache=True) if req.method == "POST" else b"",
                       req.mimetype, url_token, ctx.clock(), req.url)
     if req.method != "POST":
-        answer = source.handshake(inbound, spec.settings)
-        if answer is None:
+        check = source.handshake(inbound, spec.settings)
+        if check is None:
             return jsonify({"route": route, "ok": True}), 200
-        return Response(answer[1], status=answer[0], mimetype="text/plain")
+        return Response(check[1], status=check[0], mimetype="text/plain")
     source.authenticate(inbound, spec.settings)
     seen = _g()
     try:
