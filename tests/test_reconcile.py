@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from gateway.cli import cli
 from gateway.config import Config
-from gateway.domain.event import Event
 from gateway.domain.records import unpacked
+from gateway.domain.sources.twins import Twin
 from gateway.store.route_status import reconcile_report
 from gateway.web.app import create_app
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
@@ -272,9 +272,9 @@ def test_a_lead_a_source_knows_by_its_own_rule_is_counted_known_and_not_stored(
     class KnowsTheFirst(MetaReconciliation):
         """A source that matches a listed lead by more than its event key."""
 
-        def seen(self, store: Any, route: Any, pairs: list[tuple[Any, Event]]
-                 ) -> dict[str, str]:
-            return {e.id: "mine" for _, e in pairs if e.provider_id == leads[0]}
+        def twins(self, store: Any, route: Any, pairs: list[tuple[Any, str]], now: float
+                  ) -> dict[str, Twin]:
+            return {eid: Twin(eid, "mine") for item, eid in pairs if item["id"] == leads[0]}
 
     reconciler = Reconciler(config, drain.ctx.store,
                             sources={"meta_lead_ads": KnowsTheFirst(timeout_s=5)})

@@ -26,6 +26,7 @@ from gateway.config import Config, Route
 from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
 from gateway.errors import NoUsableLead, SourceError
+from gateway.ingest import ingest
 from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
 from gateway.store.route_status import reconciles
 from gateway.store.store import Store, now_ms
@@ -93,26 +94,16 @@ def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> E
 
 def ingest_page(store: Store, config: Config, found: Reconciliation, route: Route,
                 items: list[Any], now: float, via: str, *, dry_run: bool = False) -> Tally:
-    """Store the page's leads not yet known (or, dry, only count them)."""
+    """Store the page's leads not yet known (or, dry, only count them), through the one
+    ingest path with the source's own twin check."""
     pairs = listed_events(found, route, items, now, via)
     tally = Tally(seen=len(items), failed=len(items) - len(pairs))
-    matched = found.seen(store, route, pairs) if pairs else {}
-    unmatched = [(item, e) for item, e in pairs if e.id not in matched]
-    records = [e.to_fields() for _, e in unmatched]
-    tally.known = len(pairs) - len(records)
-    tally.rules.update(matched.values())
-    if not records:
-        return tally
-    if dry_run:
-        added = [not known for known in store.stored([rec["id"] for rec in records])]
-    else:
-        added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
-        found.stored(store, route, [p for p, new in zip(unmatched, added, strict=True) if new],
-                     now)
-    tally.new = sum(added)
-    tally.known += len(added) - tally.new
-    if by_key := len(added) - tally.new:
-        tally.rules["id"] += by_key
+    done = ingest(store, route, [item for item, _ in pairs], now,
+                  records=[event.to_fields() for _, event in pairs],
+                  customer=config.customers[route.customer], ttl_s=config.dedup_ttl_s,
+                  twins=found, dry_run=dry_run)
+    tally.new, tally.known = done.accepted, done.duplicates
+    tally.rules.update(rule for rule in done.known if rule)
     return tally
 
 

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from gateway import defaults
-from gateway.config import Customer
+from gateway.config import Customer, Route
 from gateway.imports.rows import Prepared
+from gateway.ingest import ingest
 from gateway.mega.contract import ROW_STATUSES
 from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY, SESSION_SET
 from gateway.store.store import Store, now_ms, translated
@@ -45,8 +46,10 @@ class Imports:
             pipe.zadd(self.keys.imports, {import_id: started})
             pipe.execute()
 
-    def add(self, import_id: str, customer: Customer, chunk: list[Prepared]) -> None:
-        """Store one chunk of rows: repeats within the file are counted, new rows ingested."""
+    def add(self, import_id: str, customer: Customer, chunk: list[Prepared], *,
+            route: Route) -> None:
+        """Store one chunk of rows: repeats within the file are counted, new rows ingested
+        through the one ingest path."""
         k, key = self.keys, self.keys.import_(import_id)
         records = [p.record for p in chunk if p.record is not None]
         contacts = [p.contacts for p in chunk if p.record is not None]
@@ -56,8 +59,9 @@ class Imports:
             seen = self._rows(keys=[k.import_(import_id, "ids"), k.import_(import_id, "contacts")],
                               args=args) if args else []
         fresh = [r for r, flag in zip(records, seen, strict=True) if flag == ROW_NEW]
-        added = self.store.ingest(customer, fresh, self.ttl_s) if fresh else []
-        queued = [r["id"] for r, new in zip(fresh, added, strict=True) if new]
+        done = ingest(self.store, route, [None] * len(fresh), self.store.clock(),
+                      records=fresh, customer=customer, ttl_s=self.ttl_s)
+        queued = [r["id"] for r, known in zip(fresh, done.known, strict=True) if not known]
         pipe = self.redis.pipeline(transaction=True)
         if queued:
             pipe.sadd(k.import_(import_id, "pending"), *queued)
@@ -69,7 +73,7 @@ class Imports:
         for name, n in (("rows", len(chunk)), ("queued", len(queued)),
                         ("failed", len(errors)), ("warnings", sum(p.warned for p in chunk)),
                         ("duplicates_in_file", sum(1 for f in seen if f != ROW_NEW)),
-                        ("already_imported", len(added) - len(queued))):
+                        ("already_imported", done.duplicates)):
             if n:
                 pipe.hincrby(key, name, n)
         for part in ("ids", "contacts", "pending", "errors"):

@@ -148,8 +148,8 @@ class Source:
     lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
     success_status: ClassVar[int] = 202
     enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
-    # its webhook leads are kept findable for reconciliation's matching
-    # (gateway/store/google_match.py)
+    # one lead may come under two ids (webhook and listing): a twin check runs on the one
+    # ingest path (gateway/domain/sources/twins.py; its webhook side: gateway/ingest.py TWINS)
     remembered: ClassVar[bool] = False
     # its leads can be listed at the provider: reconciliation, backfill and source health
     # (implemented on the worker side, workers/capabilities.py)
