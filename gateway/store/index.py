@@ -83,7 +83,7 @@ class Index:
         """The HMAC of one normalized contact: all a key name ever holds of it."""
         mac = self._mac.copy()
         mac.update(f"{kind}:{value}".encode())
-        return mac.hexdigest()[:32]
+        return str(mac.hexdigest())[:32]
 
     def contact_digests(self, lead: dict[str, Any]) -> list[str]:
         """The digests of a normalized lead's email and phone."""

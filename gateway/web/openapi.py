@@ -270,7 +270,7 @@ def build_spec() -> dict[str, Any]:
                      "summary": "receive a provider's webhook", "tags": ["intake"],
                      "requestBody": body, "responses": intake_answers},
             "get": {"operationId": f"checkWebhookUrl{suffix}", **check, "tags": ["intake"]}})
-    admin = [{"admin": []}]
+    admin: list[dict[str, list[str]]] = [{"admin": []}]
     denied = _errors(401, 404)
     event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(path="/v1/events/{event_id}", parameters=[event_id], operations={"get": {
@@ -283,8 +283,8 @@ def build_spec() -> dict[str, Any]:
         "summary": "every customer: pending, in flight, delivered, dead, held and why",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Customers", "per customer"), **denied, **_errors(503)}}})
-    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    spec.path(path="/v1/customers/{name}", parameters=[name], operations={"get": {
+    customer = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/v1/customers/{name}", parameters=[customer], operations={"get": {
         "operationId": "getCustomer", "summary": "one customer", "tags": ["admin"],
         "security": admin,
         "responses": {**_ok(200, "Customer", "the customer"), **denied, **_errors(503)}}})

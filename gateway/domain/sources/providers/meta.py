@@ -24,6 +24,7 @@ from gateway.domain.sources.base import (
 )
 from gateway.domain.sources.providers.meta_leads import GraphLeads
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.domain.urls import require_tls
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -93,7 +94,7 @@ class MetaLeadAds(Source):
             for change in changes if isinstance(changes, list) else []:
                 if not isinstance(change, dict) or change.get("field") != "leadgen":
                     continue
-                value = change.get("value") if isinstance(change.get("value"), dict) else {}
+                value = part(change, "value")
                 lead_id = value.get("leadgen_id")
                 if isinstance(lead_id, bool) or not isinstance(lead_id, str | int) or \
                         not str(lead_id).strip():

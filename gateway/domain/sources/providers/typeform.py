@@ -63,8 +63,8 @@ class Typeform(Source):
                 lead["contact_email"], used = value, used | {name}
             elif types.get(name) == "phone_number":
                 lead["contact_phone"], used = value, used | {name}
-        if "contact_name" not in lead and (name := _titled_name(answers, types)):
-            lead["contact_name"], used = answers[name], used | {name}
+        if "contact_name" not in lead and (titled := _titled_name(answers, types)):
+            lead["contact_name"], used = answers[titled], used | {titled}
         return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
 
 

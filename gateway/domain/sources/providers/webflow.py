@@ -16,6 +16,7 @@ from gateway.domain.sources.base import (
     sample_contact,
 )
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import (
     check_timestamp,
     digest,
@@ -72,7 +73,7 @@ class Webflow(Source):
         elif body.get("triggerType") != "form_submission":
             raise Ignored(f"triggerType {body.get('triggerType')!r} carries no lead")
         else:
-            payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+            payload = part(body, "payload")
             submission_id = payload.get("id")
         if not isinstance(submission_id, str | int) or submission_id in ("", True, False):
             raise BadRequest("not a Webflow form submission: no payload.id")
