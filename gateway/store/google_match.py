@@ -98,6 +98,8 @@ def webhook_entry(index: Index, event_id: str, draft: Draft, region: str,
 
 @dataclass(frozen=True)
 class GoogleMatchIndex:
+    """Webhook leads of Google routes, by submission time, for reconciliation to match."""
+
     client: redis.Redis
     keys: Keys
 

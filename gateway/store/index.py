@@ -55,6 +55,8 @@ def derive(secret: bytes, purpose: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Index:
+    """The console's search index: contacts by keyed digest, attempts by event."""
+
     keys: Keys
     secret: bytes | None        # the contact index key; None: contacts are not indexed
     keep_s: int                 # how long an event stays findable

@@ -30,6 +30,8 @@ CONTACT_KEYS = {"name": "contact_name", "email": "contact_email", "phone": "cont
 
 
 class Intercom(Source):
+    """Intercom's contact and conversation notifications, signed with the app's secret."""
+
     name = "intercom"
     settings_schema = SecretSettings
     lead_defaults = {"source_type": "chat"}

@@ -26,10 +26,14 @@ FORM_TYPES = {"name": "contact_name", "email": "contact_email", "phone": "contac
 
 
 class LiveChatSettings(RouteSettings):
+    """A LiveChat route's settings: the webhook's secret key."""
+
     secret_key = fields.String(required=True, validate=CHOSEN)
 
 
 class LiveChat(Source):
+    """LiveChat's incoming_chat webhooks: the customer and the pre-chat form."""
+
     name = "livechat"
     settings_schema = LiveChatSettings
     lead_defaults = {"source_type": "chat"}

@@ -36,6 +36,8 @@ PAREN = re.compile(r"\(.*$")
 
 
 class MetaSettings(SecretSettings, ReconcileSettings):
+    """A Meta route's settings: app secret, verify token, page token, Graph API, reconciling."""
+
     verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
@@ -48,6 +50,8 @@ class MetaSettings(SecretSettings, ReconcileSettings):
 
 
 class MetaLeadAds(Source):
+    """Meta Lead Ads leadgen notifications; the leads themselves come from the Graph API."""
+
     name = "meta_lead_ads"
     settings_schema = MetaSettings
     lead_defaults = {"source_type": "form", "source_platform": "meta_ads"}

@@ -24,10 +24,14 @@ VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url
 
 
 class TypeformSettings(ChosenSecretSettings):
+    """A Typeform route's settings: its secret, and whether partial responses count."""
+
     accept_partial = fields.Boolean(load_default=False)
 
 
 class Typeform(Source):
+    """Typeform's form_response webhooks, signed with the route's secret."""
+
     name = "typeform"
     settings_schema = TypeformSettings
 

@@ -29,6 +29,8 @@ from gateway.errors import BadRequest, Ignored, Unauthorized
 
 
 class WebflowSettings(RouteSettings):
+    """A Webflow route's settings: its signing secret and timestamp tolerance."""
+
     secret = fields.String(validate=validate.Length(min=8))
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
 
@@ -40,6 +42,8 @@ class WebflowSettings(RouteSettings):
 
 
 class Webflow(Source):
+    """Webflow's form_submission webhooks, signed with the site's secret."""
+
     name = "webflow"
     settings_schema = WebflowSettings
 
