@@ -18,8 +18,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# ruff, then mypy: its default level over gateway/ and workers/, strict over gateway/domain/ and
+# gateway/store/ (pyproject.toml: [tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # the docs site (mkdocs.yml, docs/) into site/; --strict: a broken link or a page left out fails
 .PHONY: docs

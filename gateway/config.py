@@ -44,6 +44,8 @@ def _admin_token(token: str) -> None:
 
 
 class ServerSchema(Schema):
+    """The [server] section: admin token, console and contact-index secrets, limits."""
+
     class Meta:
         unknown = RAISE
 
@@ -78,6 +80,8 @@ class RedisSchema(Schema):
 
 
 class MegaSchema(Schema):
+    """The [mega] section: MEGA's base URL, timeouts, batching and key retention."""
+
     class Meta:
         unknown = RAISE
 
@@ -127,6 +131,8 @@ class AlertsSchema(Schema):
 
 
 class CustomerSchema(Schema):
+    """One [customers.<name>] table: MEGA's customer id, its token, delivery options."""
+
     class Meta:
         unknown = RAISE
 
@@ -142,6 +148,8 @@ class CustomerSchema(Schema):
 
 
 class RouteCommonSchema(Schema):
+    """The keys every route has (customer, source, lead, fields); the source checks the rest."""
+
     class Meta:
         unknown = EXCLUDE   # the adapter's own schema checks the remaining keys
 

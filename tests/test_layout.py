@@ -130,3 +130,38 @@ def test_no_gateway_folder_holds_more_than_twelve_modules() -> None:
     folders = [ROOT / "gateway", *(p for p in (ROOT / "gateway").rglob("*") if p.is_dir())]
     crowded = {str(f.relative_to(ROOT)): n for f in folders if (n := flat_modules(f)) > MAX_FLAT}
     assert crowded == {}
+
+
+def undocumented_classes(tree: ast.AST) -> list[str]:
+    """The public classes of a module without a docstring (a class nested in a class counts;
+    marshmallow's `class Meta` options do not)."""
+    missing: list[str] = []
+
+    def visit(node: ast.AST, outer: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                name = f"{outer}{child.name}"
+                nested_options = outer and child.name == "Meta"
+                if not child.name.startswith("_") and not nested_options \
+                        and not ast.get_docstring(child):
+                    missing.append(name)
+                visit(child, f"{name}.")
+            elif not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                visit(child, outer)
+
+    visit(tree, "")
+    return missing
+
+
+def test_every_public_class_has_a_docstring() -> None:
+    files = [p for top in ("gateway", "workers") for p in (ROOT / top).rglob("*.py")]
+    missing = {f"{module_name(p)}.{name}" for p in files
+               for name in undocumented_classes(ast.parse(p.read_text()))}
+    assert sorted(missing) == []
+
+
+def test_the_docstring_check_finds_a_class_without_one() -> None:
+    tree = ast.parse('class A:\n    """Has one."""\n\n    class Meta:\n        x = 1\n\n'
+                     '    class B:\n        x = 1\n\n\nclass C:\n    pass\n\n\nclass _D:\n'
+                     '    pass\n\n\nif True:\n    class E:\n        pass\n')
+    assert undocumented_classes(tree) == ["A.B", "C", "E"]

@@ -26,6 +26,7 @@ from gateway.config import Config
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.store.headroom import read_memory, read_settings
 from gateway.store.keys import ALERT_CLAIM, ALERT_TRANSITION
+from gateway.store.replies import members, text, text_hash
 from gateway.store.route_status import health_report, reconcile_report, reconciles
 from gateway.store.store import Store, now_ms
 
@@ -67,7 +68,7 @@ class Evaluator:
     def evaluate(self) -> list[str]:
         """Queue the alerts of every change of state; returns their fields (kind:subject)."""
         current = {c.field: c for c in self.conditions()}
-        firing = {f.decode() for f in self.store.redis.hkeys(self.store.keys.alert_state)}
+        firing = set(members(self.store.redis.hkeys(self.store.keys.alert_state)))
         changed = [c.field for c in current.values() if self.transition(c, "firing")]
         for name in sorted(firing - set(current)):
             kind, _, subject = name.partition(":")
@@ -90,9 +91,9 @@ class Evaluator:
                 source = self.config.routes[route].source
                 found.append(Condition("source_unhealthy", route, f"route {route}: source "
                                        f"{source} {state.replace('_', ' ')}"))
-        for route in self.config.routes.values():
-            if reconciles(route) and (n := reconcile_report(self.store, route)["last_missed"]):
-                found.append(Condition("missed_leads", route.name, f"route {route.name}: "
+        for spec in self.config.routes.values():
+            if reconciles(spec) and (n := reconcile_report(self.store, spec)["last_missed"]):
+                found.append(Condition("missed_leads", spec.name, f"route {spec.name}: "
                                        f"reconciliation recovered {n} lead(s) the webhook "
                                        "missed"))
         return found + self.memory_conditions() + self.settings_conditions()
@@ -161,7 +162,7 @@ class Evaluator:
         created = self.store.redis.hget(keys.batch(customer), "created")
         times = [int(created)] if created else []
         if first:
-            received = self.store.redis.hget(keys.event(first.decode()), "received_at")
+            received = self.store.redis.hget(keys.event(text(first)), "received_at")
             times += [int(received)] if received else []
         return min(times, default=0)
 
@@ -231,8 +232,7 @@ class AlertSender:
         """POST one alert; on success forget it, else schedule a retry (or drop it, too old).
         Any failure, not only HTTP's, is caught: one alert never stops the others."""
         keys = self.store.keys
-        record = {k.decode(): v.decode() for k, v in
-                  self.store.redis.hgetall(keys.alert(delivery)).items()}
+        record = text_hash(self.store.redis.hgetall(keys.alert(delivery)))
         alert_id, _, target = delivery.rpartition(".")
         url = self.config.alerts.get(f"{target}_url" if target == "webhook"
                                      else "slack_webhook_url")

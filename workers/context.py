@@ -19,6 +19,8 @@ from workers.capabilities import Fetcher, fetchers
 
 @dataclass
 class WorkerContext:
+    """A worker process's long-lived clients (Redis, MEGA, sources) and its stop signal."""
+
     config: Config
     redis: redis.Redis
     store: Store

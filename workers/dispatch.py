@@ -19,6 +19,8 @@ JOB_TIMEOUT_S = 300
 
 
 class Dispatcher:
+    """Queues a flush job for each customer whose batch is due, in a background thread."""
+
     def __init__(self, ctx: WorkerContext, queue: Queue, *,
                  interval_s: float = defaults.DISPATCH_INTERVAL_S):
         self.ctx, self.queue, self.interval_s = ctx, queue, interval_s

@@ -68,7 +68,7 @@ def reconciled_routes(config: Config) -> list[Route]:
 def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> float:
     """After a failed run: doubling from RECONCILE_BACKOFF_S, capped, with a little jitter."""
     wait = min(defaults.RECONCILE_BACKOFF_CAP_S,
-               defaults.RECONCILE_BACKOFF_S * 2 ** max(0, failures - 1))
+               defaults.RECONCILE_BACKOFF_S * (1 << max(0, failures - 1)))
     return wait * (0.9 + 0.2 * rand())
 
 

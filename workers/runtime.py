@@ -31,7 +31,7 @@ class FlushWorker(SimpleWorker):
         """Tell the dispatcher and the flushes to stop, then stop as RQ does."""
         if self.leadgate is not None:
             self.leadgate.stopping.set()
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
 
 def make_worker(ctx: WorkerContext) -> tuple[FlushWorker, Dispatcher]:

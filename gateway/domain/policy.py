@@ -32,7 +32,7 @@ def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
               cap: float = defaults.BACKOFF_CAP_S,
               rand: Callable[[], float] = random.random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    return rand() * min(cap, base * 2 ** max(0, attempt - 1))
+    return rand() * min(cap, base * (1 << max(0, attempt - 1)))
 
 
 def lease_s(mega_timeout_s: float) -> float:

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from redis.typing import EncodableT
+
 from gateway import defaults
 from gateway.config import Customer, Route
 from gateway.imports.rows import Prepared
 from gateway.ingest import ingest
 from gateway.mega.contract import ROW_STATUSES
 from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY, SESSION_SET
+from gateway.store.replies import members, text_hash
 from gateway.store.store import Store, now_ms, translated
 
 COUNTS = ("rows", "queued", *ROW_STATUSES, "duplicates_in_file", "already_imported", "warnings",
@@ -39,9 +42,10 @@ class Imports:
         started = now_ms(self.store.clock)
         with translated():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(self.keys.import_(import_id), mapping={
-                **info, "status": "reading", "started_at": started, "heartbeat": started,
-                **dict.fromkeys(COUNTS, 0)})
+            record: dict[EncodableT, EncodableT] = {name: value for name, value in info.items()}
+            record.update({"status": "reading", "started_at": started, "heartbeat": started,
+                           **dict.fromkeys(COUNTS, 0)})
+            pipe.hset(self.keys.import_(import_id), mapping=record)
             pipe.expire(self.keys.import_(import_id), self.ttl_s)
             pipe.zadd(self.keys.imports, {import_id: started})
             pipe.execute()
@@ -180,18 +184,18 @@ class Imports:
             raw = self.redis.hgetall(k.import_(import_id))
             if not raw:
                 return None
-            self._stopped(import_id, {a.decode(): b.decode() for a, b in raw.items()})
+            self._stopped(import_id, text_hash(raw))
             pending = self.tally(import_id)
             raw = self.redis.hgetall(k.import_(import_id))
             shown = self.redis.lrange(k.import_(import_id, "errors"), 0, errors - 1)
             unknown = self.redis.smembers(k.import_(import_id, "unknown"))
-        data = {a.decode(): b.decode() for a, b in raw.items()}
+        data = text_hash(raw)
         if "report" in data:
             return {**json.loads(data["report"]), "import": import_id}
         counts = {name: int(data.pop(name, 0)) for name in COUNTS}
         return {"import": import_id, "dry_run": False, **data, "pending": pending,
                 "counts": counts, "errors": [json.loads(e) for e in shown],
-                "unknown_custom_fields": sorted(u.decode() for u in unknown)}
+                "unknown_custom_fields": sorted(members(unknown))}
 
     def failed_rows(self, import_id: str) -> dict[int, str]:
         """The failed rows kept (the first IMPORT_ERRORS_KEPT): row number -> reason."""

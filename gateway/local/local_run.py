@@ -63,7 +63,7 @@ def redis_run_id(url: str) -> str:
 def _server_info(url: str) -> dict[str, Any]:
     client = connect(url, socket_timeout=1)
     try:
-        return client.info("server")  # type: ignore[no-any-return]
+        return dict(client.info("server"))
     finally:
         client.close()
 

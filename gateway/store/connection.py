@@ -19,7 +19,7 @@ class VerifiedSSLConnection(redis.SSLConnection):
 
     def _connect(self) -> Any:
         try:
-            return super()._connect()
+            return super()._connect()  # type: ignore[no-untyped-call]
         except ssl.SSLCertVerificationError as exc:
             raise RedisTlsUnverified(
                 f"rediss://{self.host}:{self.port}: the server's certificate did not verify "

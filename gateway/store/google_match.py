@@ -25,6 +25,7 @@ from gateway.domain.sources.base import Draft
 from gateway.domain.sources.twins import Twin
 from gateway.store.index import Index
 from gateway.store.keys import Keys
+from gateway.store.replies import scored
 
 DIGEST_CHARS = 16
 log = logging.getLogger("leadgate.intake")
@@ -121,8 +122,8 @@ class GoogleMatchIndex:
         """The route's webhook leads submitted within window_s of `at` (at most `limit`)."""
         found = self.client.zrangebyscore(self.keys.google_match(route), at - window_s,
                                           at + window_s, start=0, num=limit, withscores=True)
-        return [s for member, score in found
-                if (s := Stored.parse(member.decode(), float(score))) is not None]
+        return [s for member, score in scored(found)
+                if (s := Stored.parse(member, score)) is not None]
 
     def listed_twin(self, route: str, entry: Stored) -> Stored | None:
         """The lead reconciliation stored that a webhook lead is: near in time, the same form,

@@ -55,6 +55,8 @@ def derive(secret: bytes, purpose: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Index:
+    """The console's search index: contacts by keyed digest, attempts by event."""
+
     keys: Keys
     secret: bytes | None        # the contact index key; None: contacts are not indexed
     keep_s: int                 # how long an event stays findable
@@ -83,7 +85,7 @@ class Index:
         """The HMAC of one normalized contact: all a key name ever holds of it."""
         mac = self._mac.copy()
         mac.update(f"{kind}:{value}".encode())
-        return mac.hexdigest()[:32]
+        return str(mac.hexdigest())[:32]
 
     def contact_digests(self, lead: dict[str, Any]) -> list[str]:
         """The digests of a normalized lead's email and phone."""

@@ -76,6 +76,8 @@ from gateway.domain.records import SHORT_NAMES
 
 @dataclass(frozen=True)
 class Keys:
+    """Every Redis key name leadgate uses, under one prefix."""
+
     prefix: str = defaults.KEY_PREFIX
 
     def event(self, event_id: str) -> str:

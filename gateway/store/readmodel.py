@@ -25,6 +25,7 @@ from gateway.domain.records import (
 )
 from gateway.errors import StoreFull, StoreUnavailable
 from gateway.store.keys import Keys
+from gateway.store.replies import members, raw_hash, scored, text, text_hash
 
 
 @contextmanager
@@ -127,8 +128,7 @@ class ReadModel:
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
         """The customer hash as it is stored."""
-        raw = self.redis.hgetall(self.keys.customer(customer))
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return text_hash(self.redis.hgetall(self.keys.customer(customer)))
 
     def state(self, customer: str) -> CustomerState:
         """The customer's state, typed."""
@@ -144,8 +144,7 @@ class ReadModel:
     def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[Event]:
         """Dead letters, oldest first."""
         with translated():
-            ids = [i.decode() for i in self.redis.zrange(self.keys.dead, offset,
-                                                         offset + limit - 1)]
+            ids = members(self.redis.zrange(self.keys.dead, offset, offset + limit - 1))
             return [e for e in self.events(ids) if e]
 
     def dead_count(self) -> int:
@@ -195,7 +194,7 @@ class ReadModel:
         if not key:
             return None
         with translated():
-            return SentRequest.from_hash(self.redis.hgetall(self.keys.request(key)))
+            return SentRequest.from_hash(raw_hash(self.redis.hgetall(self.keys.request(key))))
 
     def purge(self, eid: str) -> bool:
         """Delete a dead letter for good, in one script (keys.py: PURGE): False if it is not
@@ -215,7 +214,7 @@ class ReadModel:
             pipe.zscore(k.due, customer)
             pipe.zscore(k.leases, customer)
             waiting, batch_ids, state, due, leased = pipe.execute()
-        state = CustomerState.from_hash({a.decode(): b.decode() for a, b in state.items()})
+        state = CustomerState.from_hash(text_hash(state))
         held = state.hold_until > now_ms(self.clock)
         with translated():
             routes = {route: {"leads": int(self.redis.llen(k.parked(customer, route))),
@@ -242,7 +241,7 @@ class ReadModel:
         first = self.redis.lindex(self.keys.buffer(customer), 0)
         if first is None:
             return None
-        received = self.redis.hget(self.keys.event(first.decode()), "received_at")
+        received = self.redis.hget(self.keys.event(text(first)), "received_at")
         return int(received) if received else None
 
     def recent_events(self, top: float, low: float, *, offset: int, count: int
@@ -250,16 +249,15 @@ class ReadModel:
         """(event id, received ms) from the events-by-time index, newest first."""
         found = self.redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
                                             withscores=True)
-        return [(eid.decode(), int(score)) for eid, score in found]
+        return [(eid, int(score)) for eid, score in scored(found)]
 
     def reconcile_state(self, route: str) -> dict[str, str]:
         """A route's reconciliation hash as it is stored."""
-        raw = self.redis.hgetall(self.keys.reconcile(route))
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return text_hash(self.redis.hgetall(self.keys.reconcile(route)))
 
     def source_health(self) -> dict[str, Any]:
         """The last source-health check of every checked route, by route."""
-        return {k.decode(): json.loads(v) for k, v in
+        return {text(k): json.loads(v) for k, v in
                 self.redis.hgetall(self.keys.source_health).items()}
 
     def memory_info(self) -> dict[str, Any]:
@@ -272,4 +270,4 @@ class ReadModel:
 
     def firing_alerts(self) -> list[str]:
         """The alerts firing now, by name."""
-        return sorted(f.decode() for f in self.redis.hkeys(self.keys.alert_state))
+        return sorted(text(f) for f in self.redis.hkeys(self.keys.alert_state))

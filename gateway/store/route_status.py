@@ -62,7 +62,7 @@ def health_label(health: dict[str, Any] | None) -> str:
         return f"token expiring in {days} days"
     if state == "healthy" and days is not None:
         return f"healthy (token expires in {days} days)"
-    return state.replace("_", " ")
+    return str(state).replace("_", " ")
 
 
 def reconcile_facts(report: dict[str, Any]) -> dict[str, str]:

@@ -19,6 +19,8 @@ JSON_FIELDS = ("lead", "warnings", "unmapped", "ignored_custom_fields", "mega_bo
 
 
 class AdminDisabled(InboundError):
+    """404: the admin API is off (no admin token is configured)."""
+
     status_code = 404
 
 

@@ -54,7 +54,7 @@ def _request() -> Request:
 
 
 def _g() -> Any:
-    return g._get_current_object()  # type: ignore[attr-defined]
+    return g._get_current_object()
 
 
 @bp.route("/hooks/<route>", methods=METHODS, defaults={"url_token": None})

@@ -77,6 +77,8 @@ class Listed:
 
 @dataclass(frozen=True)
 class Match:
+    """A listed submission found among stored leads, and the rule that found it."""
+
     rule: str                         # one of RULES
     event_id: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, overload
 
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -15,12 +15,22 @@ from gateway.encoding import dumps
 from gateway.errors import Ignored
 
 
+class Headers(Protocol):
+    """A request's headers, read by name case-insensitively (werkzeug's; a dict in tests)."""
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
+
+
 @dataclass(frozen=True)
 class Inbound:
     """What arrived, independent of Flask: adapters see only this."""
 
     method: str
-    headers: Mapping[str, str]          # case-insensitive
+    headers: Headers                    # case-insensitive
     query: Mapping[str, str]
     body: bytes
     mimetype: str

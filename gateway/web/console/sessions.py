@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.store.keys import SESSION_SET, SIGNIN_COUNT
+from gateway.store.replies import text_hash
 from gateway.store.store import Store
 
 
@@ -38,7 +39,7 @@ def load(store: Store, sid: Any) -> dict[str, str] | None:
     if not isinstance(sid, str) or not sid:
         return None
     raw = store.redis.hgetall(store.keys.console_session(handle(sid)))
-    record = {k.decode(): v.decode() for k, v in raw.items()}
+    record = text_hash(raw)
     if float(record.get("exp") or 0) <= store.clock():
         return None
     return record

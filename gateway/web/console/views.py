@@ -85,7 +85,8 @@ def search() -> Any:
         if not query.contact:
             return _events(query, f"“{q}” is not an email address or a phone number")
         sessions.remember_search(store, session["sid"], q, ".".join(query.contact))
-    return redirect(url_for("console.events", **query.args()))
+    args: dict[str, Any] = query.args()
+    return redirect(url_for("console.events", **args))
 
 
 def _record(event_id: str) -> dict[str, str]:

@@ -31,6 +31,8 @@ MAX_ITEMS = 1000
 
 
 class GenericSettings(RouteSettings):
+    """A generic route's settings: optional HMAC secret, header and encoding, event id path."""
+
     hmac_secret = fields.String(validate=CHOSEN)
     hmac_header = fields.String(load_default="X-Signature")
     hmac_encoding = fields.String(load_default="hex", validate=validate.OneOf(("hex", "base64")))
@@ -44,6 +46,8 @@ class GenericSettings(RouteSettings):
 
 
 class Generic(Source):
+    """Any JSON or form poster, authenticated by URL token or HMAC signature."""
+
     name = "generic"
     settings_schema = GenericSettings
 

@@ -24,6 +24,8 @@ BOUNDARY = "------------------------leadgateSampleBoundary"
 
 
 class Jotform(UnsignedSource):
+    """Jotform's multipart submissions (unsigned: the URL token authenticates)."""
+
     name = "jotform"
 
     def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:

@@ -24,6 +24,7 @@ from gateway.domain.sources.base import (
 )
 from gateway.domain.sources.providers.meta_leads import GraphLeads
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.domain.urls import require_tls
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -35,6 +36,8 @@ PAREN = re.compile(r"\(.*$")
 
 
 class MetaSettings(SecretSettings, ReconcileSettings):
+    """A Meta route's settings: app secret, verify token, page token, Graph API, reconciling."""
+
     verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
@@ -47,6 +50,8 @@ class MetaSettings(SecretSettings, ReconcileSettings):
 
 
 class MetaLeadAds(Source):
+    """Meta Lead Ads leadgen notifications; the leads themselves come from the Graph API."""
+
     name = "meta_lead_ads"
     settings_schema = MetaSettings
     lead_defaults = {"source_type": "form", "source_platform": "meta_ads"}
@@ -93,7 +98,7 @@ class MetaLeadAds(Source):
             for change in changes if isinstance(changes, list) else []:
                 if not isinstance(change, dict) or change.get("field") != "leadgen":
                     continue
-                value = change.get("value") if isinstance(change.get("value"), dict) else {}
+                value = part(change, "value")
                 lead_id = value.get("leadgen_id")
                 if isinstance(lead_id, bool) or not isinstance(lead_id, str | int) or \
                         not str(lead_id).strip():

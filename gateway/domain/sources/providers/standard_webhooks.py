@@ -36,11 +36,15 @@ def header_prefix(headers: Any) -> str:
 
 
 class StandardWebhooksSettings(RouteSettings):
+    """A Standard Webhooks route's settings: its whsec_ secret and timestamp tolerance."""
+
     secret = fields.String(required=True, validate=check_whsec)
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
 
 
 class StandardWebhooks(Source):
+    """Senders that sign by the Standard Webhooks spec (Svix's header names too)."""
+
     name = "standard_webhooks"
     settings_schema = StandardWebhooksSettings
 

@@ -24,10 +24,14 @@ VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url
 
 
 class TypeformSettings(ChosenSecretSettings):
+    """A Typeform route's settings: its secret, and whether partial responses count."""
+
     accept_partial = fields.Boolean(load_default=False)
 
 
 class Typeform(Source):
+    """Typeform's form_response webhooks, signed with the route's secret."""
+
     name = "typeform"
     settings_schema = TypeformSettings
 
@@ -63,8 +67,8 @@ class Typeform(Source):
                 lead["contact_email"], used = value, used | {name}
             elif types.get(name) == "phone_number":
                 lead["contact_phone"], used = value, used | {name}
-        if "contact_name" not in lead and (name := _titled_name(answers, types)):
-            lead["contact_name"], used = answers[name], used | {name}
+        if "contact_name" not in lead and (titled := _titled_name(answers, types)):
+            lead["contact_name"], used = answers[titled], used | {titled}
         return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
 
 

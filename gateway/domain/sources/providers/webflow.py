@@ -16,6 +16,7 @@ from gateway.domain.sources.base import (
     sample_contact,
 )
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import (
     check_timestamp,
     digest,
@@ -28,6 +29,8 @@ from gateway.errors import BadRequest, Ignored, Unauthorized
 
 
 class WebflowSettings(RouteSettings):
+    """A Webflow route's settings: its signing secret and timestamp tolerance."""
+
     secret = fields.String(validate=validate.Length(min=8))
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
 
@@ -39,6 +42,8 @@ class WebflowSettings(RouteSettings):
 
 
 class Webflow(Source):
+    """Webflow's form_submission webhooks, signed with the site's secret."""
+
     name = "webflow"
     settings_schema = WebflowSettings
 
@@ -72,7 +77,7 @@ class Webflow(Source):
         elif body.get("triggerType") != "form_submission":
             raise Ignored(f"triggerType {body.get('triggerType')!r} carries no lead")
         else:
-            payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+            payload = part(body, "payload")
             submission_id = payload.get("id")
         if not isinstance(submission_id, str | int) or submission_id in ("", True, False):
             raise BadRequest("not a Webflow form submission: no payload.id")
