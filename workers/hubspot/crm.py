@@ -106,6 +106,6 @@ def classify(status: int, body: Any, retry_after: str | None = None) -> HubSpotE
     if status == 404:
         return HubSpotError(message, kind="gone", status=status)
     if status == 429:
-        wait = float(retry_after) if (retry_after or "").isdigit() else None
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
         return HubSpotError(message, kind="throttled", status=status, retry_after_s=wait)
     return HubSpotError(message, kind="unavailable", status=status)

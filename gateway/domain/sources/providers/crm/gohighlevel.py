@@ -85,9 +85,8 @@ class HighLevel(Source):
         """A signature HighLevel's public key verifies, else (workflow webhooks) the URL token
         the intake checked already; a signature that is sent must verify."""
         for header, setting in ((ED25519_HEADER, "public_key"), (RSA_HEADER, "rsa_public_key")):
-            if inbound.headers.get(header) and settings.get(setting):
-                return verify(public_key(settings[setting]), inbound.headers[header],
-                              inbound.body, header)
+            if (sent := inbound.headers.get(header)) and settings.get(setting):
+                return verify(public_key(settings[setting]), sent, inbound.body, header)
         if any(inbound.headers.get(h) for h in (ED25519_HEADER, RSA_HEADER)) or \
                 not settings.get("url_token"):
             raise Unauthorized(f"no {ED25519_HEADER} (or {RSA_HEADER}) this route's public key "
