@@ -37,6 +37,8 @@ class HubSpotError(SourceError):
 
 @dataclass
 class Fetched:
+    """What one CRM read found: leads by event id, and the ids it could not read."""
+
     leads: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: dict[str, str] = field(default_factory=dict)        # contact id -> HubSpot's message
 

@@ -65,6 +65,8 @@ def _key_of(kind: type) -> Any:
 
 
 class HighLevelSettings(RouteSettings):
+    """A HighLevel route's keys: its public keys (Ed25519, legacy RSA) and URL token."""
+
     public_key = fields.String(validate=_key_of(ed25519.Ed25519PublicKey))
     rsa_public_key = fields.String(validate=_key_of(rsa.RSAPublicKey))
 
@@ -76,6 +78,8 @@ class HighLevelSettings(RouteSettings):
 
 
 class HighLevel(Source):
+    """HighLevel's ContactCreate app webhooks and workflow "Webhook" actions."""
+
     name = "gohighlevel"
     settings_schema = HighLevelSettings
     lead_defaults = {"source_type": "form", "source_platform": "ghl"}

@@ -55,6 +55,8 @@ MAX_EVENTS = 100
 
 
 class HubSpotSettings(RouteSettings):
+    """A HubSpot route's app secret, public URL and CRM access token."""
+
     client_secret = fields.String(validate=validate.Length(min=8))
     public_url = fields.URL(require_tld=False, schemes={"http", "https"})
     access_token = fields.String(validate=validate.Length(min=8))     # the CRM API read
@@ -73,6 +75,8 @@ class HubSpotSettings(RouteSettings):
 
 
 class HubSpot(Source):
+    """HubSpot's contact creations (read from its CRM API) and workflow webhooks."""
+
     name = "hubspot"
     settings_schema = HubSpotSettings
     lead_defaults = {"source_type": "form", "source_platform": "hubspot"}

@@ -34,10 +34,14 @@ KEPT = ("id", "email", "phone", "first_name", "last_name", "created_at", "tags",
 
 
 class ShopifySettings(SecretSettings):
+    """A Shopify route's app secret, and whether a new customer's first order is a lead."""
+
     orders = fields.Boolean(load_default=False)     # orders/create of a new customer is a lead
 
 
 class Shopify(Source):
+    """Shopify's customers/create (and, per route, a new customer's orders/create)."""
+
     name = "shopify"
     settings_schema = ShopifySettings
     lead_defaults = {"source_type": "form", "source_platform": "shopify"}
