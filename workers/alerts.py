@@ -25,8 +25,8 @@ from gateway import defaults
 from gateway.config import Config
 from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
 from gateway.store.headroom import read_memory, read_settings
-from gateway.store.keys import ALERT_CLAIM, ALERT_TRANSITION
 from gateway.store.route_status import health_report, reconcile_report, reconciles
+from gateway.store.scripts import register
 from gateway.store.store import Store, now_ms
 
 log = logging.getLogger("leadgate.alerts")
@@ -62,7 +62,7 @@ class Evaluator:
 
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time):
         self.config, self.store, self.clock = config, store, clock
-        self._transition = store.redis.register_script(ALERT_TRANSITION)
+        self._transition = register(store.redis, "alert_transition")
 
     def evaluate(self) -> list[str]:
         """Queue the alerts of every change of state; returns their fields (kind:subject)."""
@@ -206,7 +206,7 @@ class AlertSender:
         timeout = config.alerts["timeout_s"]
         self.lease_ms = int((2 * timeout + 2) * 1000)
         self.http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport)
-        self._claim = store.redis.register_script(ALERT_CLAIM)
+        self._claim = register(store.redis, "alert_claim")
 
     def send_due(self, limit: int = 20) -> int:
         """Send the alerts that are due; returns how many were delivered. A target that fails

@@ -26,8 +26,8 @@ from gateway.config import Config, Route
 from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
 from gateway.errors import NoUsableLead, SourceError
-from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
 from gateway.store.route_status import reconciles
+from gateway.store.scripts import register
 from gateway.store.store import Store, now_ms
 from workers.capabilities import CAPABILITIES, Reconciliation
 
@@ -146,9 +146,9 @@ class Reconciler:
                  page_size: int = defaults.RECONCILE_PAGE_SIZE):
         self.config, self.store, self.clock, self.page_size = config, store, clock, page_size
         self.sources = sources if sources is not None else {}
-        self._renew = store.redis.register_script(LOCK_RENEW)
-        self._release = store.redis.register_script(LOCK_RELEASE)
-        self._locked_hset = store.redis.register_script(LOCKED_HSET)
+        self._renew = register(store.redis, "lock_renew")
+        self._release = register(store.redis, "lock_release")
+        self._locked_hset = register(store.redis, "locked_hset")
 
     def of(self, route: Route) -> Reconciliation:
         """The route's source's reconciliation (made once, kept for this thread)."""

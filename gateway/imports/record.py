@@ -12,7 +12,7 @@ from gateway import defaults
 from gateway.config import Customer
 from gateway.imports.rows import Prepared
 from gateway.mega.contract import ROW_STATUSES
-from gateway.store.keys import IMPORT_ROWS, IMPORT_TALLY, SESSION_SET
+from gateway.store.scripts import register
 from gateway.store.store import Store, now_ms, translated
 
 COUNTS = ("rows", "queued", *ROW_STATUSES, "duplicates_in_file", "already_imported", "warnings",
@@ -29,9 +29,9 @@ class Imports:
 
     def __init__(self, store: Store, *, ttl_s: int):
         self.store, self.redis, self.keys, self.ttl_s = store, store.redis, store.keys, ttl_s
-        self._rows = self.redis.register_script(IMPORT_ROWS)
-        self._tally = self.redis.register_script(IMPORT_TALLY)
-        self._set_live = self.redis.register_script(SESSION_SET)    # a field of a live hash
+        self._rows = register(self.redis, "import_rows")
+        self._tally = register(self.redis, "import_tally")
+        self._set_live = register(self.redis, "session_set")    # a field of a live hash
 
     def create(self, import_id: str, info: dict[str, str]) -> None:
         """The record of a new import, with its options; it expires with the events."""

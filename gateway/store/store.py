@@ -24,10 +24,11 @@ from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.store.headroom import memory
 from gateway.store.index import Index
-from gateway.store.keys import CLAIM, COMPACT, INGEST, PURGE, REPLAY, TOMBSTONE_READ, Keys
+from gateway.store.keys import Keys
 from gateway.store.lease import Lease
 from gateway.store.metrics import Metrics
 from gateway.store.readmodel import ReadModel, translated
+from gateway.store.scripts import register, source
 
 __all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
 
@@ -146,12 +147,12 @@ class Store(ReadModel):
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
         self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
         self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
-        self._ingest = Packed(client, INGEST)
-        self._claim = client.register_script(CLAIM)
-        self._replay = client.register_script(REPLAY)
-        self._purge = client.register_script(PURGE)
-        self._compact = client.register_script(COMPACT)
-        self._tombstones = client.register_script(TOMBSTONE_READ)
+        self._ingest = Packed(client, source("ingest"))
+        self._claim = register(client, "claim")
+        self._replay = register(client, "replay")
+        self._purge = register(client, "purge")
+        self._compact = register(client, "compact")
+        self._tombstones = register(client, "tombstone_read")
 
     def close(self) -> None:
         """Stop the background metrics thread (its last counts written) and close the

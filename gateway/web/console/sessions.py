@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from gateway import defaults
-from gateway.store.keys import SESSION_SET, SIGNIN_COUNT
+from gateway.store.scripts import register
 from gateway.store.store import Store
 
 
@@ -54,7 +54,7 @@ def remember_search(store: Store, sid: str, q: str, contact: str) -> None:
     """Keep the last search (what was typed, and its digests) with the session, until the next
     search or the session's end."""
     key = store.keys.console_session(handle(sid))
-    store.redis.register_script(SESSION_SET)(keys=[key], args=[
+    register(store.redis, "session_set")(keys=[key], args=[
         "search", json.dumps({"q": q, "contact": contact})])
 
 
@@ -68,7 +68,7 @@ def count_signin(store: Store, client_tag: str) -> int:
     """Count a sign-in attempt of this client in its window, before its token is checked: how
     many it has made in the window, this one included."""
     key = store.keys.signin_failures(client_tag)
-    return int(store.redis.register_script(SIGNIN_COUNT)(
+    return int(register(store.redis, "signin_count")(
         keys=[key], args=[defaults.SIGNIN_WINDOW_S]))
 
 
