@@ -26,6 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from gateway import defaults
+from gateway.errors import StoreUnavailable
 
 log = logging.getLogger("leadgate.metrics")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -114,7 +115,7 @@ class Metrics:
                 pipe.hincrbyfloat(self.key, field, value)
             self._windows(pipe, counts)
             pipe.execute()
-        except redis.RedisError:            # keep the counts for the next try
+        except (redis.RedisError, StoreUnavailable):    # keep the counts for the next try
             with self._lock:
                 for field, value in counts.items():
                     self._counts[field] += value

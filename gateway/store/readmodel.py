@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -22,19 +21,8 @@ from gateway.domain.records import (
     tombstone,
     unpacked,
 )
-from gateway.errors import StoreFull, StoreUnavailable
+from gateway.store.connection import translated
 from gateway.store.keys import Keys
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """Redis trouble as the one error callers handle (a full Redis as its own 503)."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
-            raise StoreFull() from exc
-        raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
 
 
 class ReadModel:

@@ -22,6 +22,8 @@ from gateway.domain.event import event_id
 from gateway.domain.records import Batch, now_ms
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
+from gateway.store.connection import store_client
+from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.headroom import memory
 from gateway.store.index import Index
 from gateway.store.keys import Keys
@@ -142,6 +144,7 @@ class Store(ReadModel):
                  clock: Callable[[], float] = time.time, index: Index | None = None,
                  ack: str = defaults.ACK, ack_timeout_ms: int = defaults.ACK_TIMEOUT_MS,
                  max_memory_mb: int | None = None):
+        client = store_client(client)      # Redis trouble is StoreUnavailable from here on
         self.redis, self.keys, self.clock = client, keys or Keys(), clock
         self.index = index          # the console's events and contact index, when set
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
@@ -159,6 +162,15 @@ class Store(ReadModel):
         intake's own connections."""
         self.metrics.close()
         self._ingest.close()
+
+    def ping(self) -> None:
+        """Return when Redis answers; StoreUnavailable when it does not."""
+        self.redis.ping()
+
+    @property
+    def google_match(self) -> GoogleMatchIndex:
+        """Google routes' webhook leads, for reconciliation's matching."""
+        return GoogleMatchIndex(self.redis, self.keys)
 
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:

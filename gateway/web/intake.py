@@ -9,15 +9,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import redis
 from flask import Blueprint, Request, Response, g, jsonify, request
 
 from gateway.config import Config, Route
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES, Draft, Inbound
 from gateway.domain.sources.base import Answer, Outcome
-from gateway.errors import BadRequest, Ignored, LeadgateError, RouteNotFound, Unauthorized
-from gateway.store.google_match import GoogleMatchIndex, webhook_entry
+from gateway.errors import (
+    BadRequest,
+    Ignored,
+    LeadgateError,
+    RouteNotFound,
+    StoreUnavailable,
+    Unauthorized,
+    cause_name,
+)
+from gateway.store.google_match import webhook_entry
 from gateway.store.store import Store
 from gateway.web.context import app_context
 
@@ -125,16 +132,16 @@ def listed_twins(store: Store, spec: Route, drafts: list[Draft], records: list[d
     -> that event's): duplicates. A failed look stores them (MEGA then matches the contact)."""
     if not store.index:
         return {}
-    lookup, twins = GoogleMatchIndex(store.redis, store.keys), {}
+    lookup, twins = store.google_match, {}
     try:
         for draft, rec in zip(drafts, records, strict=True):
             entry = webhook_entry(store.index, rec["id"], draft, spec.settings["default_region"],
                                   now)
             if twin := lookup.listed_twin(spec.name, entry):
                 twins[rec["id"]] = twin.event_id
-    except redis.RedisError as exc:
+    except StoreUnavailable as exc:
         log.warning("webhook leads not matched against reconciliation's",
-                    extra={"route": spec.name, "error": type(exc).__name__})
+                    extra={"route": spec.name, "error": cause_name(exc)})
     return twins
 
 
@@ -147,10 +154,10 @@ def remember(store: Store, spec: Route, drafts: list[Draft], ids: list[str], now
     entries = [webhook_entry(store.index, eid, draft, spec.settings["default_region"], now)
                for eid, draft in zip(ids, drafts, strict=True)]
     try:
-        GoogleMatchIndex(store.redis, store.keys).remember(spec.name, entries, now)
-    except redis.RedisError as exc:
+        store.google_match.remember(spec.name, entries, now)
+    except StoreUnavailable as exc:
         log.warning("webhook leads not kept for reconciliation's matching",
-                    extra={"route": spec.name, "error": type(exc).__name__})
+                    extra={"route": spec.name, "error": cause_name(exc)})
 
 
 @contextmanager
