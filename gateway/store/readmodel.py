@@ -22,6 +22,7 @@ from gateway.domain.records import (
     unpacked,
 )
 from gateway.store.connection import translated
+from gateway.store.headroom import Memory, read_memory
 from gateway.store.keys import Keys
 
 
@@ -250,6 +251,26 @@ class ReadModel:
     def memory_info(self) -> dict[str, Any]:
         """Redis's INFO memory section."""
         return dict(self.redis.info("memory"))
+
+    def memory_now(self, config: Any) -> Memory:
+        """Redis's memory headroom now, against the config's redis.max_memory_mb."""
+        return read_memory(self.redis, config)
+
+    def oldest_undelivered_ms(self, customer: str) -> int:
+        """When the customer's oldest lead not yet delivered arrived, in the buffer or the
+        batch in flight (0: none waits)."""
+        first = self.redis.lindex(self.keys.buffer(customer), 0)
+        created = self.redis.hget(self.keys.batch(customer), "created")
+        times = [int(created)] if created else []
+        if first:
+            received = self.redis.hget(self.keys.event(first.decode()), "received_at")
+            times += [int(received)] if received else []
+        return min(times, default=0)
+
+    def note_source_health(self, results: dict[str, dict[str, Any]]) -> None:
+        """Keep each route's last source-health check (route -> its result)."""
+        self.redis.hset(self.keys.source_health,
+                        mapping={k: json.dumps(v) for k, v in results.items()})
 
     def server_info(self) -> dict[str, Any]:
         """Redis's INFO, its default sections (memory and persistence among them)."""

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import redis
@@ -31,6 +31,9 @@ from gateway.store.lease import Lease
 from gateway.store.metrics import Metrics
 from gateway.store.readmodel import ReadModel, translated
 from gateway.store.scripts import register, source
+from gateway.store.state.alerts import Alerts
+from gateway.store.state.reconciliations import Reconciliations
+from gateway.store.state.sessions import Sessions
 
 __all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
 
@@ -149,6 +152,9 @@ class Store(ReadModel):
         self.index = index          # the console's events and contact index, when set
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
         self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
+        self.sessions = Sessions(client, self.keys, clock)
+        self.reconciliations = Reconciliations(client, self.keys)
+        self.alerts = Alerts(client, self.keys)
         self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
         self._ingest = Packed(client, source("ingest"))
         self._claim = register(client, "claim")
@@ -258,6 +264,24 @@ class Store(ReadModel):
         """Contacts learnt after intake (an enrichment's leads) in the contact search."""
         if self.index and events:
             self.index.add_contacts(self.redis, events, at_ms)
+
+    def search_contacts(self, digests: list[str], days: list[int]) -> Iterator[list[str]]:
+        """The indexed events with one of these contacts, a day at a time (Index.search)."""
+        if self.index:
+            yield from self.index.search(self.redis, digests, days)
+
+    def left_out(self, digests: list[str], days: list[int]) -> dict[int, int]:
+        """Per day, the contacts' events past the index's daily limit (Index.left_out)."""
+        return self.index.left_out(self.redis, digests, days) if self.index else {}
+
+    def note_attempt(self, ids: Iterable[str], entry: dict[str, Any]) -> None:
+        """A MEGA call (or a replay) on each event's timeline (Index.attempt)."""
+        if self.index:
+            self.index.attempt(self.redis, ids, entry)
+
+    def attempts(self, event_id: str) -> list[dict[str, Any]]:
+        """The event's last MEGA calls, oldest first (Index.attempts)."""
+        return self.index.attempts(self.redis, event_id) if self.index else []
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
