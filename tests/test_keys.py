@@ -64,7 +64,7 @@ def test_every_lua_file_is_a_script_or_a_helper_and_is_package_data() -> None:
 
 
 def test_scripts_use_the_records_names_and_register_once_per_client() -> None:
-    """The short names the scripts store are records.SHORT_NAMES; a client registers a script once."""
+    """The scripts store records.SHORT_NAMES; a client registers a script once."""
     text = scripts.source("ingest")
     assert all(f"{name} = '{short}'" in text for name, short in SHORT_NAMES.items())
     assert scripts.register(redis.Redis(), "claim") is not scripts.register(redis.Redis(), "claim")

@@ -175,7 +175,7 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Counters and histograms from Redis, and the state gauges."""
-        raw = self.store.redis.hgetall(self.store.keys.metrics)
+        raw = self.store._redis.hgetall(self.store.keys.metrics)
         values = [(json.loads(k), float(v)) for k, v in raw.items()]
         for name, (doc, labels) in COUNTERS.items():
             family = CounterMetricFamily(name, doc, labels=labels)
@@ -188,7 +188,7 @@ class StateCollector(Collector):
         yield from self._gauges()
 
     def _source_health(self) -> Metric:
-        return _source_health_family(self.store.redis.hgetall(self.store.keys.source_health))
+        return _source_health_family(self.store._redis.hgetall(self.store.keys.source_health))
 
     def _gauges(self) -> Iterator[Metric]:
         pending = GaugeMetricFamily("leadgate_leads_pending", "Leads queued, not yet sent",
@@ -212,7 +212,7 @@ class StateCollector(Collector):
         """Redis's used memory, and its limit when known (maxmemory or redis.max_memory_mb)."""
         from gateway.store.headroom import memory
 
-        now = memory(self.store.redis.info("memory"), self.max_memory_mb)
+        now = memory(self.store._redis.info("memory"), self.max_memory_mb)
         yield GaugeMetricFamily("leadgate_redis_memory_used_bytes", "Memory Redis uses "
                                 "(INFO memory used_memory)", value=now.used)
         if now.limit:

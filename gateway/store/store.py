@@ -32,6 +32,7 @@ from gateway.store.metrics import Metrics
 from gateway.store.readmodel import ReadModel, translated
 from gateway.store.scripts import register, source
 from gateway.store.state.alerts import Alerts
+from gateway.store.state.imports import ImportRecords
 from gateway.store.state.reconciliations import Reconciliations
 from gateway.store.state.sessions import Sessions
 
@@ -70,7 +71,7 @@ class Packed:
     error while sending or reading, so it never holds a half-read answer."""
 
     def __init__(self, client: redis.Redis, script: str):
-        self.redis, self.script = client, script
+        self._redis, self.script = client, script
         self.sha = hashlib.sha1(script.encode()).hexdigest().encode()
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -80,7 +81,7 @@ class Packed:
         try:
             return self._call(self._packed(keys, args))
         except redis.exceptions.NoScriptError:       # a restarted or flushed Redis
-            self.redis.script_load(self.script)
+            self._redis.script_load(self.script)
             return self._call(self._packed(keys, args))
 
     def close(self) -> None:
@@ -101,7 +102,7 @@ class Packed:
         the thread ends. A forked process makes new ones: a socket never crosses a fork."""
         own = getattr(self._local, "own", None)
         if own is None or own.conn.pid != os.getpid():    # redis-py notes its maker's pid
-            pool = self.redis.connection_pool
+            pool = self._redis.connection_pool
             own = self._local.own = _Own(pool.connection_class(**pool.connection_kwargs))
             with self._lock:
                 self._closers = [c for c in self._closers if c.alive]
@@ -148,13 +149,14 @@ class Store(ReadModel):
                  ack: str = defaults.ACK, ack_timeout_ms: int = defaults.ACK_TIMEOUT_MS,
                  max_memory_mb: int | None = None):
         client = store_client(client)      # Redis trouble is StoreUnavailable from here on
-        self.redis, self.keys, self.clock = client, keys or Keys(), clock
+        self._redis, self.keys, self.clock = client, keys or Keys(), clock
         self.index = index          # the console's events and contact index, when set
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
         self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
         self.sessions = Sessions(client, self.keys, clock)
         self.reconciliations = Reconciliations(client, self.keys)
         self.alerts = Alerts(client, self.keys)
+        self.imports = ImportRecords(client, self.keys)
         self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
         self._ingest = Packed(client, source("ingest"))
         self._claim = register(client, "claim")
@@ -171,12 +173,12 @@ class Store(ReadModel):
 
     def ping(self) -> None:
         """Return when Redis answers; StoreUnavailable when it does not."""
-        self.redis.ping()
+        self._redis.ping()
 
     @property
     def google_match(self) -> GoogleMatchIndex:
         """Google routes' webhook leads, for reconciliation's matching."""
-        return GoogleMatchIndex(self.redis, self.keys)
+        return GoogleMatchIndex(self._redis, self.keys)
 
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
@@ -201,7 +203,7 @@ class Store(ReadModel):
         seen_at, ok = self._room
         if abs(self.clock() - seen_at) >= defaults.MEMORY_CHECK_S:
             with translated():
-                now = memory(self.redis.info("memory"), self.max_memory_mb)
+                now = memory(self._redis.info("memory"), self.max_memory_mb)
             reserve = max(now.limit * defaults.MEMORY_RESERVE_PERCENT / 100,
                           defaults.MEMORY_RESERVE_MIN_MB * 1024 * 1024)
             ok = not now.limit or now.used < now.limit - reserve
@@ -263,25 +265,25 @@ class Store(ReadModel):
     def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:
         """Contacts learnt after intake (an enrichment's leads) in the contact search."""
         if self.index and events:
-            self.index.add_contacts(self.redis, events, at_ms)
+            self.index.add_contacts(self._redis, events, at_ms)
 
     def search_contacts(self, digests: list[str], days: list[int]) -> Iterator[list[str]]:
         """The indexed events with one of these contacts, a day at a time (Index.search)."""
         if self.index:
-            yield from self.index.search(self.redis, digests, days)
+            yield from self.index.search(self._redis, digests, days)
 
     def left_out(self, digests: list[str], days: list[int]) -> dict[int, int]:
         """Per day, the contacts' events past the index's daily limit (Index.left_out)."""
-        return self.index.left_out(self.redis, digests, days) if self.index else {}
+        return self.index.left_out(self._redis, digests, days) if self.index else {}
 
     def note_attempt(self, ids: Iterable[str], entry: dict[str, Any]) -> None:
         """A MEGA call (or a replay) on each event's timeline (Index.attempt)."""
         if self.index:
-            self.index.attempt(self.redis, ids, entry)
+            self.index.attempt(self._redis, ids, entry)
 
     def attempts(self, event_id: str) -> list[dict[str, Any]]:
         """The event's last MEGA calls, oldest first (Index.attempts)."""
-        return self.index.attempts(self.redis, event_id) if self.index else []
+        return self.index.attempts(self._redis, event_id) if self.index else []
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
@@ -293,8 +295,8 @@ class Store(ReadModel):
 
     def postpone(self, customer: str, until_ms: int) -> None:
         """The customer's flush is due again at `until_ms`, not before."""
-        self.redis.zadd(self.keys.due, {customer: until_ms})
+        self._redis.zadd(self.keys.due, {customer: until_ms})
 
     def lease(self, customer: str, token: str) -> Lease:
         """The delivery role: a flush's fenced writes for one customer under its token."""
-        return Lease(self.redis, self.keys, customer, token, clock=self.clock)
+        return Lease(self._redis, self.keys, customer, token, clock=self.clock)
