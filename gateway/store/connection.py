@@ -87,4 +87,6 @@ def connect(url: str, *, socket_timeout: float = defaults.REDIS_SOCKET_TIMEOUT_S
                                "health_check_interval": 30, **kwargs}
     if url.startswith("rediss://"):
         options.setdefault("connection_class", VerifiedSSLConnection)
-    return StoreClient.from_url(url, **options)
+    client = StoreClient.from_url(url, **options)
+    assert isinstance(client, StoreClient)
+    return client
