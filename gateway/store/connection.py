@@ -16,17 +16,22 @@ from gateway import defaults
 from gateway.errors import StoreFull, StoreUnavailable
 
 
+def leadgates(exc: redis.RedisError) -> StoreUnavailable:
+    """The leadgate error for a Redis error (a full Redis as its own 503)."""
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
+        return StoreFull()
+    return StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})")
+
+
 @contextmanager
 def translated() -> Iterator[None]:
-    """Redis trouble as the one error callers handle (a full Redis as its own 503)."""
+    """Redis trouble as the one error callers handle: StoreUnavailable (or StoreFull)."""
     try:
         yield
     except redis.exceptions.NoScriptError:      # redis-py's Script loads the script and retries
         raise
     except redis.RedisError as exc:
-        if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
-            raise StoreFull() from exc
-        raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
+        raise leadgates(exc) from exc
 
 
 class StorePipeline(Pipeline):
@@ -41,8 +46,12 @@ class StoreClient(redis.Redis):
     """A client whose Redis trouble is StoreUnavailable (each command, pipeline and script)."""
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        with translated():
+        try:                                    # translated(), without a generator per call
             return super().execute_command(*args, **options)
+        except redis.exceptions.NoScriptError:
+            raise
+        except redis.RedisError as exc:
+            raise leadgates(exc) from exc
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> StorePipeline:
         return StorePipeline(self.connection_pool, self.response_callbacks, transaction,
