@@ -1,7 +1,7 @@
 """leadgate's Redis store, by role: intake (here), delivery (gateway/store/lease.py: a flush's
-fenced writes), and the read model with replays (gateway/store/readmodel.py).
-
-Redis errors become StoreUnavailable in the intake and the read model.
+fenced writes), and the read model with replays (gateway/store/readmodel.py); the state kept
+beside the events in gateway/store/state/. The only door to Redis: the Store keeps its client to
+itself, and every Redis error becomes StoreUnavailable (gateway/store/connection.py).
 """
 
 from __future__ import annotations
