@@ -92,6 +92,11 @@ class StoreUnavailable(InboundError):
     retry_after_s: int | None = None          # sent as Retry-After when set
 
 
+def cause_name(exc: BaseException) -> str:
+    """The name of what raised exc (a Redis error's, behind StoreUnavailable), else exc's."""
+    return type(exc.__cause__ or exc).__name__
+
+
 class StoreFull(StoreUnavailable):
     """Redis is at (or within the workers' reserve of) its memory limit."""
 

@@ -173,13 +173,13 @@ def test_one_reconciliation_per_route_at_a_time(meta: tuple[Config, Any, str],
                                                 megasim: Sim) -> None:
     config, drain, _ = meta
     store = drain.ctx.store
-    store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker", px=60_000)
+    store._redis.set(store.keys.reconcile_lock(ROUTE), "another-worker", px=60_000)
     before = megasim.graph()["requests"]
     assert Reconciler(config, store).run(config.routes[ROUTE]) is None
     assert megasim.graph()["requests"] == before                 # it asked Meta nothing
-    store.redis.delete(store.keys.reconcile_lock(ROUTE))
+    store._redis.delete(store.keys.reconcile_lock(ROUTE))
     assert Reconciler(config, store).run(config.routes[ROUTE]) is not None
-    assert not store.redis.exists(store.keys.reconcile_lock(ROUTE))
+    assert not store._redis.exists(store.keys.reconcile_lock(ROUTE))
 
 
 def test_backfill_dry_run_stores_nothing_and_a_real_one_delivers_each_once(
@@ -301,7 +301,7 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
             for number, page in enumerate(super().leads(*args, **{**kwargs, "page_size": 2})):
                 yield page
                 if number == 0:
-                    store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
+                    store._redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
 
     reconciler = Reconciler(config, store, sources={
         "meta_lead_ads": MetaReconciliation(timeout_s=2, pages=Slow(timeout_s=2))})
@@ -309,7 +309,7 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
     report = reconcile_report(store, config.routes[ROUTE])
     # the theft lands during the second page's fetch: that page is stored, then it stops
     assert report["watermarks"] == {} and (report["seen"], report["missed"]) == (4, 4)
-    assert store.redis.get(store.keys.reconcile_lock(ROUTE)) == b"another-worker"
+    assert store._redis.get(store.keys.reconcile_lock(ROUTE)) == b"another-worker"
 
 
 @pytest.mark.parametrize(("args", "message"), [

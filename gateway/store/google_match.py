@@ -23,6 +23,7 @@ from gateway import defaults
 from gateway.domain.leads import normalize
 from gateway.domain.sources.base import Draft
 from gateway.domain.sources.twins import Twin
+from gateway.errors import StoreUnavailable
 from gateway.store.index import Index
 from gateway.store.keys import Keys
 from gateway.store.replies import scored
@@ -152,7 +153,7 @@ class GoogleTwins:
         """The webhook leads reconciliation stored already: their event id -> that event."""
         if not store.index or not leads:
             return {}
-        lookup, found = GoogleMatchIndex(store.redis, store.keys), dict[str, Twin]()
+        lookup, found = store.google_match, dict[str, Twin]()
         region = route.settings["default_region"]
         try:
             for draft, event_id in leads:
@@ -160,7 +161,7 @@ class GoogleTwins:
                 if twin := lookup.listed_twin(route.name, entry):
                     found[event_id] = Twin(twin.event_id, "gclid" if entry.gclid and
                                            entry.gclid == twin.gclid else "contact")
-        except redis.RedisError as exc:
+        except StoreUnavailable as exc:
             log.warning("webhook leads not matched against reconciliation's",
                         extra={"route": route.name, "error": type(exc).__name__})
         return found
@@ -174,7 +175,7 @@ class GoogleTwins:
         entries = [webhook_entry(store.index, event_id, draft, region, now)
                    for draft, event_id in leads]
         try:
-            GoogleMatchIndex(store.redis, store.keys).remember(route.name, entries, now)
-        except redis.RedisError as exc:
+            store.google_match.remember(route.name, entries, now)
+        except StoreUnavailable as exc:
             log.warning("webhook leads not kept for reconciliation's matching",
                         extra={"route": route.name, "error": type(exc).__name__})

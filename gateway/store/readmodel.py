@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -23,26 +22,16 @@ from gateway.domain.records import (
     tombstone,
     unpacked,
 )
-from gateway.errors import StoreFull, StoreUnavailable
+from gateway.store.connection import translated
+from gateway.store.headroom import Memory, read_memory
 from gateway.store.keys import Keys
 from gateway.store.replies import members, raw_hash, scored, text, text_hash
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """Redis trouble as the one error callers handle (a full Redis as its own 503)."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
-            raise StoreFull() from exc
-        raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
 
 
 class ReadModel:
     """Reads for the admin API, the CLI, the console and the flush; and replays."""
 
-    redis: redis.Redis
+    _redis: redis.Redis
     keys: Keys
     clock: Callable[[], float]
     _replay: Any                     # the REPLAY script, registered by the Store
@@ -57,7 +46,7 @@ class ReadModel:
         """Event hashes by id, as stored (a compacted one's tombstone; an empty dict for an id
         not stored, or for a stray hash without a customer); without their MEGA calls (`log`:
         Index.attempts reads them), but with how many there were."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
         records = [{"id": eid, **rec} if "customer" in (rec := unpacked(h)) else {}
@@ -81,7 +70,7 @@ class ReadModel:
     def received(self, ids: list[str]) -> dict[str, int]:
         """When each of these events was received (ms), for those stored whole or as a
         tombstone: two fields of each, not the record."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hmget(self.keys.event(eid), "received_at", SHORT_NAMES["customer"])
         found = {eid: int(at) for eid, (at, customer) in zip(ids, pipe.execute(), strict=True)
@@ -97,7 +86,7 @@ class ReadModel:
     def stored(self, ids: list[str]) -> list[bool]:
         """Which of these events are known: stored whole, or compacted to a tombstone."""
         with translated():
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=False)
             for eid in ids:
                 pipe.exists(self.keys.event(eid))
             whole = [bool(n) for n in pipe.execute()]
@@ -112,7 +101,7 @@ class ReadModel:
     def batch_events(self, ids: list[str]) -> tuple[list[Event], list[str]]:
         """A batch's events, stored whole, and the ids that have no such record (purged,
         lost or compacted: nothing of theirs can be sent or recorded)."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
         events, missing = [], []
@@ -128,7 +117,7 @@ class ReadModel:
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
         """The customer hash as it is stored."""
-        return text_hash(self.redis.hgetall(self.keys.customer(customer)))
+        return text_hash(self._redis.hgetall(self.keys.customer(customer)))
 
     def state(self, customer: str) -> CustomerState:
         """The customer's state, typed."""
@@ -144,13 +133,13 @@ class ReadModel:
     def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[Event]:
         """Dead letters, oldest first."""
         with translated():
-            ids = members(self.redis.zrange(self.keys.dead, offset, offset + limit - 1))
+            ids = members(self._redis.zrange(self.keys.dead, offset, offset + limit - 1))
             return [e for e in self.events(ids) if e]
 
     def dead_count(self) -> int:
         """How many dead letters are kept."""
         with translated():
-            return int(self.redis.zcard(self.keys.dead))
+            return int(self._redis.zcard(self.keys.dead))
 
     def plan_replay(self, eid: str, customer: Customer, *, new_key: bool = False
                     ) -> Replay | None:
@@ -194,7 +183,7 @@ class ReadModel:
         if not key:
             return None
         with translated():
-            return SentRequest.from_hash(raw_hash(self.redis.hgetall(self.keys.request(key))))
+            return SentRequest.from_hash(raw_hash(self._redis.hgetall(self.keys.request(key))))
 
     def purge(self, eid: str) -> bool:
         """Delete a dead letter for good, in one script (keys.py: PURGE): False if it is not
@@ -207,7 +196,7 @@ class ReadModel:
         """Where a customer's leads are: pending, in flight, delivered, dead, and why held."""
         k = self.keys
         with translated():
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=False)
             pipe.llen(k.buffer(customer))
             pipe.hget(k.batch(customer), "ids")
             pipe.hgetall(k.customer(customer))
@@ -217,7 +206,7 @@ class ReadModel:
         state = CustomerState.from_hash(text_hash(state))
         held = state.hold_until > now_ms(self.clock)
         with translated():
-            routes = {route: {"leads": int(self.redis.llen(k.parked(customer, route))),
+            routes = {route: {"leads": int(self._redis.llen(k.parked(customer, route))),
                               "retry_at_ms": until, "reason": why}
                       for route, (until, why) in state.parked.items()}
         blocked = state.blocked or next((r["reason"] for r in routes.values()), None)
@@ -238,36 +227,56 @@ class ReadModel:
     # -- reads for the console, the admin API and the CLI ----------------------------------
     def oldest_pending_ms(self, customer: str) -> int | None:
         """When the customer's oldest waiting event was received (ms), None if none waits."""
-        first = self.redis.lindex(self.keys.buffer(customer), 0)
+        first = self._redis.lindex(self.keys.buffer(customer), 0)
         if first is None:
             return None
-        received = self.redis.hget(self.keys.event(text(first)), "received_at")
+        received = self._redis.hget(self.keys.event(text(first)), "received_at")
         return int(received) if received else None
 
     def recent_events(self, top: float, low: float, *, offset: int, count: int
                       ) -> list[tuple[str, int]]:
         """(event id, received ms) from the events-by-time index, newest first."""
-        found = self.redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
+        found = self._redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
                                             withscores=True)
         return [(eid, int(score)) for eid, score in scored(found)]
 
     def reconcile_state(self, route: str) -> dict[str, str]:
         """A route's reconciliation hash as it is stored."""
-        return text_hash(self.redis.hgetall(self.keys.reconcile(route)))
+        return text_hash(self._redis.hgetall(self.keys.reconcile(route)))
 
     def source_health(self) -> dict[str, Any]:
         """The last source-health check of every checked route, by route."""
         return {text(k): json.loads(v) for k, v in
-                self.redis.hgetall(self.keys.source_health).items()}
+                self._redis.hgetall(self.keys.source_health).items()}
 
     def memory_info(self) -> dict[str, Any]:
         """Redis's INFO memory section."""
-        return dict(self.redis.info("memory"))
+        return dict(self._redis.info("memory"))
+
+    def memory_now(self, config: Any) -> Memory:
+        """Redis's memory headroom now, against the config's redis.max_memory_mb."""
+        return read_memory(self._redis, config)
+
+    def oldest_undelivered_ms(self, customer: str) -> int:
+        """When the customer's oldest lead not yet delivered arrived, in the buffer or the
+        batch in flight (0: none waits)."""
+        first = self._redis.lindex(self.keys.buffer(customer), 0)
+        created = self._redis.hget(self.keys.batch(customer), "created")
+        times = [int(created)] if created else []
+        if first:
+            received = self._redis.hget(self.keys.event(first.decode()), "received_at")
+            times += [int(received)] if received else []
+        return min(times, default=0)
+
+    def note_source_health(self, results: dict[str, dict[str, Any]]) -> None:
+        """Keep each route's last source-health check (route -> its result)."""
+        self._redis.hset(self.keys.source_health,
+                        mapping={k: json.dumps(v) for k, v in results.items()})
 
     def server_info(self) -> dict[str, Any]:
         """Redis's INFO, its default sections (memory and persistence among them)."""
-        return dict(self.redis.info())
+        return dict(self._redis.info())
 
     def firing_alerts(self) -> list[str]:
         """The alerts firing now, by name."""
-        return sorted(text(f) for f in self.redis.hkeys(self.keys.alert_state))
+        return sorted(text(f) for f in self._redis.hkeys(self.keys.alert_state))

@@ -18,7 +18,7 @@ from gateway.config import Route
 from gateway.domain.sources import SOURCES
 from gateway.domain.sources.base import Draft
 from gateway.domain.sources.twins import Twin
-from gateway.store.google_match import GoogleMatchIndex, Stored, contact_digests, gclid_digest
+from gateway.store.google_match import Stored, contact_digests, gclid_digest
 from gateway.store.store import Store
 from workers.google.ads import Credentials, GoogleAds
 from workers.google.match import Listed, listed, match, submission_draft, submitted_at
@@ -58,7 +58,7 @@ class GoogleReconciliation:
         stored is left to the event key (rule "id" comes first)."""
         if not leads:
             return {}
-        lookup, found = GoogleMatchIndex(store.redis, store.keys), dict[str, Twin]()
+        lookup, found = store.google_match, dict[str, Twin]()
         known = store.stored([event_id for _, event_id in leads])
         for (item, event_id), stored in zip(leads, known, strict=True):
             if stored:
@@ -77,7 +77,7 @@ class GoogleReconciliation:
         if not leads:
             return
         entries = [listed_entry(store, route, item, event_id) for item, event_id in leads]
-        GoogleMatchIndex(store.redis, store.keys).remember(route.name, entries, now)
+        store.google_match.remember(route.name, entries, now)
 
     def created_at(self, item: dict[str, Any]) -> int | None:
         """A submission's submissionDateTime as unix seconds."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-import redis
 from flask import abort, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -51,12 +50,6 @@ def _inbound_error(exc: InboundError) -> Response:
     message = exc.message if isinstance(exc, StoreFull) or exc.status_code != 503 \
         else STORE_DOWN
     return page(exc.status_code, message, retry_after_s=getattr(exc, "retry_after_s", None))
-
-
-@bp.errorhandler(redis.RedisError)
-def _redis_error(exc: redis.RedisError) -> Response:
-    log.warning("console: Redis unavailable (%s)", type(exc).__name__)
-    return page(503, STORE_DOWN)
 
 
 @bp.errorhandler(Exception)

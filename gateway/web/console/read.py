@@ -80,7 +80,7 @@ def _by_contact(store: Store, digests: list[str], low: float, top: float, after:
     if not store.index:
         return
     days = store.index.days(now_ms(store.clock), top, low)
-    for ids in store.index.search(store.redis, digests, days):
+    for ids in store.search_contacts(digests, days):
         found = [item for at in range(0, len(ids), CHUNK)
                  for item in store.received(ids[at:at + CHUNK]).items()]
         ranked = sorted(((eid, at) for eid, at in found if low <= at <= top),
@@ -96,7 +96,7 @@ def left_out(store: Store, query: Query) -> list[tuple[str, int]]:
     low = now_ms(store.clock) - WINDOWS[query.window] * 1000 if query.window else 0
     days = store.index.days(now_ms(store.clock), _cursor(query.cursor)[0], low)
     return [(datetime.fromtimestamp(day * 86_400, UTC).date().isoformat(), n)
-            for day, n in store.index.left_out(store.redis, query.contact, days).items()]
+            for day, n in store.left_out(query.contact, days).items()]
 
 
 def _cursor(cursor: str) -> tuple[float, str]:
