@@ -88,9 +88,9 @@ class Evaluator:
                 source = self.config.routes[route].source
                 found.append(Condition("source_unhealthy", route, f"route {route}: source "
                                        f"{source} {state.replace('_', ' ')}"))
-        for route in self.config.routes.values():
-            if reconciles(route) and (n := reconcile_report(self.store, route)["last_missed"]):
-                found.append(Condition("missed_leads", route.name, f"route {route.name}: "
+        for spec in self.config.routes.values():
+            if reconciles(spec) and (n := reconcile_report(self.store, spec)["last_missed"]):
+                found.append(Condition("missed_leads", spec.name, f"route {spec.name}: "
                                        f"reconciliation recovered {n} lead(s) the webhook "
                                        "missed"))
         return found + self.memory_conditions() + self.settings_conditions()

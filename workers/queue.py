@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from rq import Queue, Worker
+from rq import Queue
+from rq.worker.base import BaseWorker
 
 from gateway import defaults
 from gateway.store.connection import plain, translated
 from workers.context import WorkerContext
 
-W = TypeVar("W", bound=Worker)
+W = TypeVar("W", bound=BaseWorker)
 
 
 def flush_queue(ctx: WorkerContext) -> Queue:
@@ -31,7 +32,7 @@ def enqueue(queue: Queue, func: str, *args: Any, **options: Any) -> None:
         queue.enqueue(func, *args, **options)
 
 
-def work(worker: Worker, *, burst: bool) -> None:
+def work(worker: BaseWorker, *, burst: bool) -> None:
     """Run the RQ loop until it stops; StoreUnavailable when it stopped on a Redis error."""
     with translated():
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)

@@ -47,7 +47,7 @@ class StoreClient(redis.Redis):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         try:                                    # translated(), without a generator per call
-            return super().execute_command(*args, **options)
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except redis.exceptions.NoScriptError:
             raise
         except redis.RedisError as exc:

@@ -264,7 +264,7 @@ class ReadModel:
         created = self._redis.hget(self.keys.batch(customer), "created")
         times = [int(created)] if created else []
         if first:
-            received = self._redis.hget(self.keys.event(first.decode()), "received_at")
+            received = self._redis.hget(self.keys.event(text(first)), "received_at")
             times += [int(received)] if received else []
         return min(times, default=0)
 

@@ -22,14 +22,14 @@ from gateway.domain.event import event_id
 from gateway.domain.records import Batch, now_ms
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
-from gateway.store.connection import store_client
+from gateway.store.connection import store_client, translated
 from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.headroom import memory
 from gateway.store.index import Index
 from gateway.store.keys import Keys
 from gateway.store.lease import Lease
 from gateway.store.metrics import Metrics
-from gateway.store.readmodel import ReadModel, translated
+from gateway.store.readmodel import ReadModel
 from gateway.store.scripts import register, source
 from gateway.store.state.alerts import Alerts
 from gateway.store.state.imports import ImportRecords
