@@ -28,7 +28,7 @@ def timeout_of(capability: Any) -> float:
 def test_only_the_enriching_sources_get_a_fetcher_built_with_the_timeout() -> None:
     made = fetchers(7.5)
     try:
-        assert set(made) == {"meta_lead_ads"}
+        assert set(made) == {"meta_lead_ads", "hubspot"}
         assert isinstance(made["meta_lead_ads"], GraphClient)
         assert timeout_of(made["meta_lead_ads"]) == 7.5
     finally:

@@ -28,10 +28,10 @@ def test_the_context_holds_clients_built_from_the_config(ctx: WorkerContext,
                                                          redis_client: redis.Redis) -> None:
     ctx.redis.set("leadgate:probe", "1")
     assert redis_client.get("leadgate:probe") == b"1"
-    assert ctx.store.redis is ctx.redis and ctx.store.clock() == 1_234.5
+    assert ctx.store._redis is ctx.redis and ctx.store.clock() == 1_234.5
     assert ctx.clock() == 1_234.5
     assert ctx.mega.timeout_s == 2                  # the tests' config: [mega] timeout_s
-    assert set(ctx.fetchers) == {"meta_lead_ads"}
+    assert set(ctx.fetchers) == {"meta_lead_ads", "hubspot"}
     assert ctx.fetchers["meta_lead_ads"].timeout_s == 2
 
 

@@ -18,6 +18,7 @@ from gateway.domain.event import event_id
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES, Draft, Inbound
 from gateway.ingest import TWINS, ingest
+from gateway.store.connection import StoreClient
 from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.index import Index
 from gateway.store.keys import Keys
@@ -45,7 +46,7 @@ def google(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.R
     return config, Store(redis_client, index=Index.from_config(config))
 
 
-class Counting(redis.Redis):
+class Counting(StoreClient):
     """A real client that notes each command and pipeline it sends (the intake's script goes
     on a connection of its own; its memory look and script load are not noted)."""
 

@@ -85,12 +85,12 @@ def stored(redis_client: redis.Redis, config: Config) -> tuple[Store, Apply, Bat
 
 
 def fields(store: Store, eid: str) -> dict[str, str]:
-    return unpacked(store.redis.hgetall(store.keys.event(eid)))
+    return unpacked(store._redis.hgetall(store.keys.event(eid)))
 
 
 def counted(store: Store, name: str, **labels: str) -> float:
     store.metrics.flush()
-    return float(store.redis.hget(store.keys.metrics, series(name, **labels)) or 0)
+    return float(store._redis.hget(store.keys.metrics, series(name, **labels)) or 0)
 
 
 def test_a_delivery_is_written_counted_and_its_rate_budget_kept(stored: tuple) -> None:
@@ -102,7 +102,7 @@ def test_a_delivery_is_written_counted_and_its_rate_budget_kept(stored: tuple) -
     assert (hold, go_on) == (0, False)           # 2 rows, fewer than a full batch
     assert fields(store, "evt_1")["status"] == "delivered"
     assert fields(store, "evt_2")["lead_id"] == "L-evt_2"
-    assert not store.redis.exists(store.keys.batch("acme"))
+    assert not store._redis.exists(store.keys.batch("acme"))
     state = store.customer_state("acme")
     assert state["rl:bulk:remaining"] == "7"
     assert state["rl:bulk:reset_at"] == str(int(NOW * 1000) + 30_000)
@@ -121,7 +121,7 @@ def test_a_refused_token_holds_the_customer_and_keeps_the_batch(stored: tuple) -
     assert state["blocked"] == "credentials: MEGA 401: bad token"
     assert state["hold_reason"] == "credentials"
     assert fields(store, "evt_1")["status"] == "in_flight"
-    assert store.redis.exists(store.keys.batch("acme"))
+    assert store._redis.exists(store.keys.batch("acme"))
     assert counted(store, "leadgate_mega_requests", endpoint="bulk", code="401") == 1
 
 
@@ -140,7 +140,7 @@ def test_a_dead_decision_makes_dead_letters_and_goes_on(stored: tuple) -> None:
 def test_a_lost_lease_writes_nothing_and_the_next_record_keeps_the_rate_window(
         stored: tuple) -> None:
     store, apply, batch, events = stored
-    store.redis.hset(store.keys.owners, "acme", "another flush")
+    store._redis.hset(store.keys.owners, "acme", "another flush")
     answer = MegaResponse(200, {"results": []}, RateInfo(100, 3, 10.0, None))
     with pytest.raises(LeaseLost):
         apply.answer(batch, events, Decision("deliver"), answer, time.perf_counter())

@@ -20,6 +20,8 @@ def leadgates(exc: redis.RedisError) -> StoreUnavailable:
     """The leadgate error for a Redis error (a full Redis as its own 503)."""
     if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
         return StoreFull()
+    if isinstance(exc, RedisTlsUnverified):          # its message says which setting to use
+        return StoreUnavailable(f"the event store is unavailable: {exc}")
     return StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})")
 
 
