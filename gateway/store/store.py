@@ -23,6 +23,7 @@ from gateway.domain.records import Batch, now_ms
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.store.headroom import memory
+from gateway.store.history import History
 from gateway.store.index import Index
 from gateway.store.keys import CLAIM, COMPACT, INGEST, PURGE, REPLAY, TOMBSTONE_READ, Keys
 from gateway.store.lease import Lease
@@ -145,7 +146,8 @@ class Store(ReadModel):
         self.index = index          # the console's events and contact index, when set
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
         self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
-        self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
+        self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window,
+                               history=History(client, self.keys), clock=clock)
         self._ingest = Packed(client, INGEST)
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
