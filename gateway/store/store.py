@@ -146,8 +146,9 @@ class Store(ReadModel):
         self.index = index          # the console's events and contact index, when set
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
         self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
+        self.history = History(client, self.keys)      # the console's hourly charts
         self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window,
-                               history=History(client, self.keys), clock=clock)
+                               history=self.history, clock=clock)
         self._ingest = Packed(client, INGEST)
         self._claim = client.register_script(CLAIM)
         self._replay = client.register_script(REPLAY)
