@@ -67,3 +67,15 @@ def test_lag_quantiles_come_from_fixed_buckets() -> None:
     buckets[0], buckets[4], buckets[-1] = 10, 9, 1
     assert (quantile(buckets, 0.5), quantile(buckets, 0.95), quantile(buckets, 1.0)) == (
         0.5, 10.0, float("inf"))
+
+
+def test_twenty_routes_and_customers_over_eight_days_cost_under_one_percent_of_25_mb(
+        redis_client: redis.Redis) -> None:
+    from bench.history import PLAN_BYTES, fill, measure
+
+    fill(redis_client, 2, 2)
+    sizes = measure(redis_client)
+    per_day = {kind: max(values) for kind, values in sizes.items()}
+    assert per_day["route"] < 500 and per_day["customer"] < 850    # made at size, not doubled
+    total = 8 * (20 * per_day["route"] + 20 * per_day["customer"] + per_day["hours"])
+    assert total < PLAN_BYTES / 100
