@@ -63,6 +63,9 @@ MEMORY_ALERT_PERCENT = (80, 95)        # used/max memory that fires the redis_me
 MEMORY_RESOLVED_PERCENT = 70           # ...and that resolves it, once below
 
 METRICS_WINDOWS = ((300, 3900), (3600, 90_000))  # (bucket, kept) seconds: last hour, last 24 h
+HISTORY_DAYS = 8                       # the console's hourly charts keep this many days
+HISTORY_MARK_S = 60                    # a process marks its hour alive (and samples Redis's
+                                       # ...memory into it) at most this often, seconds
 ATTEMPT_LOG_SIZE = 20                  # MEGA calls kept on an event's timeline
 
 CONSOLE_SESSION_S = 8 * 3600           # a console sign-in lasts this long, seconds

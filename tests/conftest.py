@@ -80,9 +80,10 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 def stored_keys(client: redis.Redis) -> list[bytes]:
-    """leadgate's keys, but the metrics hashes (a rejected request is counted, not stored)."""
+    """leadgate's keys, but the metrics hashes and the charts' hourly history (a rejected
+    request is counted, not stored)."""
     return sorted(k for k in client.scan_iter("leadgate:*")
-                  if not k.startswith(b"leadgate:metrics"))
+                  if not k.startswith((b"leadgate:metrics", b"leadgate:history")))
 
 
 class InFlight:

@@ -238,12 +238,16 @@ def test_the_cookie_holds_no_searched_contact(console: Any, redis_client: redis.
 
 
 @pytest.mark.parametrize("path", ["/console/login", "/console/", "/console/events",
-                                  "/console/events/evt_nope", "/console/dead"])
+                                  "/console/events/evt_nope", "/console/dead",
+                                  "/console/customers/acme", "/console/routes/acme-form",
+                                  "/console/?span=7d"])
 def test_every_console_page_is_never_cached_framed_or_sniffed(console: Any, path: str) -> None:
     answer = console.get(path)
     assert answer.headers["Cache-Control"] == "no-store"
     assert answer.headers["X-Frame-Options"] == "DENY"
-    assert answer.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert answer.headers["Content-Security-Policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Referrer-Policy"] == "same-origin"
 

@@ -68,9 +68,9 @@ class Served:
 
 
 @contextmanager
-def serving(config: Any) -> Iterator[Served]:
-    """The web app of this config on a real port."""
-    app = create_app(config)
+def serving(config: Any, **options: Any) -> Iterator[Served]:
+    """The web app of this config on a real port (options: create_app's, a clock)."""
+    app = create_app(config, **options)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -37,6 +37,8 @@ def test_key_strings() -> None:
     assert k.contacts_more(20_500, "ab0123456789abcdef") == \
         "leadgate:contacts:20500:ab:0123456789ab"
     assert k.metrics_window(300, 1_777_636_800) == "leadgate:metrics:300s:1777636800"
+    assert (k.history("route", "acme-meta", 20_500), k.history("hours", "", 20_500)) == (
+        "leadgate:history:route:20500:acme-meta", "leadgate:history:hours:20500")
     assert k.signin_failures("ab12") == "leadgate:signin-failures:ab12"
     assert k.console_session("ab12") == "leadgate:console-session:ab12"
     assert k.google_match("acme-google") == "leadgate:google-match:acme-google"

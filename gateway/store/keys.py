@@ -155,6 +155,11 @@ class Keys:
     def metrics_window(self, size_s: int, start: int) -> str:
         return f"{self.prefix}:metrics:{size_s}s:{start}"
 
+    def history(self, kind: str, name: str, day: int) -> str:
+        """One route's or customer's hourly counts for a UTC day (kind: route, customer), or
+        the day's hours a process was alive in, with Redis's memory (kind: hours, name "")."""
+        return f"{self.prefix}:history:{kind}:{day}" + (f":{name}" if name else "")
+
     def signin_failures(self, digest: str) -> str:
         return f"{self.prefix}:signin-failures:{digest}"
 

@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from gateway import defaults
 from gateway.errors import StoreUnavailable
+from gateway.store.history import History
 
 log = logging.getLogger("leadgate.metrics")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -59,8 +60,11 @@ class Metrics:
     """In-process counts, added to Redis in the background."""
 
     def __init__(self, client: redis.Redis, key: str, *,
-                 window: Callable[[int, int], str] | None = None):
+                 window: Callable[[int, int], str] | None = None,
+                 history: History | None = None, clock: Callable[[], float] = time.time):
         self.redis, self.key, self.window = client, key, window
+        self.history, self.clock = history, clock
+        self._marked = (-1, float("-inf"))     # (hour, when) this process last marked alive
         self._counts: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -81,6 +85,10 @@ class Metrics:
     def _add(self, field: str, value: float) -> None:
         with self._lock:
             self._counts[field] += value
+        self._start()
+
+    def start(self) -> None:
+        """Flush every second from now on, counts or not: the flush marks the hour alive."""
         self._start()
 
     def _start(self) -> None:
@@ -107,24 +115,38 @@ class Metrics:
         """Write this process's counts to Redis now."""
         with self._lock:
             counts, self._counts = self._counts, defaultdict(float)
-        if not counts:
+        now = int(self.clock())
+        mark = self._mark_due(now)
+        if not counts and not mark:
             return
         try:
             pipe = self.redis.pipeline(transaction=False)
             for field, value in counts.items():
                 pipe.hincrbyfloat(self.key, field, value)
-            self._windows(pipe, counts)
+            self._windows(pipe, counts, now)
+            if mark and self.history is not None:
+                self.history.mark(pipe, now, int(self.redis.info("memory")["used_memory"]))
             pipe.execute()
+            if mark:
+                self._marked = (now // 3600, time.monotonic())
         except (redis.RedisError, StoreUnavailable):    # keep the counts for the next try
             with self._lock:
                 for field, value in counts.items():
                     self._counts[field] += value
 
-    def _windows(self, pipe: Any, counts: dict[str, float]) -> None:
-        """The counters also go to this time window's hashes (the console's last hour/24 h)."""
+    def _mark_due(self, now: int) -> bool:
+        """A new hour by the clock, or HISTORY_MARK_S since the last mark (a memory sample)."""
+        hour, when = self._marked
+        return self.history is not None and (
+            now // 3600 != hour or time.monotonic() - when >= defaults.HISTORY_MARK_S)
+
+    def _windows(self, pipe: Any, counts: dict[str, float], now: int) -> None:
+        """The counters also go to this time window's hashes (the console's last hour/24 h),
+        and to the eight days' hourly history (the console's charts)."""
+        if self.history is not None:
+            self.history.add(pipe, counts, now)
         if self.window is None:
             return
-        now = int(time.time())
         for size, kept in defaults.METRICS_WINDOWS:
             key = self.window(size, now - now % size)
             for field, value in counts.items():
@@ -136,7 +158,7 @@ class Metrics:
         """Counter totals over the last `span` seconds (the `size`-second windows that started
         within it), as (metric, labels, total)."""
         assert self.window is not None
-        now = int(time.time())
+        now = int(self.clock())
         pipe = self.redis.pipeline(transaction=False)
         for at in range(now - now % size, now - span, -size):
             pipe.hgetall(self.window(size, at))

@@ -25,6 +25,7 @@ from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.store.connection import store_client, translated
 from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.headroom import memory
+from gateway.store.history import History
 from gateway.store.index import Index
 from gateway.store.keys import Keys
 from gateway.store.lease import Lease
@@ -157,7 +158,9 @@ class Store(ReadModel):
         self.reconciliations = Reconciliations(client, self.keys)
         self.alerts = Alerts(client, self.keys)
         self.imports = ImportRecords(client, self.keys)
-        self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
+        self.history = History(client, self.keys)      # the console's hourly charts
+        self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window,
+                               history=self.history, clock=clock)
         self._ingest = Packed(client, source("ingest"))
         self._claim = register(client, "claim")
         self._replay = register(client, "replay")

@@ -36,6 +36,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     _trust_proxies(app, config.server["trusted_proxies"])
     client = connect(require_redis_url(config, "web"))
     store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
+    store.metrics.start()          # marks each hour this process is alive (the charts' gaps)
     AppContext(config, client, store, clock).attach(app)
     app.register_blueprint(intake.bp)
     app.register_blueprint(health.bp)

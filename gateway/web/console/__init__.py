@@ -17,10 +17,12 @@ from gateway.web.context import app_context
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static")
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")   # the console's origin only
 HEADERS = {                        # on every console answer: never cached, framed or sniffed
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
@@ -64,7 +66,7 @@ def favicon() -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; sessions are signed with a key derived from the server secret."""
-    from gateway.web.console import auth, errors, views  # noqa: F401  (they join bp)
+    from gateway.web.console import auth, errors, pages, views  # noqa: F401  (they join bp)
 
     server = app_context(app).config.server
     secret = server_secret(server["secret_key"], server["admin_token"])

@@ -11,7 +11,7 @@ from gateway import defaults
 from gateway.domain.records import Replay
 from gateway.store.headroom import read_settings
 from gateway.store.store import now_ms
-from gateway.web.console import bp, read, sessions, state
+from gateway.web.console import bp, pages, read, sessions, state
 from gateway.web.console.auth import client_tag, session_tag
 from gateway.web.context import app_context
 
@@ -29,7 +29,7 @@ def _regions() -> list[str]:
 @bp.get("/")
 def overview() -> str:
     """Customers, routes, dead letters and Redis memory at a glance."""
-    return render_template("overview.html", **_overview())
+    return render_template("overview.html", **_overview(), **pages.overview_charts())
 
 
 @bp.get("/overview")
