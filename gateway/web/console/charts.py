@@ -69,7 +69,7 @@ class Chart:
         """The y axis's top: the largest bar (or the limit), rounded up to a nice figure."""
         totals = [0.0]
         for i in range(len(self.hours)):
-            got = [v[i] for _, v in self.series if v[i] is not None]
+            got = [value for _, v in self.series if (value := v[i]) is not None]
             totals.append(max(got, default=0.0) if self.overlay else sum(got))
         return nice(max(max(totals), self.limit or 0.0))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from gateway.store.headroom import read_memory
 from gateway.web.console import bp, trends
 from gateway.web.context import app_context
 
@@ -19,7 +18,7 @@ def overview_charts() -> dict[str, object]:
     """The overview's charts, every route and customer."""
     ctx = app_context()
     hours = trends.read(ctx.store, ctx.config, span())
-    memory = read_memory(ctx.store.redis, ctx.config)
+    memory = ctx.store.memory_now(ctx.config)
     return {"charts": trends.overview(hours, ctx.config, memory), "span": span(),
             "spans": trends.SPANS, "config_customers": sorted(ctx.config.customers),
             "config_routes": sorted(ctx.config.routes)}
