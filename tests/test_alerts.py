@@ -251,8 +251,8 @@ def test_an_alert_that_cannot_be_signed_does_not_stop_the_others(
     config_dict["customers"]["initech"] = {**config_dict["customers"]["acme"]}
     config = build(alerting(config_dict, receiver), redis_server.url)
     # a secret that no longer loads (see test_config), set behind the loader's back
-    config = dataclasses.replace(config, alerts={**config.alerts,
-                                                 "webhook_secret": "whsec_abcdefghi"})
+    config = dataclasses.replace(config, alerts=dataclasses.replace(
+        config.alerts, webhook_secret="whsec_abcdefghi"))
     store = queue_three_alerts(config, time.time)
     assert AlertSender(config, store).send_due() == 3                 # Slack's three
     assert len(receiver.slack()) == 3 and receiver.webhooks() == []

@@ -29,7 +29,7 @@ def test_interpolation_with_defaults_and_env() -> None:
     raw["mega"] = {"base_url": "${MEGA:-http://127.0.0.1:9}"}
     config = config_from_dict(raw, env={"TOKEN": "secret", "REDIS_URL": "redis://x"})
     assert config.customers["acme"].token == "secret"
-    assert config.mega["base_url"] == "http://127.0.0.1:9"
+    assert config.mega.base_url == "http://127.0.0.1:9"
     assert config.redis_url == "redis://x"
     assert config.customers["acme"].linger_ms == 500 and config.customers["acme"].max_batch == 500
 
@@ -128,14 +128,14 @@ def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() ->
     raw["server"] = {"admin_token": "${ADMIN}"}
     raw["routes"]["r"]["url_token"] = "${URL_TOKEN}"
     config = config_from_dict(raw, env={"ADMIN": "$Ab" * 11, "URL_TOKEN": "tok$en" * 3})
-    assert config.server["admin_token"] == "$Ab" * 11
+    assert config.server.admin_token == "$Ab" * 11
     assert config.routes["r"].settings["url_token"] == "tok$en" * 3
     assert config.routes["r"].lead["custom_fields"] == {"note": "$USD only"}
 
 
 def test_dev_config_is_valid_and_its_admin_token_long_enough() -> None:
     config = load_config(ROOT / "gateway" / "local" / "dev.toml", env=local_run.DEV_ENV)
-    assert len(config.server["admin_token"]) >= 32 and "dev" in config.server["admin_token"]
+    assert len(config.server.admin_token) >= 32 and "dev" in config.server.admin_token
 
 
 def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
@@ -152,11 +152,11 @@ def test_example_config_is_valid() -> None:
                          env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a" * 32,
                               "ACME_SITE_URL_TOKEN": "u" * 32})
     assert config.routes and config.customers
-    assert config.server["trusted_proxies"] == 0
+    assert config.server.trusted_proxies == 0
     behind = load_config(ROOT / "leadgate.example.toml", env={
         "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1",
         "ACME_SITE_URL_TOKEN": "u" * 32})
-    assert behind.server["trusted_proxies"] == 1           # app.json sets it for Heroku
+    assert behind.server.trusted_proxies == 1           # app.json sets it for Heroku
 
 
 def test_the_example_with_its_url_token_variable_misspelt_stops() -> None:
@@ -187,7 +187,7 @@ def test_a_secret_with_a_default_stops_the_process(change: Any, where: str) -> N
 def test_an_empty_default_in_a_secret_is_fine_and_never_authenticates() -> None:
     raw = minimal()
     raw["server"] = {"admin_token": "${LEADGATE_ADMIN_TOKEN:-}"}
-    assert config_from_dict(raw, env={}).server["admin_token"] == ""      # admin API off
+    assert config_from_dict(raw, env={}).server.admin_token == ""      # admin API off
     raw["routes"]["r"]["url_token"] = "${URL_TOKEN:-}"
     with pytest.raises(ConfigError, match="routes.r.url_token: Shorter than minimum length"):
         config_from_dict(raw, env={})
@@ -216,7 +216,7 @@ def test_max_age_may_not_exceed_key_retention() -> None:
     with pytest.raises(ConfigError, match="may not exceed key_retention_hours"):
         config_from_dict(config, env={})
     config["mega"]["key_retention_hours"] = 48
-    assert config_from_dict(config, env={}).mega["max_age_hours"] == 30
+    assert config_from_dict(config, env={}).mega.max_age_hours == 30
 
 
 @pytest.mark.parametrize("command", ["web", "worker"])

@@ -153,7 +153,7 @@ class Reconciler:
     def of(self, route: Route) -> Reconciliation:
         """The route's source's reconciliation (made once, kept for this thread)."""
         if route.source not in self.sources:
-            made = reconciliation(route.source, self.config.mega["timeout_s"])
+            made = reconciliation(route.source, self.config.mega.timeout_s)
             if made is None:
                 raise ValueError(f"source {route.source} does not reconcile")
             self.sources[route.source] = made

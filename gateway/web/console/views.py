@@ -108,7 +108,7 @@ def event(event_id: str) -> str:
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
                            replay_note=state.replay_note(store, config, record),
-                           retention_hours=config.server["record_retention_hours"])
+                           retention_hours=config.server.record_retention_hours)
 
 
 @bp.post("/events/<event_id>/reveal")
