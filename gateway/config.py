@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import (
     EXCLUDE,
@@ -30,6 +30,7 @@ from gateway.sections import AlertsConfig, Config, MegaConfig, RedisConfig, Serv
 
 __all__ = ["Config", "ConfigError", "Customer", "Route", "config_from_dict", "load_config"]
 
+T = TypeVar("T")
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
 LEFTOVER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -335,13 +336,15 @@ def _route(name: str, spec: dict[str, Any], customers: dict[str, Customer]) -> R
                           f"(one of: {', '.join(sorted(SOURCES))})")
     lead = _load(LeadSchema(partial=True), common["lead"], f"{where}.lead")
     own = {k: v for k, v in spec.items() if k not in COMMON_ROUTE_KEYS}
-    settings = _load(source.settings_schema(), own, where)
+    settings = _load(source.load_settings, own, where)
     return Route(name, common["customer"], common["source"], lead, common["fields_"], settings)
 
 
-def _load(schema: Schema, data: Any, where: str) -> dict[str, Any]:
+def _load(schema: Schema | Callable[[Any], T], data: Any, where: str) -> T:
+    """What schema (or a loader) makes of data; a ValidationError names where and the key."""
+    load = schema.load if isinstance(schema, Schema) else schema
     try:
-        return schema.load(data)  # type: ignore[no-any-return]
+        return load(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
         key, message = _first_message(exc.messages)
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None

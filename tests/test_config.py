@@ -129,7 +129,7 @@ def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() ->
     raw["routes"]["r"]["url_token"] = "${URL_TOKEN}"
     config = config_from_dict(raw, env={"ADMIN": "$Ab" * 11, "URL_TOKEN": "tok$en" * 3})
     assert config.server.admin_token == "$Ab" * 11
-    assert config.routes["r"].settings["url_token"] == "tok$en" * 3
+    assert config.routes["r"].settings.url_token == "tok$en" * 3
     assert config.routes["r"].lead["custom_fields"] == {"note": "$USD only"}
 
 
@@ -249,16 +249,16 @@ def google(**settings: Any) -> dict[str, Any]:
 def test_google_reconciliation_settings_and_defaults() -> None:
     settings = config_from_dict(google(login_customer_id="9998887777"),
                                 env=GOOGLE_ENV).routes["r"].settings
-    assert settings["ads_customer_id"] == "1234567890"
-    assert settings["login_customer_id"] == "9998887777"
-    assert settings["developer_token"] == "dev-token-123456"
-    assert settings["reconcile_every_min"] == 15 and "forms" not in settings
-    assert settings["ads_api_url"] == "https://googleads.googleapis.com/v21"
-    assert settings["oauth_token_url"] == "https://oauth2.googleapis.com/token"
+    assert settings.ads_customer_id == "1234567890"
+    assert settings.login_customer_id == "9998887777"
+    assert settings.developer_token == "dev-token-123456"
+    assert settings.reconcile_every_min == 15 and settings.forms == ()
+    assert settings.ads_api_url == "https://googleads.googleapis.com/v21"
+    assert settings.oauth_token_url == "https://oauth2.googleapis.com/token"
     plain = minimal()
     plain["routes"]["r"] = {"customer": "acme", "source": "google_lead_forms",
                             "google_key": "k" * 16}
-    assert "ads_customer_id" not in config_from_dict(plain, env={}).routes["r"].settings
+    assert config_from_dict(plain, env={}).routes["r"].settings.ads_customer_id == ""
 
 
 @pytest.mark.parametrize(("change", "message"), [

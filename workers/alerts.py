@@ -23,7 +23,10 @@ import httpx
 
 from gateway import defaults
 from gateway.config import Config
-from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
+from gateway.domain.sources.providers.standard_webhooks import (
+    StandardWebhooks,
+    StandardWebhooksSettings,
+)
 from gateway.store.headroom import read_memory, read_settings
 from gateway.store.keys import ALERT_CLAIM, ALERT_TRANSITION
 from gateway.store.route_status import health_report, reconcile_report, reconciles
@@ -255,7 +258,7 @@ class AlertSender:
         headers = {"Content-Type": "application/json"}
         if target == "webhook":
             headers.update(StandardWebhooks().sign(
-                {"secret": self.config.alerts.webhook_secret}, body.encode(),
+                StandardWebhooksSettings(secret=self.config.alerts.webhook_secret), body.encode(),
                 stamp=str(int(self.clock())), msg_id=alert_id))
         return headers
 

@@ -25,6 +25,7 @@ from gateway import defaults
 from gateway.config import Config, Route
 from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
+from gateway.domain.sources.settings import ReconcileSettings
 from gateway.errors import NoUsableLead, SourceError
 from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
 from gateway.store.route_status import reconciles
@@ -194,7 +195,7 @@ class Reconciler:
         """List every stream from its watermark; record counts, or the error and a backoff
         (as long as the source asked, when it said: Google's RESOURCE_EXHAUSTED retryDelay)."""
         key, started = self.store.keys.reconcile(route.name), now_ms(self.clock)
-        every_ms = route.settings["reconcile_every_min"] * 60_000
+        every_ms = ReconcileSettings.of(route.settings).reconcile_every_min * 60_000
         tally = Tally()
         try:
             for form in self.forms(route):
@@ -250,7 +251,7 @@ class Reconciler:
         key, lock = self.store.keys.reconcile(route.name), self.store.keys.reconcile_lock(
             route.name)
         now = self.clock()
-        until = int(now) - route.settings["reconcile_grace_s"]
+        until = int(now) - ReconcileSettings.of(route.settings).reconcile_grace_s
         mark = self.store.redis.hget(key, f"wm:{form}")
         since = int(mark) if mark else until
         tally = Tally()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import defaults
+from gateway.domain.sources.settings import RouteSettings
 
 
 @dataclass(frozen=True)
@@ -35,4 +36,4 @@ class Route:
     source: str
     lead: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict, repr=False)
+    settings: RouteSettings = field(default_factory=RouteSettings, repr=False)   # its source's

@@ -112,16 +112,16 @@ def _print_welcome(config: Config, dev: local_run.DevInstance) -> None:
     base, me = dev.web_url, _self_command()
     click.echo(f"\nleadgate dev: intake {base}, MEGA {dev.mega_base_url}")
     for name, route in sorted(config.routes.items()):
-        token = route.settings.get("url_token")
+        token = route.settings.url_token
         click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))
     _print_admin(config, dev)
     if config.server.admin_token:
         click.echo(f"\nConsole: {base}/console/  (sign in with the admin token above)")
     generic = next((r for r in config.routes.values()
-                    if r.source == "generic" and r.settings.get("url_token")), None)
+                    if r.source == "generic" and r.settings.url_token), None)
     if generic:
         click.echo("\nSend a lead:\n  curl -X POST "
-                   f"{base}/hooks/{generic.name}/{generic.settings['url_token']} \\\n"
+                   f"{base}/hooks/{generic.name}/{generic.settings.url_token} \\\n"
                    "    -H 'Content-Type: application/json' \\\n"
                    "    -d '{\"name\": \"Ada Lovelace\", \"email\": \"ada@example.com\", "
                    "\"phone\": \"(206) 555-0100\"}'")

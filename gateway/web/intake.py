@@ -128,7 +128,7 @@ def listed_twins(store: Store, spec: Route, drafts: list[Draft], records: list[d
     lookup, twins = GoogleMatchIndex(store.redis, store.keys), {}
     try:
         for draft, rec in zip(drafts, records, strict=True):
-            entry = webhook_entry(store.index, rec["id"], draft, spec.settings["default_region"],
+            entry = webhook_entry(store.index, rec["id"], draft, spec.settings.default_region,
                                   now)
             if twin := lookup.listed_twin(spec.name, entry):
                 twins[rec["id"]] = twin.event_id
@@ -144,7 +144,7 @@ def remember(store: Store, spec: Route, drafts: list[Draft], ids: list[str], now
     failure here only weakens matching, so it is logged, not answered with a 5xx."""
     if not store.index or not drafts:
         return
-    entries = [webhook_entry(store.index, eid, draft, spec.settings["default_region"], now)
+    entries = [webhook_entry(store.index, eid, draft, spec.settings.default_region, now)
                for eid, draft in zip(ids, drafts, strict=True)]
     try:
         GoogleMatchIndex(store.redis, store.keys).remember(spec.name, entries, now)
@@ -170,7 +170,7 @@ def readable(source: str) -> Iterator[None]:
 
 def check_url_token(spec: Route, given: str | None) -> None:
     """Routes with a url_token need it in the path, compared in constant time."""
-    expected = spec.settings.get("url_token")
+    expected = spec.settings.url_token
     if expected is None and given is None:
         return
     if expected is None or given is None or not hmac.compare_digest(

@@ -23,7 +23,7 @@ DEAD_PAGE = 500                    # dead letters listed on the page (oldest fir
 
 def _regions() -> list[str]:
     routes = app_context().config.routes.values()
-    return sorted({r.settings.get("default_region", "US") for r in routes})
+    return sorted({r.settings.default_region for r in routes})
 
 
 @bp.get("/")

@@ -24,7 +24,8 @@ class GraphLeads:
 
     def run(self, route: Any, events: Events, fetch: Fetch) -> Enriched:
         """The events' lead records; Graph failures of the whole route raise."""
-        fetched = fetch(route.settings["graph_api_url"], route.settings["page_access_token"],
+        settings = route.settings
+        fetched = fetch(settings.graph_api_url, settings.page_access_token,
                         [e.provider_id for e in events])
         found = Enriched()
         for event in events:
