@@ -80,7 +80,9 @@ T = TypeVar("T", bound=RouteSettings)
 
 def build(kind: type[T], loaded: Mapping[str, Any]) -> T:
     """The typed settings from what the schema loaded (lists become tuples: frozen)."""
-    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in loaded.items()})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in loaded.items()}
+    return kind(**values)
 
 
 def keys_of(kind: type[RouteSettings]) -> set[str]:
