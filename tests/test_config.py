@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +326,42 @@ def test_reprs_of_the_config_customers_and_routes_hold_no_secret() -> None:
              *map(str, config.routes.values())]
     assert "acme" in shown[0] and "meta_lead_ads" in shown[0]        # still useful
     assert [s for s in secrets if any(s in text for text in shown)] == []
+
+
+def test_sections_are_frozen_dataclasses_with_their_units() -> None:
+    raw = minimal()
+    raw["server"] = {"dedup_ttl_days": 2, "record_retention_hours": 0.5, "max_body_kb": 8}
+    raw["mega"] = {"max_age_hours": 1.5, "key_retention_hours": 2}
+    raw["alerts"] = {"stale_after_min": 3}
+    config = config_from_dict(raw, env={})
+    assert (config.server.dedup_ttl_s, config.server.record_retention_ms,
+            config.server.max_body_bytes) == (172_800, 1_800_000, 8192)
+    assert (config.mega.max_age_ms, config.mega.max_age_s, config.mega.key_retention_ms) == (
+        5_400_000, 5400, 7_200_000)
+    assert config.alerts.stale_after_ms == 180_000 and config.alerts.webhook_url == ""
+    assert config.redis.max_memory_mb is None
+    for section in (config.server, config.mega, config.alerts, config.redis):
+        assert not isinstance(section, dict)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            section.timeout_s = 1      # type: ignore[misc, union-attr]
+
+
+def test_each_route_gets_its_source_s_typed_settings() -> None:
+    from gateway.domain.sources import SOURCES
+    from tests.samples import SETTINGS
+
+    raw = minimal()
+    own = {**SETTINGS, "twilio": {"auth_token": "t" * 16, "min_duration_s": 5},
+           "mailgun": {"signing_key": "k" * 16}, "generic": {"url_token": "x" * 16},
+           "callrail": {"secret": "s" * 16, "first_contact_only": True}}
+    raw["routes"] = {source: {"customer": "acme", "source": source, **settings}
+                     for source, settings in own.items()}
+    routes = config_from_dict(raw, env={}).routes
+    assert set(routes) == set(SOURCES)                     # every source is covered
+    for name, route in routes.items():
+        assert type(route.settings) is SOURCES[name].settings_type
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            route.settings.default_region = "GB"           # type: ignore[misc]
+    assert routes["meta_lead_ads"].settings.forms == () and \
+        routes["typeform"].settings.secret == SETTINGS["typeform"]["secret"] and \
+        routes["twilio"].settings.min_duration_s == 5
