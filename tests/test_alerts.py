@@ -26,7 +26,10 @@ from gateway import defaults
 from gateway.cli import cli
 from gateway.config import Config
 from gateway.domain.sources.base import Inbound
-from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
+from gateway.domain.sources.providers.standard_webhooks import (
+    StandardWebhooks,
+    StandardWebhooksSettings,
+)
 from gateway.errors import Unauthorized
 from gateway.web.app import create_app
 from megasim.graph import DEMO_PAGE_ID
@@ -71,7 +74,7 @@ class Receiver:
             if path == "/hook":
                 StandardWebhooks().authenticate(Inbound(
                     "POST", headers, {}, body, "application/json", now=time.time()),
-                    {"secret": SECRET, "tolerance_s": 300})
+                    StandardWebhooksSettings(secret=SECRET, tolerance_s=300))
                 out.append({**json.loads(body), "webhook-id": headers["Webhook-Id"]})
         return out
 
