@@ -18,8 +18,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# ruff, then mypy: its default level over gateway/ and workers/, strict over gateway/domain/ and
+# gateway/store/ (pyproject.toml: [tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# the docs site (mkdocs.yml, docs/) into site/; --strict: a broken link or a page left out fails
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos --n 20000
@@ -44,4 +52,4 @@ requirements: $(STAMP)
 	$(BIN)/python bench/requirements.py > requirements.txt
 
 clean:
-	rm -rf $(VENV) .leadgate .pytest_cache
+	rm -rf $(VENV) .leadgate .pytest_cache site

@@ -26,7 +26,8 @@ from gateway.store.store import Store
 def queue_backlog(stack: Stack, leads: int) -> float:
     """Store the leads exactly as intake does (same records, same Lua), without HTTP."""
     config = load_config(stack.dir / "leadgate.toml", env=stack.env)
-    store = Store(connect(stack.redis.url))
+    client = connect(stack.redis.url)
+    store = Store(client)
     run = uuid.uuid4().hex[:6]
     started = time.perf_counter()
     for start in range(0, leads, 500):
@@ -40,7 +41,8 @@ def queue_backlog(stack: Stack, leads: int) -> float:
                 draft_event(route, SOURCES["generic"], draft, time.time()).to_fields())
         for name, records in by_customer.items():
             store.ingest(config.customers[name], records, config.dedup_ttl_s)
-    store.redis.close()
+    store.close()
+    client.close()
     return time.perf_counter() - started
 
 

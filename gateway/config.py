@@ -7,7 +7,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from marshmallow import (
     EXCLUDE,
@@ -48,6 +48,8 @@ def _admin_token(token: str) -> None:
 
 
 class ServerSchema(Schema):
+    """The [server] section: admin token, console and contact-index secrets, limits."""
+
     class Meta:
         unknown = RAISE
 
@@ -82,6 +84,8 @@ class RedisSchema(Schema):
 
 
 class MegaSchema(Schema):
+    """The [mega] section: MEGA's base URL, timeouts, batching and key retention."""
+
     class Meta:
         unknown = RAISE
 
@@ -131,6 +135,8 @@ class AlertsSchema(Schema):
 
 
 class CustomerSchema(Schema):
+    """One [customers.<name>] table: MEGA's customer id, its token, delivery options."""
+
     class Meta:
         unknown = RAISE
 
@@ -146,6 +152,8 @@ class CustomerSchema(Schema):
 
 
 class RouteCommonSchema(Schema):
+    """The keys every route has (customer, source, lead, fields); the source checks the rest."""
+
     class Meta:
         unknown = EXCLUDE   # the adapter's own schema checks the remaining keys
 
@@ -340,11 +348,19 @@ def _route(name: str, spec: dict[str, Any], customers: dict[str, Customer]) -> R
     return Route(name, common["customer"], common["source"], lead, common["fields_"], settings)
 
 
-def _load(schema: Schema | Callable[[Any], T], data: Any, where: str) -> T:
+@overload
+def _load(schema: Schema, data: Any, where: str) -> dict[str, Any]: ...
+
+
+@overload
+def _load(schema: Callable[[Any], T], data: Any, where: str) -> T: ...
+
+
+def _load(schema: Schema | Callable[[Any], Any], data: Any, where: str) -> Any:
     """What schema (or a loader) makes of data; a ValidationError names where and the key."""
     load = schema.load if isinstance(schema, Schema) else schema
     try:
-        return load(data)  # type: ignore[no-any-return]
+        return load(data)
     except ValidationError as exc:
         key, message = _first_message(exc.messages)
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None

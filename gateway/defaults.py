@@ -5,6 +5,8 @@ QUEUE_NAME = "leadgate"                # the RQ queue flush jobs go through
 
 ADMIN_TOKEN_MIN_CHARS = 32             # server.admin_token, when set
 CHOSEN_SECRET_MIN_CHARS = 16           # route secrets the user picks (URL tokens, HMAC keys...)
+SHOPIFY_NEW_CUSTOMER_S = 86_400        # a customer made this long before their order: returning, s
+HUBSPOT_TOLERANCE_S = 300              # X-HubSpot-Request-Timestamp's window, both ways, seconds
 TIMESTAMP_MAX_DIGITS = 16              # a signed timestamp header longer than this is a 401, digits
 MAILGUN_TOLERANCE_S = 300              # Mailgun's signed timestamp may be this far off, seconds
 EMAIL_TEXT_MAX_CHARS = 4000            # an email's text (body-plain...) a lead keeps, characters
@@ -65,6 +67,7 @@ ATTEMPT_LOG_SIZE = 20                  # MEGA calls kept on an event's timeline
 
 CONSOLE_SESSION_S = 8 * 3600           # a console sign-in lasts this long, seconds
 CONSOLE_REFRESH_S = 5                  # the overview refreshes itself this often, seconds
+FAVICON_MAX_AGE_S = 86_400             # browsers may keep /favicon.ico this long, seconds
 CONSOLE_PAGE_SIZE = 50                 # events per page
 CONSOLE_SCAN_LIMIT = 5000              # events examined per page at most when filtering
 CONTACT_DAY_LIMIT = 1000               # events a contact is found by per day; later ones that

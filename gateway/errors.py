@@ -40,6 +40,8 @@ class ConfigError(LeadgateError):
 
 
 class InboundError(LeadgateError):
+    """A webhook or API request refused: its HTTP status, message and details."""
+
     status_code = 400
 
     def __init__(self, message: str, *, details: object = None):
@@ -48,32 +50,51 @@ class InboundError(LeadgateError):
 
 
 class BadRequest(InboundError):
+    """400: the request cannot be read as the source's delivery."""
+
     status_code = 400
 
 
 class Unauthorized(InboundError):
+    """401: the request's signature, token or secret does not check out."""
+
     status_code = 401
 
 
 class RouteNotFound(InboundError):
+    """404: no route of that name."""
+
     status_code = 404
 
 
 class PayloadTooLarge(InboundError):
+    """413: the body is over the size limit."""
+
     status_code = 413
 
 
 class UnsupportedMediaType(InboundError):
+    """415: a content type the source does not send."""
+
     status_code = 415
 
 
 class NoUsableLead(InboundError):
+    """422: the delivery holds no lead MEGA could take."""
+
     status_code = 422
 
 
 class StoreUnavailable(InboundError):
+    """503: Redis cannot be reached or refused the write; retry later."""
+
     status_code = 503
     retry_after_s: int | None = None          # sent as Retry-After when set
+
+
+def cause_name(exc: BaseException) -> str:
+    """The name of what raised exc (a Redis error's, behind StoreUnavailable), else exc's."""
+    return type(exc.__cause__ or exc).__name__
 
 
 class StoreFull(StoreUnavailable):
@@ -127,6 +148,8 @@ class GoogleAdsError(SourceError):
 
 
 class DeliveryError(LeadgateError):
+    """A send to MEGA that failed: the endpoint, MEGA's status, body and rate budget."""
+
     def __init__(self, message: str, *, endpoint: str = "", status: int | None = None,
                  body: object = None, rate: object = None):
         super().__init__(message)
@@ -134,30 +157,44 @@ class DeliveryError(LeadgateError):
 
 
 class RetryableDeliveryError(DeliveryError):
+    """A failed send worth trying again (a timeout, a 5xx, a 429)."""
+
     pass
 
 
 class MegaUnavailable(RetryableDeliveryError):
+    """MEGA did not answer, answered a 5xx or an unreadable 2xx, or is still on the key."""
+
     pass
 
 
 class MegaRateLimited(RetryableDeliveryError):
+    """MEGA's 429: try again after retry_after_s."""
+
     def __init__(self, message: str, *, retry_after_s: float, **kwargs: object):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after_s = retry_after_s
 
 
 class PermanentDeliveryError(DeliveryError):
+    """A failed send that the same request would fail again."""
+
     pass
 
 
 class MegaCredentialsError(PermanentDeliveryError):
+    """MEGA refused the customer's token or the endpoint (401, 403, 404, 405)."""
+
     pass
 
 
 class MegaBadRequest(PermanentDeliveryError):
+    """MEGA refused the request itself (another 4xx)."""
+
     pass
 
 
 class MegaConflict(PermanentDeliveryError):
+    """MEGA's 409: the idempotency key was used with another body."""
+
     pass

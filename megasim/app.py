@@ -17,6 +17,7 @@ from megasim.faults import Faults, FaultSettings
 from megasim.google import GoogleState, google
 from megasim.google_leads import create_submissions  # noqa: F401  (its routes join google's)
 from megasim.graph import GraphState, graph
+from megasim.hubspot import HubSpotState, hubspot
 from megasim.leadgen import form_leads  # noqa: F401  (its routes join the graph blueprint)
 from megasim.schemas import BulkImportSchema, SingleLeadSchema, flatten_messages
 from megasim.state import Scope, SimState, fingerprint, stage_object
@@ -48,6 +49,8 @@ def create_app(config: SimConfig | None = None, *, faults: FaultSettings | None 
     app.register_blueprint(graph)
     app.extensions["megasim.google"] = GoogleState()
     app.register_blueprint(google)
+    app.extensions["megasim.hubspot"] = HubSpotState()
+    app.register_blueprint(hubspot)
     app.register_error_handler(MegaError, _render_error)
     return app
 
@@ -307,6 +310,7 @@ def reset() -> Response:
     _state().reset()
     current_app.extensions["megasim.graph"] = GraphState()
     current_app.extensions["megasim.google"] = GoogleState()
+    current_app.extensions["megasim.hubspot"] = HubSpotState()
     _faults().update({f: v for f, v in FaultSettings().__dict__.items()})
     return jsonify({"reset": True})
 

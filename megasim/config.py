@@ -22,7 +22,7 @@ DEMO_STAGES = (
     {"slug": "closed", "name": "Closed", "color": "#6b7280"},
 )
 DEMO_CUSTOM_FIELDS = ("budget", "timeline", "property_type", "utm_source", "utm_campaign",
-                      "postal_code", "plan_interest")
+                      "postal_code", "plan_interest", "lead_source", "case_type", "service_notes")
 # what calls, texts and emails bring (the CallRail, Twilio and Mailgun demo routes map them)
 DEMO_CUSTOM_FIELDS += ("gclid", "tracking_number", "duration_s", "answered", "recording_url",
                        "landing_page", "keywords", "message", "subject")

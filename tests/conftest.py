@@ -140,6 +140,12 @@ class Sim:
     def reset(self) -> None:
         self.http.post("/_megasim/reset").raise_for_status()
 
+    def hubspot(self, **change: Any) -> dict[str, Any]:
+        """Set up the HubSpot CRM API stand-in (tokens, contacts, deleted, denied...)."""
+        response = self.http.patch("/_hubspot", json=change)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
     def graph(self, **change: Any) -> dict[str, Any]:
         """Set up the Graph API stand-in (tokens, answers, deleted, throttle_next...)."""
         response = self.http.patch("/_graph", json=change)
@@ -237,6 +243,9 @@ class Drainer:
     def __init__(self, ctx: WorkerContext):
         self.ctx = ctx
         self.worker, self.dispatcher = make_worker(ctx)
+        # RQ's stop-job channel is not what the tests are about, and its pubsub thread can hold
+        # the end of a burst for 60 s (a race in redis-py's PubSubWorkerThread at unsubscribe)
+        self.worker.subscribe = lambda: None  # type: ignore[method-assign]
 
     def idle(self) -> bool:
         r, k = self.ctx.redis, self.ctx.store.keys
@@ -322,15 +331,29 @@ def to_toml(config: dict[str, Any]) -> str:
 def provider_app(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.Redis,
                  drain_factory: Any, megasim: Sim) -> tuple[Any, Any]:
     """An app with one route per provider (acme-<source>), clock at samples.NOW."""
-    from tests.samples import FIELD_MAPS, LEAD_ID, META_ANSWERS, META_TOKEN, NOW, SAMPLES, SETTINGS
+    from tests.samples import (
+        FIELD_MAPS,
+        HUBSPOT_CONTACT,
+        HUBSPOT_PROPERTIES,
+        HUBSPOT_TOKEN,
+        LEAD_ID,
+        META_ANSWERS,
+        META_TOKEN,
+        NOW,
+        SAMPLES,
+        SETTINGS,
+    )
 
     megasim.graph(tokens=[META_TOKEN], answers={str(LEAD_ID): META_ANSWERS})
+    megasim.hubspot(tokens=[HUBSPOT_TOKEN], contacts={str(HUBSPOT_CONTACT): HUBSPOT_PROPERTIES})
     for source in SAMPLES:
-        settings = dict(SETTINGS[source])
+        raw = dict(SETTINGS[source])
         if source == "meta_lead_ads":
-            settings["graph_api_url"] = f"{megasim.url}/graph/v21.0"
+            raw["graph_api_url"] = f"{megasim.url}/graph/v21.0"
+        if source == "hubspot":
+            raw["api_url"] = f"{megasim.url}/hubspot"
         config_dict["routes"][f"acme-{source}"] = {
-            "customer": "acme", "source": source, **settings, "fields": FIELD_MAPS[source]}
+            "customer": "acme", "source": source, **raw, "fields": FIELD_MAPS[source]}
     config = build(config_dict, redis_server.url)
     return create_app(config, clock=lambda: NOW).test_client(), drain_factory(config)
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from urllib.parse import urlencode
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hubspot.utils.signature import Signature
 
 from gateway.domain.sources import SOURCES
 from tests.conftest import URL_TOKEN
@@ -49,6 +54,8 @@ def sign(source: str, body: bytes, *, stamp: str | None = None, msg_id: str = "m
          ) -> dict[str, str]:
     """The source's own signer (the one its verification uses), with the tests' settings."""
     adapter = SOURCES[source]
+    if source in OWN_SIGNERS:          # signed by a key the test holds or HubSpot's library
+        return OWN_SIGNERS[source](body, stamp)
     default = str(NOW * 1000) if source == "webflow" else str(NOW)
     return adapter.sign(adapter.load_settings(SETTINGS[source]), body,
                         stamp=default if stamp is None else stamp, msg_id=msg_id)
@@ -172,7 +179,7 @@ def hook(source: str) -> str:
 def signed(source: str, sample: Any = None) -> tuple[bytes, dict[str, str]]:
     body, content_type = encode(source, SAMPLES[source] if sample is None else sample)
     extra = standard_headers(body) if source == "standard_webhooks" else sign(source, body)
-    return body, {"Content-Type": content_type, **extra}
+    return body, {"Content-Type": content_type, **extra, **HEADERS.get(source, {})}
 
 
 
@@ -265,3 +272,83 @@ CALL_ROUTES: dict[str, dict[str, Any]] = {
                      "fields": {"subject": "custom_fields.subject",
                                 "stripped-text": "custom_fields.message"}},
 }
+
+
+# Shopify, HighLevel and HubSpot: each delivery as the provider sends it, Ana's contact in it.
+SHOPIFY_ID = 7_123_456_789_012
+SHOPIFY = {"id": SHOPIFY_ID, "email": "ana@example.com", "created_at": "2026-05-01T08:00:00-04:00",
+           "updated_at": "2026-05-01T08:00:00-04:00", "first_name": "Ana", "last_name": "Rivera",
+           "orders_count": 0, "state": "disabled", "total_spent": "0.00", "last_order_id": None,
+           "note": "$5k-$10k", "verified_email": True, "multipass_identifier": None,
+           "tax_exempt": False, "tags": "", "currency": "USD", "phone": "+14155550123",
+           "addresses": [], "tax_exemptions": [],
+           "email_marketing_consent": {"state": "not_subscribed",
+                                       "opt_in_level": "single_opt_in",
+                                       "consent_updated_at": None},
+           "sms_marketing_consent": None,
+           "admin_graphql_api_id": f"gid://shopify/Customer/{SHOPIFY_ID}", "default_address": None}
+SHOPIFY_ORDER = {"id": 5_820_000_000_001, "email": "ana@example.com",
+                 "created_at": "2026-05-01T08:00:05-04:00", "total_price": "129.00",
+                 "currency": "USD", "financial_status": "paid", "name": "#1001",
+                 "billing_address": {"first_name": "Ana", "last_name": "Rivera",
+                                     "phone": "+14155550123", "city": "Austin",
+                                     "province_code": "TX", "country_code": "US"},
+                 "customer": {"id": SHOPIFY_ID, "email": "ana@example.com",
+                              "created_at": "2026-05-01T08:00:04-04:00", "first_name": "Ana",
+                              "last_name": "Rivera", "phone": None, "state": "disabled",
+                              "note": "$5k-$10k", "tags": "", "currency": "USD"},
+                 "line_items": [{"id": 1, "title": "Deep clean", "quantity": 1,
+                                 "price": "129.00"}]}
+GHL_BUDGET_FIELD = "BcdmQEsNgz6AVpgLVUJ0"
+GHL = {"type": "ContactCreate", "locationId": "ve9EPM428h8vShlRW1KT", "id": "nmFmQEsNgz6AVpgLVUJ0",
+       "address1": "3535 1st St N", "city": "Austin", "state": "TX", "companyName": "",
+       "country": "US", "source": "form: Get a quote", "dateAdded": "2026-05-01T12:00:00.193Z",
+       "dnd": False, "email": "ana@example.com", "name": "Ana Rivera", "firstName": "Ana",
+       "lastName": "Rivera", "phone": "+14155550123", "postalCode": "78701",
+       "tags": ["website lead"], "website": "", "attachments": [],
+       "assignedTo": "nmFmQEsNgz6AVpgLVUJ1",
+       "customFields": [{"id": GHL_BUDGET_FIELD, "value": "$5k-$10k"}]}
+GHL_KEY = Ed25519PrivateKey.generate()          # the test's own key pair, as HighLevel's
+GHL_PUBLIC = GHL_KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+HUBSPOT_SECRET = "hubspot-client-secret-0001"
+HUBSPOT_URL = "https://leads.example.com/hooks/acme-hubspot"
+HUBSPOT_TOKEN = "pat-na1-test-0000-hubspot-private-app"
+HUBSPOT_CONTACT = LEAD_ID
+HUBSPOT = [{"eventId": 3_800_000_123, "subscriptionId": 2_410_021, "portalId": 62515,
+            "appId": 54321, "occurredAt": NOW * 1000, "subscriptionType": "contact.creation",
+            "attemptNumber": 0, "objectId": HUBSPOT_CONTACT, "changeFlag": "CREATED",
+            "changeSource": "CRM", "sourceId": "userId:1234567"}]
+HUBSPOT_PROPERTIES = {"firstname": "Ana", "lastname": "Rivera", "email": "ana@example.com",
+                      "mobilephone": "+14155550123", "message": "$5k-$10k",
+                      "lifecyclestage": "lead"}
+
+
+def ghl_sign(body: bytes, _stamp: str | None = None, key: Ed25519PrivateKey = GHL_KEY
+             ) -> dict[str, str]:
+    """X-GHL-Signature as HighLevel sends it: base64 Ed25519 over the raw body."""
+    return {"X-GHL-Signature": base64.b64encode(key.sign(body)).decode()}
+
+
+def hubspot_sign(body: bytes, stamp: str | None = None, secret: str = HUBSPOT_SECRET,
+                 url: str = HUBSPOT_URL) -> dict[str, str]:
+    """HubSpot's v3 headers, computed by HubSpot's own library."""
+    stamp = str(NOW * 1000) if stamp is None else stamp
+    return {"X-HubSpot-Signature-v3": Signature.get_signature(
+        secret, body.decode(), "v3", http_uri=url, http_method="POST", timestamp=stamp),
+        "X-HubSpot-Request-Timestamp": stamp}
+
+
+OWN_SIGNERS = {"gohighlevel": ghl_sign, "hubspot": hubspot_sign}
+HEADERS = {"shopify": {"X-Shopify-Topic": "customers/create",
+                       "X-Shopify-Shop-Domain": "acme-cleaning.myshopify.com",
+                       "X-Shopify-API-Version": "2025-10",
+                       "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"}}
+SAMPLES.update({"shopify": SHOPIFY, "gohighlevel": GHL, "hubspot": HUBSPOT})
+SETTINGS.update({"shopify": {"secret": SECRET}, "gohighlevel": {"public_key": GHL_PUBLIC},
+                 "hubspot": {"client_secret": HUBSPOT_SECRET, "public_url": HUBSPOT_URL,
+                             "access_token": HUBSPOT_TOKEN}})
+FIELD_MAPS.update({"shopify": {"note": "custom_fields.budget"},
+                   "gohighlevel": {f"customFields.{GHL_BUDGET_FIELD}": "custom_fields.budget"},
+                   "hubspot": {"message": "custom_fields.budget"}})
+PLATFORMS.update({"shopify": "shopify", "gohighlevel": "ghl", "hubspot": "hubspot"})

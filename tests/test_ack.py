@@ -117,11 +117,7 @@ class Leadgate:
         ctx = build_context(self.config)
         bind(ctx)
         try:
-            drainer = Drainer(ctx)
-            # RQ's stop-job channel is not what these tests are about, and its pubsub thread
-            # can hold the end of a burst for 60 s (a race in redis-py's PubSubWorkerThread)
-            drainer.worker.subscribe = lambda: None  # type: ignore[method-assign]
-            drainer()
+            Drainer(ctx)()
         finally:
             bind(None)
             ctx.close()

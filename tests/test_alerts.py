@@ -174,7 +174,7 @@ def test_an_expiring_token_shows_in_status_and_alerts_once_then_resolves(
 
 def set_every_condition(store: Any, on: bool) -> None:
     """Each alert kind's condition, on or off, as the rest of leadgate records it."""
-    k, r = store.keys, store.redis
+    k, r = store.keys, store._redis
     if on:
         r.hset(k.customer("acme"), mapping={"blocked": "credentials: MEGA 401",
                                              "parked:acme-meta": 1, "dead": 3})
@@ -243,7 +243,7 @@ def queue_three_alerts(config: Config, clock: Any) -> Any:
     """Three conditions, so three alerts for each target."""
     store = store_of(config)
     for name in ("acme", "globex", "initech"):
-        store.redis.hset(store.keys.customer(name), "blocked", "credentials")
+        store._redis.hset(store.keys.customer(name), "blocked", "credentials")
     assert len(Evaluator(config, store, clock=clock).evaluate()) == 3
     return store
 

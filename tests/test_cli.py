@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from bench.harness import free_port, wait_for
 from gateway.cli import cli
+from gateway.domain.sources import SOURCES
 from gateway.local import local_run
 from gateway.local.redis_server import RedisServer
 
@@ -119,15 +120,16 @@ def test_dev_runs_everything_and_the_printed_curl_makes_a_lead(dev: Dev) -> None
 @pytest.mark.timeout(120)
 def test_send_sample_posts_to_the_dev_instance_without_url(dev: Dev) -> None:
     routes = sorted(set(re.findall(r"/hooks/(demo-[a-z]+)", dev.banner)))
-    assert len(routes) == 14, routes          # one demo route per provider
+    assert len(routes) == len(SOURCES), routes          # one demo route per provider
     before = len(dev.leads())
     for route in routes:
         sent = dev.leadgate("send-sample", route)  # no --url: the dev instance's port
         assert sent.returncode == 0, (route, sent.stdout, sent.stderr)
         assert "using the dev instance" in sent.stderr
-    assert _until(lambda: len(dev.leads()) >= before + 14, timeout_s=45)
+    assert _until(lambda: len(dev.leads()) >= before + len(SOURCES), timeout_s=45)
     platforms = [str(lead.get("source_platform")) for lead in dev.leads()]
     assert platforms.count("meta_ads") == 1
+    assert [platforms.count(p) for p in ("shopify", "ghl", "hubspot")] == [1, 1, 1]
     kinds = [(lead.get("source_type"), lead.get("source_platform")) for lead in dev.leads()]
     assert kinds.count(("phone_call", "google_ads")) == 1          # CallRail's Google Ads call
     assert kinds.count(("sms", "direct")) == 1                     # Twilio's SMS
@@ -138,7 +140,7 @@ def test_send_sample_posts_to_the_dev_instance_without_url(dev: Dev) -> None:
 def test_status_dlq_and_check_config_answer_from_the_dev_instance(dev: Dev) -> None:
     checked = dev.leadgate("check-config")
     assert checked.returncode == 0, checked.stderr
-    assert "config OK: 1 customer(s), 14 route(s)" in checked.stdout
+    assert f"config OK: 1 customer(s), {len(SOURCES)} route(s)" in checked.stdout
     assert checked.stderr.count("\n") == 1 and "using the dev instance at" in checked.stderr
     delivered = _delivered(dev)
     words = _curl(dev.banner, "curl -X POST")

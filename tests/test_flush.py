@@ -87,7 +87,8 @@ def test_an_html_2xx_after_commit_is_retried_with_the_same_key_and_delivered_onc
     assert [r["status"] for r in requests] == ["201", "201"]
     assert len({(r["idempotency_key"], r["body_sha256"]) for r in requests}) == 1
     record = client.get(f"/v1/events/{eid}", headers=ADMIN).get_json()
-    assert record["status"] == "delivered" and record["attempts"] == 1
+    assert record["status"] == "delivered" and record["failed_attempts"] == 1
+    assert record["mega_calls"] == 2 and "attempts" not in record
 
 
 def clocked(config_dict: dict[str, Any], redis_server: Any, drain_factory: Any,

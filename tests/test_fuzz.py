@@ -198,6 +198,7 @@ def test_any_parser_slip_is_a_400_without_the_value(provider_app: tuple[Any, Any
 
 
 TIMESTAMP_HEADERS = {"standard_webhooks": "webhook-timestamp", "webflow": "x-webflow-timestamp"}
+TIMESTAMP_HEADERS["hubspot"] = "X-HubSpot-Request-Timestamp"
 ODD_STAMPS = ["9" * 400, "1" * 17, "+" + str(NOW), "1_700_000_000", "-1", "0x10", "1e9", "١٢٣"]
 
 

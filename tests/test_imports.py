@@ -502,7 +502,8 @@ def test_an_import_whose_web_process_died_while_reading_becomes_failed(
                      id_column=None, on_duplicate=None)
     total = run.begin(imports, plan, str(path))            # the reader: its record, ...
     with run.table(str(path)) as t:                         # ... one chunk, then it died
-        imports.add(plan.import_id, plan.customer, next(run.chunks(plan, t.rows, clock))[:2])
+        imports.add(plan.import_id, plan.customer, next(run.chunks(plan, t.rows, clock))[:2],
+                    route=plan.route)
     url = f"/v1/imports/{plan.import_id}"
     clock.now += 59
     assert client.get(url, headers=ADMIN).get_json()["status"] == "reading"

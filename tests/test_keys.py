@@ -1,5 +1,14 @@
 """The exact Redis key strings: operators' scripts depend on them."""
 
+import hashlib
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+
+import redis
+
+from gateway.domain.records import SHORT_NAMES
+from gateway.store import scripts
 from gateway.store.keys import Keys
 from gateway.store.store import event_id
 
@@ -37,3 +46,27 @@ def test_event_ids_are_stable_and_scoped() -> None:
     a = event_id("acme", "generic", "123")
     assert a == event_id("acme", "generic", "123") and a.startswith("evt_") and len(a) == 36
     assert a != event_id("globex", "generic", "123") != event_id("acme", "typeform", "123")
+
+
+def test_every_script_loads(redis_client: redis.Redis) -> None:
+    """SCRIPT LOAD compiles each script as Redis will run it: a Lua syntax error fails here."""
+    for name in scripts.USES:
+        text = scripts.source(name)
+        assert redis_client.script_load(text) == hashlib.sha1(text.encode()).hexdigest(), name
+
+
+def test_every_lua_file_is_a_script_or_a_helper_and_is_package_data() -> None:
+    lua = {p.stem for p in (files("gateway.store") / "lua").iterdir() if p.name.endswith(".lua")}
+    assert lua == set(scripts.USES) | set(scripts.HELPERS)
+    assert {h for uses in scripts.USES.values() for h in uses} == set(scripts.HELPERS)
+    data = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert "lua/*.lua" in data["tool"]["setuptools"]["package-data"]["gateway.store"]
+
+
+def test_scripts_use_the_records_names_and_register_once_per_client() -> None:
+    """The scripts store records.SHORT_NAMES; a client registers a script once."""
+    text = scripts.source("ingest")
+    assert all(f"{name} = '{short}'" in text for name, short in SHORT_NAMES.items())
+    assert scripts.register(redis.Redis(), "claim") is not scripts.register(redis.Redis(), "claim")
+    client = redis.Redis()
+    assert scripts.register(client, "claim") is scripts.register(client, "claim")

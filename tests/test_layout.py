@@ -174,3 +174,92 @@ def test_domain_and_mega_do_not_import_the_config(package: str) -> None:
     graph = import_graph()
     assert not [(m, n) for m, ns in graph.items() if in_package(m, package)
                 for n in ns if n in CONFIG_MODULES]
+
+
+def undocumented_classes(tree: ast.AST) -> list[str]:
+    """The public classes of a module without a docstring (a class nested in a class counts;
+    marshmallow's `class Meta` options do not)."""
+    missing: list[str] = []
+
+    def visit(node: ast.AST, outer: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                name = f"{outer}{child.name}"
+                nested_options = outer and child.name == "Meta"
+                if not child.name.startswith("_") and not nested_options \
+                        and not ast.get_docstring(child):
+                    missing.append(name)
+                visit(child, f"{name}.")
+            elif not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                visit(child, outer)
+
+    visit(tree, "")
+    return missing
+
+
+def test_every_public_class_has_a_docstring() -> None:
+    files = [p for top in ("gateway", "workers") for p in (ROOT / top).rglob("*.py")]
+    missing = {f"{module_name(p)}.{name}" for p in files
+               for name in undocumented_classes(ast.parse(p.read_text()))}
+    assert sorted(missing) == []
+
+
+def test_the_docstring_check_finds_a_class_without_one() -> None:
+    tree = ast.parse('class A:\n    """Has one."""\n\n    class Meta:\n        x = 1\n\n'
+                     '    class B:\n        x = 1\n\n\nclass C:\n    pass\n\n\nclass _D:\n'
+                     '    pass\n\n\nif True:\n    class E:\n        pass\n')
+    assert undocumented_classes(tree) == ["A.B", "C", "E"]
+
+
+REDIS_DOORS = ("gateway.store", "gateway.local")   # the store, and the embedded server
+RQ_MODULE = "workers.queue"                       # RQ takes a client: the one exception
+
+
+def project_trees() -> dict[str, ast.AST]:
+    return {module_name(p): ast.parse(p.read_text())
+            for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+
+
+def redis_imports(tree: ast.AST) -> list[int]:
+    """The lines that import redis-py (`import redis`, `from redis... import`)."""
+    return [node.lineno for node in ast.walk(tree)
+            if (isinstance(node, ast.Import)
+                and any(a.name.split(".")[0] == "redis" for a in node.names))
+            or (isinstance(node, ast.ImportFrom) and not node.level
+                and (node.module or "").split(".")[0] == "redis")]
+
+
+def redis_error_catches(tree: ast.AST) -> list[int]:
+    """The `except` clauses that name one of redis-py's errors (redis.RedisError,
+    redis.exceptions.X, redis.ConnectionError...)."""
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.ExceptHandler) and node.type is not None
+            and any(isinstance(n, ast.Name) and n.id == "redis"
+                    or isinstance(n, ast.Name) and n.id == "RedisError"
+                    for n in ast.walk(node.type))]
+
+
+def outside(module: str, allowed: tuple[str, ...]) -> bool:
+    return not any(in_package(module, a) for a in allowed)
+
+
+def test_only_the_store_imports_redis() -> None:
+    """Every Redis command goes through gateway/store/ (and the embedded server's start);
+    RQ's connection is made in one named module."""
+    found = {m: lines for m, tree in project_trees().items()
+             if outside(m, (*REDIS_DOORS, RQ_MODULE)) and (lines := redis_imports(tree))}
+    assert found == {}
+
+
+def test_redis_errors_are_caught_only_in_the_store() -> None:
+    """The store answers Redis trouble as StoreUnavailable; no one else catches redis-py's."""
+    found = {m: lines for m, tree in project_trees().items()
+             if outside(m, REDIS_DOORS) and (lines := redis_error_catches(tree))}
+    assert found == {}
+
+
+def test_the_redis_rules_see_what_they_forbid() -> None:
+    tree = ast.parse("import redis\nfrom redis.exceptions import X\ntry:\n    pass\n"
+                     "except redis.RedisError:\n    pass\nexcept (KeyError, RedisError):\n"
+                     "    pass\n")
+    assert redis_imports(tree) == [1, 2] and redis_error_catches(tree) == [5, 7]

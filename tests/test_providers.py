@@ -136,7 +136,8 @@ def test_meta_throttling_backs_off_then_delivers(provider_app: tuple[Any, Any],
     assert summary["state"] == "paused" and summary["reason"] == "meta_throttled"
     drain(skip_waits=True)
     (record,) = events(client, response)
-    assert record["status"] == "delivered" and record["attempts"] == 2
+    assert record["status"] == "delivered" and record["failed_attempts"] == 2
+    assert record["mega_calls"] == 1                 # Graph failed twice, MEGA was called once
     assert len(megasim.leads(ACME_ID)) == 1
 
 

@@ -22,8 +22,8 @@ from werkzeug.serving import make_server
 
 from gateway.cli import cli
 from gateway.config import Config
-from gateway.domain.event import Event
 from gateway.domain.records import unpacked
+from gateway.domain.sources.twins import Twin
 from gateway.store.route_status import reconcile_report
 from gateway.web.app import create_app
 from megasim.graph import DEMO_FORM_ID, DEMO_PAGE_ID
@@ -174,13 +174,13 @@ def test_one_reconciliation_per_route_at_a_time(meta: tuple[Config, Any, str],
                                                 megasim: Sim) -> None:
     config, drain, _ = meta
     store = drain.ctx.store
-    store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker", px=60_000)
+    store._redis.set(store.keys.reconcile_lock(ROUTE), "another-worker", px=60_000)
     before = megasim.graph()["requests"]
     assert Reconciler(config, store).run(config.routes[ROUTE]) is None
     assert megasim.graph()["requests"] == before                 # it asked Meta nothing
-    store.redis.delete(store.keys.reconcile_lock(ROUTE))
+    store._redis.delete(store.keys.reconcile_lock(ROUTE))
     assert Reconciler(config, store).run(config.routes[ROUTE]) is not None
-    assert not store.redis.exists(store.keys.reconcile_lock(ROUTE))
+    assert not store._redis.exists(store.keys.reconcile_lock(ROUTE))
 
 
 def test_backfill_dry_run_stores_nothing_and_a_real_one_delivers_each_once(
@@ -273,9 +273,9 @@ def test_a_lead_a_source_knows_by_its_own_rule_is_counted_known_and_not_stored(
     class KnowsTheFirst(MetaReconciliation):
         """A source that matches a listed lead by more than its event key."""
 
-        def seen(self, store: Any, route: Any, pairs: list[tuple[Any, Event]]
-                 ) -> dict[str, str]:
-            return {e.id: "mine" for _, e in pairs if e.provider_id == leads[0]}
+        def twins(self, store: Any, route: Any, pairs: list[tuple[Any, str]], now: float
+                  ) -> dict[str, Twin]:
+            return {eid: Twin(eid, "mine") for item, eid in pairs if item["id"] == leads[0]}
 
     reconciler = Reconciler(config, drain.ctx.store,
                             sources={"meta_lead_ads": KnowsTheFirst(timeout_s=5)})
@@ -302,7 +302,7 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
             for number, page in enumerate(super().leads(*args, **{**kwargs, "page_size": 2})):
                 yield page
                 if number == 0:
-                    store.redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
+                    store._redis.set(store.keys.reconcile_lock(ROUTE), "another-worker")
 
     reconciler = Reconciler(config, store, sources={
         "meta_lead_ads": MetaReconciliation(timeout_s=2, pages=Slow(timeout_s=2))})
@@ -310,7 +310,7 @@ def test_a_reconciler_that_lost_its_lock_stops_and_moves_no_watermark(
     report = reconcile_report(store, config.routes[ROUTE])
     # the theft lands during the second page's fetch: that page is stored, then it stops
     assert report["watermarks"] == {} and (report["seen"], report["missed"]) == (4, 4)
-    assert store.redis.get(store.keys.reconcile_lock(ROUTE)) == b"another-worker"
+    assert store._redis.get(store.keys.reconcile_lock(ROUTE)) == b"another-worker"
 
 
 @pytest.mark.parametrize(("args", "message"), [

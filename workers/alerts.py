@@ -27,8 +27,7 @@ from gateway.domain.sources.providers.standard_webhooks import (
     StandardWebhooks,
     StandardWebhooksSettings,
 )
-from gateway.store.headroom import read_memory, read_settings
-from gateway.store.keys import ALERT_CLAIM, ALERT_TRANSITION
+from gateway.store.headroom import read_settings
 from gateway.store.route_status import health_report, reconcile_report, reconciles
 from gateway.store.store import Store, now_ms
 
@@ -65,12 +64,11 @@ class Evaluator:
 
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time):
         self.config, self.store, self.clock = config, store, clock
-        self._transition = store.redis.register_script(ALERT_TRANSITION)
 
     def evaluate(self) -> list[str]:
         """Queue the alerts of every change of state; returns their fields (kind:subject)."""
         current = {c.field: c for c in self.conditions()}
-        firing = {f.decode() for f in self.store.redis.hkeys(self.store.keys.alert_state)}
+        firing = self.store.alerts.firing()
         changed = [c.field for c in current.values() if self.transition(c, "firing")]
         for name in sorted(firing - set(current)):
             kind, _, subject = name.partition(":")
@@ -93,9 +91,9 @@ class Evaluator:
                 source = self.config.routes[route].source
                 found.append(Condition("source_unhealthy", route, f"route {route}: source "
                                        f"{source} {state.replace('_', ' ')}"))
-        for route in self.config.routes.values():
-            if reconciles(route) and (n := reconcile_report(self.store, route)["last_missed"]):
-                found.append(Condition("missed_leads", route.name, f"route {route.name}: "
+        for spec in self.config.routes.values():
+            if reconciles(spec) and (n := reconcile_report(self.store, spec)["last_missed"]):
+                found.append(Condition("missed_leads", spec.name, f"route {spec.name}: "
                                        f"reconciliation recovered {n} lead(s) the webhook "
                                        "missed"))
         return found + self.memory_conditions() + self.settings_conditions()
@@ -110,12 +108,11 @@ class Evaluator:
     def memory_conditions(self) -> list[Condition]:
         """Redis memory at 80%, and again at 95%, of its limit; each alert holds until the
         use falls under 70% (no flapping around a threshold)."""
-        now = read_memory(self.store.redis, self.config)
+        now = self.store.memory_now(self.config)
         if now.percent is None:
             return []
         levels, floor = defaults.MEMORY_ALERT_PERCENT, defaults.MEMORY_RESOLVED_PERCENT
-        firing = self.store.redis.hmget(self.store.keys.alert_state,
-                                        [f"redis_memory:{level}%" for level in levels])
+        firing = self.store.alerts.are_firing([f"redis_memory:{level}%" for level in levels])
         return [Condition("redis_memory", f"{level}%", f"Redis memory at {now.percent:.0f}% "
                           f"of {now.limit / 1e6:.0f} MB (alert at {level}%); when full, the "
                           "intake answers 503 until workers deliver what is queued")
@@ -138,7 +135,8 @@ class Evaluator:
             found.append(Condition("dead_letters", name, f"customer {name}: leads became dead "
                                    "letters (see leadgate dlq list)"))
         stale_ms = self.config.alerts.stale_after_ms
-        if (oldest := self.oldest_pending_ms(name)) and now_ms(self.clock) - oldest > stale_ms:
+        oldest = self.store.oldest_undelivered_ms(name)
+        if oldest and now_ms(self.clock) - oldest > stale_ms:
             minutes = (now_ms(self.clock) - oldest) // 60_000
             found.append(Condition("stale_backlog", name, f"customer {name}: the oldest pending "
                                    f"lead has waited {minutes} min"))
@@ -146,38 +144,23 @@ class Evaluator:
 
     def dead_recently(self, customer: str, dead: int) -> bool:
         """Whether the customer's dead-letter count grew within the last window."""
-        marks, now = self.store.keys.alert_marks, now_ms(self.clock)
-        seen, at = self.store.redis.hmget(marks, f"dead:{customer}", f"dead_at:{customer}")
+        alerts, now = self.store.alerts, now_ms(self.clock)
+        seen, at = alerts.mark(f"dead:{customer}"), alerts.mark(f"dead_at:{customer}")
         if seen is None:                     # first look: today's count is the baseline
-            self.store.redis.hset(marks, f"dead:{customer}", dead)
+            alerts.set_marks({f"dead:{customer}": dead})
             return False
         if dead > int(seen):
-            self.store.redis.hset(marks, mapping={f"dead:{customer}": dead,
-                                                  f"dead_at:{customer}": now})
+            alerts.set_marks({f"dead:{customer}": dead, f"dead_at:{customer}": now})
             return True
         return now - int(at or 0) < defaults.DEAD_LETTER_WINDOW_S * 1000
-
-    def oldest_pending_ms(self, customer: str) -> int:
-        """When the oldest lead waiting for delivery arrived (0: none waits)."""
-        keys = self.store.keys
-        first = self.store.redis.lindex(keys.buffer(customer), 0)
-        created = self.store.redis.hget(keys.batch(customer), "created")
-        times = [int(created)] if created else []
-        if first:
-            received = self.store.redis.hget(keys.event(first.decode()), "received_at")
-            times += [int(received)] if received else []
-        return min(times, default=0)
 
     def transition(self, condition: Condition, status: str) -> bool:
         """Compare-and-set the alert state; the one caller that changes it queues the alert."""
         alert_id = "alrt_" + uuid.uuid4().hex[:24]
         bodies = payloads(self.config, alert_id, condition, status, self.clock())
-        keys = [self.store.keys.alert_state, self.store.keys.alerts_pending,
-                *(self.store.keys.alert(f"{alert_id}.{t}") for t in bodies)]
-        args: list[str | int] = [condition.field, status, now_ms(self.clock)]
-        for target, body in bodies.items():
-            args += [f"{alert_id}.{target}", body]
-        changed = bool(self._transition(keys=keys, args=args))
+        changed = self.store.alerts.transition(
+            condition.field, status, now_ms(self.clock),
+            {f"{alert_id}.{target}": body for target, body in bodies.items()})
         if changed:
             log.warning("alert %s %s: %s", status, condition.field, condition.summary)
         return changed
@@ -209,33 +192,29 @@ class AlertSender:
         timeout = config.alerts.timeout_s
         self.lease_ms = int((2 * timeout + 2) * 1000)
         self.http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport)
-        self._claim = store.redis.register_script(ALERT_CLAIM)
 
     def send_due(self, limit: int = 20) -> int:
         """Send the alerts that are due; returns how many were delivered. A target that fails
         is tried once a round: its other alerts wait with the failed one, and the other
         target's alerts go out all the same."""
-        claimed = self._claim(keys=[self.store.keys.alerts_pending],
-                              args=[now_ms(self.clock), self.lease_ms, limit])
+        alerts = self.store.alerts
+        claimed = alerts.claim(now_ms(self.clock), self.lease_ms, limit)
         failed: dict[str, float] = {}           # target -> when its failed alert is due again
         sent = 0
-        for delivery in (d.decode() for d in claimed):
+        for delivery in claimed:
             target = delivery.rpartition(".")[2]
             if target in failed:
-                self.store.redis.zadd(self.store.keys.alerts_pending,
-                                      {delivery: failed[target]}, xx=True)
+                alerts.delay(delivery, failed[target])
             elif self.deliver(delivery):
                 sent += 1
-            elif (due := self.store.redis.zscore(self.store.keys.alerts_pending, delivery)):
+            elif (due := alerts.due_at(delivery)):
                 failed[target] = due
         return sent
 
     def deliver(self, delivery: str) -> bool:
         """POST one alert; on success forget it, else schedule a retry (or drop it, too old).
         Any failure, not only HTTP's, is caught: one alert never stops the others."""
-        keys = self.store.keys
-        record = {k.decode(): v.decode() for k, v in
-                  self.store.redis.hgetall(keys.alert(delivery)).items()}
+        record = self.store.alerts.delivery(delivery)
         alert_id, _, target = delivery.rpartition(".")
         alerts = self.config.alerts
         url = alerts.webhook_url if target == "webhook" else alerts.slack_webhook_url
@@ -263,19 +242,15 @@ class AlertSender:
         return headers
 
     def retry_later(self, delivery: str, record: dict[str, str], error: str) -> None:
-        attempts = self.store.redis.hincrby(self.store.keys.alert(delivery), "attempts", 1)
+        attempts = self.store.alerts.add_attempt(delivery)
         if now_ms(self.clock) - int(record.get("created") or 0) > \
                 defaults.ALERT_MAX_AGE_S * 1000:
             log.error("alert %s dropped after %d attempts (%s)", delivery, attempts, error)
             self.forget(delivery)
             return
         wait = min(defaults.ALERT_BACKOFF_CAP_S, 2 ** attempts) * (0.5 + random.random() / 2)
-        self.store.redis.zadd(self.store.keys.alerts_pending,
-                              {delivery: now_ms(self.clock) + int(wait * 1000)}, xx=True)
+        self.store.alerts.delay(delivery, now_ms(self.clock) + int(wait * 1000))
         log.warning("alert %s not sent (%s), retry in %.0fs", delivery, error, wait)
 
     def forget(self, delivery: str) -> None:
-        pipe = self.store.redis.pipeline(transaction=True)
-        pipe.zrem(self.store.keys.alerts_pending, delivery)
-        pipe.delete(self.store.keys.alert(delivery))
-        pipe.execute()
+        self.store.alerts.forget(delivery)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.config import Route
-from gateway.domain.event import Event
 from gateway.domain.sources import Draft, Source
-from gateway.store.store import Store
+from gateway.domain.sources.twins import Twins
 from workers.google.health import GoogleHealth
 from workers.google.reconcile import GoogleReconciliation
+from workers.hubspot.crm import HubSpotClient
 from workers.meta.graph import GraphClient
 from workers.meta.health import MetaHealth
 from workers.meta.reconcile import MetaReconciliation
@@ -32,10 +32,13 @@ class Fetcher(Protocol):
     def close(self) -> None: ...
 
 
-class Reconciliation(Protocol):
-    """What a reconciling source provides; its calls raise SourceError."""
+class Reconciliation(Twins, Protocol):
+    """What a reconciling source provides; its calls raise SourceError. Its twin check
+    (gateway/domain/sources/twins.py) is a listed lead's: which are leads stored already by
+    the source's own match rules, beyond the event key the store dedups on (Meta: none;
+    Google: "gclid", "contact"), and remembering the ones stored for a later webhook."""
 
-    source: Source
+    source: Source[Any]
 
     def streams(self, route: Route) -> list[str]:
         """The route's listings, each with its own watermark (Meta: its forms)."""
@@ -50,21 +53,8 @@ class Reconciliation(Protocol):
         """The item as its webhook's drafts, the first with a usable lead stored."""
         ...
 
-    def seen(self, store: Store, route: Route, pairs: list[tuple[Any, Event]]
-             ) -> dict[str, str]:
-        """Which listed items (each with its event) are leads already stored by the source's
-        own match rules, beyond the event key the store dedups on (rule "id"): event id -> the
-        rule that matched (Meta: none; Google: "gclid", "contact")."""
-        ...
-
     def created_at(self, item: Any) -> int | None:
         """When the item was created (unix s), for backfill's progress."""
-        ...
-
-    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
-               now: float) -> None:
-        """The listed leads just stored, for a source that keeps them findable (Google: by a
-        webhook that comes later under another id; Meta: nothing to keep)."""
         ...
 
     def backfill_refusal(self, since: float, now: float) -> str:
@@ -107,6 +97,7 @@ CAPABILITIES: dict[str, WorkerSide] = {
         reconciliation=lambda t: GoogleReconciliation(timeout_s=t),
         health=lambda t: GoogleHealth(timeout_s=t)),
 }
+CAPABILITIES["hubspot"] = WorkerSide(fetcher=lambda t: HubSpotClient(timeout_s=t))
 
 
 def fetchers(timeout_s: float) -> dict[str, Fetcher]:

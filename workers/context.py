@@ -7,11 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import redis
-
 from gateway.config import Config, load_config
 from gateway.mega.client import MegaClient
-from gateway.store.connection import connect
+from gateway.store.connection import StoreClient, connect
 from gateway.store.index import Index
 from gateway.store.store import Store, acknowledged, require_redis_url
 from workers.capabilities import Fetcher, fetchers
@@ -19,8 +17,10 @@ from workers.capabilities import Fetcher, fetchers
 
 @dataclass
 class WorkerContext:
+    """A worker process's long-lived clients (Redis, MEGA, sources) and its stop signal."""
+
     config: Config
-    redis: redis.Redis
+    redis: StoreClient
     store: Store
     mega: MegaClient
     fetchers: dict[str, Fetcher]       # enriching sources' clients, by source name

@@ -7,18 +7,21 @@ import logging
 import threading
 import uuid
 
-import redis
 from rq import Queue
 
 from gateway import defaults
 from gateway.domain.policy import lease_s
+from gateway.errors import StoreUnavailable, cause_name
 from workers.context import WorkerContext
+from workers.queue import enqueue
 
 log = logging.getLogger("leadgate.worker")
 JOB_TIMEOUT_S = 300
 
 
 class Dispatcher:
+    """Queues a flush job for each customer whose batch is due, in a background thread."""
+
     def __init__(self, ctx: WorkerContext, queue: Queue, *,
                  interval_s: float = defaults.DISPATCH_INTERVAL_S):
         self.ctx, self.queue, self.interval_s = ctx, queue, interval_s
@@ -31,7 +34,7 @@ class Dispatcher:
                                        limit=defaults.DISPATCH_CLAIM_LIMIT)
         for customer in claimed:
             tag = hashlib.sha1(customer.encode()).hexdigest()[:12]
-            self.queue.enqueue("workers.jobs.flush", customer, token,
+            enqueue(self.queue, "workers.jobs.flush", customer, token,
                                job_id=f"flush-{tag}-{token}", job_timeout=JOB_TIMEOUT_S,
                                result_ttl=0, failure_ttl=7 * 86400)
         return len(claimed)
@@ -43,8 +46,8 @@ class Dispatcher:
             try:
                 busy = self.dispatch_once()
                 backoff = self.interval_s
-            except redis.RedisError as exc:
-                log.warning("dispatcher: Redis unavailable (%s); retrying", type(exc).__name__)
+            except StoreUnavailable as exc:
+                log.warning("dispatcher: Redis unavailable (%s); retrying", cause_name(exc))
                 busy, backoff = 0, min(backoff * 2, 5.0)
             if not busy:
                 self.ctx.stopping.wait(backoff)

@@ -27,6 +27,8 @@ log = logging.getLogger("leadgate.worker")
 
 
 class Flush:
+    """One customer's flush under its lease: take a batch, enrich, send to MEGA, apply."""
+
     def __init__(self, ctx: WorkerContext, customer: Customer, token: str):
         self.ctx, self.customer, self.token = ctx, customer, token
         self.store, self.name = ctx.store, customer.name

@@ -4,7 +4,6 @@ reconciliation, and neither ever holds up delivery)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -49,8 +48,7 @@ class HealthChecker:
                    for r in self.config.routes.values()
                    if (check := self.of(r.source)) and (state := check.check(r, self.clock()))}
         if results:
-            self.store.redis.hset(self.store.keys.source_health,
-                                  mapping={k: json.dumps(v) for k, v in results.items()})
+            self.store.note_source_health(results)
         for name, result in results.items():
             if result["state"] != "healthy":
                 log.warning("source health of %s: %s (%s)", name, result["state"],

@@ -121,13 +121,14 @@ class Apply:
 
     def after_failure(self, batch: Batch) -> Answered:
         """A new record for a batch whose flush failed, keeping what a record left unwritten
-        knew of the MEGA call that did happen: its timeline note and the rate window."""
+        knew of the MEGA call that did happen: its count, its timeline note and the rate
+        window."""
         was, self.unwritten = self.unwritten, None
         if was is None or was.batch.ids != batch.ids:
             return Answered(batch)
-        return Answered(batch, note=was.note, state={name: value for name, value
-                                                     in was.state.items()
-                                                     if name.startswith("rl:")})
+        return Answered(batch, note=was.note, calls=was.calls,
+                        state={name: value for name, value in was.state.items()
+                               if name.startswith("rl:")})
 
     def finish(self, result: Outcomes, *, remaining: list[str] | None = None) -> None:
         """Terminal outcomes found before any send (enrichment's), the rest kept in flight."""
@@ -152,8 +153,9 @@ class Apply:
 
     def mega_call(self, answered: Answered, answer: MegaResponse | DeliveryError,
                   started: float) -> None:
-        """One log line and one count per MEGA request; on the record, the call on each
-        event's timeline (with the console's index on) and the rate budget it reported."""
+        """One log line and one count per MEGA request; on the record, the call counted on
+        each event and put on its timeline (with the console's index on), and the rate budget
+        it reported."""
         batch, seconds = answered.batch, time.perf_counter() - started
         failure = answer if isinstance(answer, DeliveryError) else None
         code = str(answer.status) if answer.status else "no_answer"
@@ -163,6 +165,7 @@ class Apply:
             "customer": self.name, "endpoint": batch.endpoint, "rows": len(batch.ids),
             "key": batch.key, "status": code, "outcome": outcome, "error": error or None,
             "attempt": batch.attempts + 1, "duration_ms": round(seconds * 1000, 1)})
+        answered.calls = 1
         if self.store.index:
             answered.note = {"at": now_ms(self.clock), "kind": "mega",
                              "endpoint": batch.endpoint, "key": batch.key, "status": code,

@@ -27,7 +27,7 @@ from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
 from gateway.domain.sources.settings import ReconcileSettings
 from gateway.errors import NoUsableLead, SourceError
-from gateway.store.keys import LOCK_RELEASE, LOCK_RENEW, LOCKED_HSET
+from gateway.ingest import ingest
 from gateway.store.route_status import reconciles
 from gateway.store.store import Store, now_ms
 from workers.capabilities import CAPABILITIES, Reconciliation
@@ -68,7 +68,7 @@ def reconciled_routes(config: Config) -> list[Route]:
 def retry_in_s(failures: int, *, rand: Callable[[], float] = random.random) -> float:
     """After a failed run: doubling from RECONCILE_BACKOFF_S, capped, with a little jitter."""
     wait = min(defaults.RECONCILE_BACKOFF_CAP_S,
-               defaults.RECONCILE_BACKOFF_S * 2 ** max(0, failures - 1))
+               defaults.RECONCILE_BACKOFF_S * (1 << max(0, failures - 1)))
     return wait * (0.9 + 0.2 * rand())
 
 
@@ -94,26 +94,16 @@ def first_event(found: Reconciliation, route: Route, item: Any, now: float) -> E
 
 def ingest_page(store: Store, config: Config, found: Reconciliation, route: Route,
                 items: list[Any], now: float, via: str, *, dry_run: bool = False) -> Tally:
-    """Store the page's leads not yet known (or, dry, only count them)."""
+    """Store the page's leads not yet known (or, dry, only count them), through the one
+    ingest path with the source's own twin check."""
     pairs = listed_events(found, route, items, now, via)
     tally = Tally(seen=len(items), failed=len(items) - len(pairs))
-    matched = found.seen(store, route, pairs) if pairs else {}
-    unmatched = [(item, e) for item, e in pairs if e.id not in matched]
-    records = [e.to_fields() for _, e in unmatched]
-    tally.known = len(pairs) - len(records)
-    tally.rules.update(matched.values())
-    if not records:
-        return tally
-    if dry_run:
-        added = [not known for known in store.stored([rec["id"] for rec in records])]
-    else:
-        added = store.ingest(config.customers[route.customer], records, config.dedup_ttl_s)
-        found.stored(store, route, [p for p, new in zip(unmatched, added, strict=True) if new],
-                     now)
-    tally.new = sum(added)
-    tally.known += len(added) - tally.new
-    if by_key := len(added) - tally.new:
-        tally.rules["id"] += by_key
+    done = ingest(store, route, [item for item, _ in pairs], now,
+                  records=[event.to_fields() for _, event in pairs],
+                  customer=config.customers[route.customer], ttl_s=config.dedup_ttl_s,
+                  twins=found, dry_run=dry_run)
+    tally.new, tally.known = done.accepted, done.duplicates
+    tally.rules.update(rule for rule in done.known if rule)
     return tally
 
 
@@ -147,9 +137,6 @@ class Reconciler:
                  page_size: int = defaults.RECONCILE_PAGE_SIZE):
         self.config, self.store, self.clock, self.page_size = config, store, clock, page_size
         self.sources = sources if sources is not None else {}
-        self._renew = store.redis.register_script(LOCK_RENEW)
-        self._release = store.redis.register_script(LOCK_RELEASE)
-        self._locked_hset = store.redis.register_script(LOCKED_HSET)
 
     def of(self, route: Route) -> Reconciliation:
         """The route's source's reconciliation (made once, kept for this thread)."""
@@ -169,10 +156,8 @@ class Reconciler:
         """Routes whose next reconciliation time has come."""
         now = now_ms(self.clock)
         routes = reconciled_routes(self.config)
-        pipe = self.store.redis.pipeline(transaction=False)
-        for route in routes:
-            pipe.hget(self.store.keys.reconcile(route.name), "next_at_ms")
-        return [r for r, at in zip(routes, pipe.execute(), strict=True) if int(at or 0) <= now]
+        due = self.store.reconciliations.next_at_ms([r.name for r in routes])
+        return [r for r, at in zip(routes, due, strict=True) if at <= now]
 
     def tick(self) -> None:
         """Reconcile every due route this worker can lock."""
@@ -182,19 +167,18 @@ class Reconciler:
     def run(self, route: Route) -> Tally | None:
         """One reconciliation of the route, or None when another worker is running it."""
         token = uuid.uuid4().hex
-        lock = self.store.keys.reconcile_lock(route.name)
-        if not self.store.redis.set(lock, token, nx=True,
-                                    px=int(defaults.RECONCILE_LOCK_S * 1000)):
+        state = self.store.reconciliations
+        if not state.lock(route.name, token, int(defaults.RECONCILE_LOCK_S * 1000)):
             return None
         try:
             return self.locked_run(route, token)
         finally:
-            self._release(keys=[lock], args=[token])
+            state.release(route.name, token)
 
     def locked_run(self, route: Route, token: str) -> Tally | None:
         """List every stream from its watermark; record counts, or the error and a backoff
         (as long as the source asked, when it said: Google's RESOURCE_EXHAUSTED retryDelay)."""
-        key, started = self.store.keys.reconcile(route.name), now_ms(self.clock)
+        started = now_ms(self.clock)
         every_ms = ReconcileSettings.of(route.settings).reconcile_every_min * 60_000
         tally = Tally()
         try:
@@ -204,10 +188,10 @@ class Reconciler:
             log.warning("reconciliation of %s: lock lost, left to its new holder", route.name)
             return None
         except SourceError as exc:
-            failures = self.store.redis.hincrby(key, "failures", 1)
+            failures = self.store.reconciliations.add_failure(route.name)
             wait_ms = int((exc.retry_after_s if exc.retry_after_s is not None
                            else retry_in_s(failures)) * 1000)
-            self.store.redis.hset(key, mapping={
+            self.store.reconciliations.update(route.name, {
                 "last_run_ms": started, "last_error": str(exc)[:300],
                 "last_error_kind": exc.kind, "next_at_ms": started + wait_ms})
             log.warning("reconciliation of %s failed (%s), retry in %.0fs", route.name,
@@ -218,7 +202,7 @@ class Reconciler:
 
     def record_run(self, route: Route, tally: Tally, started: int, every_ms: int) -> None:
         """A finished run, for status and alerts (its leads were counted page by page)."""
-        self.store.redis.hset(self.store.keys.reconcile(route.name), mapping={
+        self.store.reconciliations.update(route.name, {
             "last_run_ms": started, "last_ok_ms": started, "last_seen": tally.seen,
             "last_missed": tally.new, "failures": 0, "last_error": "", "last_error_kind": "",
             "next_at_ms": started + every_ms})
@@ -230,13 +214,7 @@ class Reconciler:
         """A page's leads in the route's totals and metrics, as soon as they are stored, so a
         run that fails later still counts what it recovered (and only once: the next run
         finds those leads known)."""
-        key = self.store.keys.reconcile(route.name)
-        pipe = self.store.redis.pipeline(transaction=False)
-        pipe.hincrby(key, "seen", page.seen)
-        pipe.hincrby(key, "missed", page.new)
-        for rule, n in page.rules.items():
-            pipe.hincrby(key, f"matched:{rule}", n)
-        pipe.execute()
+        self.store.reconciliations.count(route.name, page.seen, page.new, dict(page.rules))
         metrics = self.store.metrics
         metrics.inc("leadgate_reconcile_leads", page.seen - page.new, route=route.name,
                     result="known")
@@ -248,12 +226,10 @@ class Reconciler:
 
     def form(self, route: Route, form: str, token: str) -> Tally:
         """List one form since its watermark (minus the overlap); move the watermark after."""
-        key, lock = self.store.keys.reconcile(route.name), self.store.keys.reconcile_lock(
-            route.name)
         now = self.clock()
         until = int(now) - ReconcileSettings.of(route.settings).reconcile_grace_s
-        mark = self.store.redis.hget(key, f"wm:{form}")
-        since = int(mark) if mark else until
+        mark = self.store.reconciliations.watermark(route.name, form)
+        since = mark if mark is not None else until
         tally = Tally()
         for page in self.listing(route, form, since - defaults.RECONCILE_OVERLAP_S, until,
                                  token):
@@ -261,18 +237,17 @@ class Reconciler:
                                 "reconcile")
             self.count(route, found)
             tally.add(found)
-        self._locked_hset(keys=[lock, key], args=[token, f"wm:{form}", until])
+        self.store.reconciliations.move_watermark(route.name, form, token, until)
         return tally
 
     def listing(self, route: Route, form: str, since: int, until: int, token: str
                 ) -> Iterator[list[dict[str, Any]]]:
         """The stream's pages, the lock renewed before each call to the source."""
-        lock = self.store.keys.reconcile_lock(route.name)
         ttl_ms = int(defaults.RECONCILE_LOCK_S * 1000)
         pages = self.of(route).listing(route, form, since=since, until=until,
                                        page_size=self.page_size)
         while True:
-            if not self._renew(keys=[lock], args=[token, ttl_ms]):
+            if not self.store.reconciliations.renew(route.name, token, ttl_ms):
                 raise LostLock(f"the reconciliation lock of {route.name} was lost")
             page = next(pages, None)
             if page is None:

@@ -6,13 +6,13 @@ import logging
 from types import FrameType
 from typing import Any
 
-import redis
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
-from gateway import defaults
 from gateway.config import Config
+from gateway.errors import StoreUnavailable, cause_name
 from workers.context import WorkerContext, bind, build_context
 from workers.dispatch import Dispatcher
+from workers.queue import flush_queue, work, worker_on
 
 log = logging.getLogger("leadgate.worker")
 RESTART_PAUSE_S = 1.0
@@ -31,13 +31,13 @@ class FlushWorker(SimpleWorker):
         """Tell the dispatcher and the flushes to stop, then stop as RQ does."""
         if self.leadgate is not None:
             self.leadgate.stopping.set()
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
 
 def make_worker(ctx: WorkerContext) -> tuple[FlushWorker, Dispatcher]:
     """The RQ worker, carrying the context, and the dispatcher over its queue."""
-    queue = Queue(defaults.QUEUE_NAME, connection=ctx.redis)
-    worker = FlushWorker([queue], connection=ctx.redis)
+    queue = flush_queue(ctx)
+    worker = worker_on(queue, FlushWorker)
     worker.leadgate = ctx
     return worker, Dispatcher(ctx, queue)
 
@@ -58,11 +58,11 @@ def run_worker(config: Config, *, burst: bool = False) -> None:
             try:
                 if worker is None:
                     worker, _ = make_worker(ctx)
-                worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
-            except redis.RedisError as exc:
+                work(worker, burst=burst)
+            except StoreUnavailable as exc:
                 if burst:
                     raise
-                log.warning("the RQ loop stopped on a Redis error (%s)", type(exc).__name__)
+                log.warning("the RQ loop stopped on a Redis error (%s)", cause_name(exc))
             if burst or ctx.stopping.is_set():
                 break
             # RQ gives up its loop on a Redis error in the middle of a job; a worker dyno must

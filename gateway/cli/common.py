@@ -67,17 +67,15 @@ class Boundary(click.Group):
 
 def explain(exc: Exception) -> str:
     """One line that names the problem and what to do about it."""
-    import redis
+    from gateway.errors import InboundError, LeadgateError, StoreUnavailable
 
-    from gateway.errors import InboundError, LeadgateError
-
+    if type(exc) is StoreUnavailable and isinstance(cause := exc.__cause__, Exception):
+        return (f"Redis does not answer ({type(cause).__name__}: {_first_line(cause)}): is it "
+                f"running, and is REDIS_URL right?")
     if isinstance(exc, InboundError):
         return exc.message
     if isinstance(exc, LeadgateError):
         return str(exc)
-    if isinstance(exc, redis.RedisError):
-        return (f"Redis does not answer ({type(exc).__name__}: {_first_line(exc)}): is it "
-                f"running, and is REDIS_URL right?")
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
     return (f"unexpected {type(exc).__name__}: {_first_line(exc)} (LEADGATE_DEBUG=1 shows "
@@ -112,8 +110,7 @@ def config_with_env(path: str, env: dict[str, str]) -> Config:
 
 def store_for(config: Config) -> Any:
     """The store on the config's Redis (REDIS_URL), else the running dev instance's."""
-    import redis
-
+    from gateway.errors import StoreUnavailable
     from gateway.store.connection import connect
     from gateway.store.index import Index
     from gateway.store.store import Store, acknowledged
@@ -127,7 +124,7 @@ def store_for(config: Config) -> Any:
     client = connect(url)
     try:
         client.ping()
-    except redis.RedisError as exc:
+    except StoreUnavailable as exc:
         raise click.ClickException(explain(exc)) from None
     return Store(client, index=Index.from_config(config), **acknowledged(config))
 
@@ -157,9 +154,8 @@ def check_redis(config: Config, *, must_answer: bool = False) -> None:
     warning of one LEADGATE_ALLOW_EVICTION=1 lets through, and of a plain redis:// URL to
     another machine. A Redis that does not answer yet is not checked: the intake answers 503
     until it does; a worker (must_answer) stops, and its process manager starts it again."""
-    import redis
-
     from gateway.domain.urls import redis_url_warning
+    from gateway.errors import StoreUnavailable
     from gateway.store.connection import connect
     from gateway.store.headroom import check_server
 
@@ -169,7 +165,7 @@ def check_redis(config: Config, *, must_answer: bool = False) -> None:
     try:
         for warning in check_server(client, config, allow_eviction=config.allow_eviction):
             click.echo(f"leadgate: {warning}", err=True)
-    except redis.RedisError as exc:
+    except StoreUnavailable as exc:
         if must_answer:
             raise click.ClickException(explain(exc)) from None
         click.echo(f"leadgate: warning: Redis not checked at start ({type(exc).__name__})",

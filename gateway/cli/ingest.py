@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from gateway.cli.common import (
     store_for,
 )
 from gateway.config import Config
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 @cli.command("import")
@@ -82,7 +85,8 @@ class _Bar:
     """A click progress bar, made when the total is first known."""
 
     def __init__(self, label: str):
-        self.label, self.bar = label, None
+        self.label = label
+        self.bar: ProgressBar[int] | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:

@@ -3,7 +3,7 @@
 The store keeps an event as a flat hash of strings ({p}:event:{id}); `to_fields` and
 `from_fields` are the only crossings of that boundary. The nine base fields are typed; the
 rest (the lead, the webhook's own fields, an import's row, an outcome) ride in `extra` under
-their field names (README: "Redis keys"); Redis stores the long ones short and not the id
+their field names (docs/redis-keys.md); Redis stores the long ones short and not the id
 (records.SHORT_NAMES), and a compacted event reads back as its tombstone.
 """
 
@@ -34,13 +34,15 @@ class Event:
     provider_id: str
     status: str                 # STATUSES
     received_at: int            # ms
-    attempts: int = 0           # failed attempts of its current batch
+    attempts: int = 0           # failed attempts (the API's failed_attempts): those counted
+                                # towards the retry limit, over all its deliveries
     replays: int = 0            # times replayed; part of a new idempotency key
     # the other fields, by their hash names: lead (the MEGA row, JSON; absent until
     # enriched), warnings, unmapped, fields (the webhook's own, JSON), enrich (a source's step
     # runs first), last_error, replay_key, replay_reason, request_key, outcome, endpoint,
     # lead_id, matched_by, ignored_custom_fields, delivery_warning, mega_status, mega_body,
     # dead_reason (DEAD_REASONS), error, finished_at (ms), log (its last MEGA calls),
+    # mega_calls (how many MEGA calls were made for it, all kept count of),
     # compacted (ms; set: only records.TOMBSTONE_FIELDS are left, from the tombstone
     # buckets); an import's bulk_only...
     extra: dict[str, str] = field(default_factory=dict)

@@ -40,7 +40,7 @@ class ScalarMap(fields.Dict):
                          values=fields.Raw(allow_none=True), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        result = super()._deserialize(value, attr, data, **kwargs)
+        result = super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-untyped-call]
         if any(not isinstance(v, SCALARS) for v in result.values()):
             raise ValidationError("custom field values must be scalars")
         return result

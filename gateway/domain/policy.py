@@ -31,7 +31,7 @@ def backoff_s(attempt: int, *, base: float = defaults.BACKOFF_BASE_S,
               cap: float = defaults.BACKOFF_CAP_S,
               rand: Callable[[], float] = random.random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    return rand() * min(cap, base * 2 ** max(0, attempt - 1))
+    return rand() * min(cap, base * (1 << max(0, attempt - 1)))
 
 
 def lease_s(mega_timeout_s: float) -> float:
@@ -61,7 +61,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the flush does after one answer (README: "Delivery policy", line by line).
+    """What the flush does after one answer (docs/architecture.md, "Delivery policy", line by line).
 
     action: deliver, wait (not an attempt), hold (the customer's credentials), split,
     dead (reason), retry (same bytes, same key, after wait_ms). `attempt`: it counts."""

@@ -33,7 +33,7 @@ SHORT_NAMES = {"customer": "c", "route": "r", "source": "s", "provider_id": "p",
                "ignored_custom_fields": "i", "mega_status": "ms", "mega_body": "mb",
                "last_error": "le", "error": "x", "dead_reason": "dr", "replay_key": "rk",
                "replay_reason": "rr", "request_key": "q", "delivery_warning": "dw",
-               "import_row": "ir"}
+               "import_row": "ir", "mega_calls": "n"}
 LONG_NAMES = {short.encode(): name.encode() for name, short in SHORT_NAMES.items()}
 DAY_MS = 86_400_000               # tombstone and contact buckets are by day (ms // DAY_MS)
 PACKED_ID = re.compile(r"evt_([0-9a-f]{32})")
@@ -99,6 +99,16 @@ def unpacked(raw: dict[bytes, bytes]) -> dict[str, str]:
     return out
 
 
+def mega_calls(fields: dict[str, str]) -> int:
+    """How many MEGA calls were made for an event: its counter (`mega_calls`), or more if its
+    timeline (`log`, the last few calls) kept more, or 1 for an answer MEGA gave: so on a
+    record written before the counter was (it has none, or counts only the calls since)."""
+    logged = fields.get("log", "").count(MEGA_NOTE)
+    answered = fields.get("status") == "delivered" or bool(fields.get("mega_status"))
+    return max(int(fields.get("mega_calls") or 0), logged, int(answered))
+
+
+MEGA_NOTE = '"kind":"mega"'           # in each MEGA call's line on the timeline (outcomes.py)
 Outcomes = dict[str, Outcome]           # event id -> its terminal record
 
 
@@ -199,12 +209,13 @@ class Batch:
 @dataclass
 class Answered:
     """What one MEGA answer (or a decision taken without one) leaves, written by the flush's
-    lease in one fenced call (Lease.record): the call on each event's timeline, a failed
-    attempt counted, terminal outcomes, a split, and the customer's state (rate window
+    lease in one fenced call (Lease.record): the call on each event's timeline and counter, a
+    failed attempt counted, terminal outcomes, a split, and the customer's state (rate window
     included; None clears a field)."""
 
     batch: Batch
     note: dict[str, Any] | None = None
+    calls: int = 0                        # MEGA calls it stands for: 0 or 1
     attempt_error: str | None = None
     outcomes: Outcomes = field(default_factory=dict)
     split: bool = False

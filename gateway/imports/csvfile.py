@@ -28,6 +28,8 @@ class TooManyRows(PayloadTooLarge):
 
 @dataclass(frozen=True)
 class Row:
+    """One CSV row under the header: its number, its values by column, what it held beyond."""
+
     number: int                 # 1 for the first row under the header
     values: dict[str, str]      # column -> text, '' where the row is short
     fields: list[str]           # the row as read

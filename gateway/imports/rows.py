@@ -105,10 +105,10 @@ def prepare(plan: Plan, row: Row, now_ms: int) -> Prepared:
     provider_id = _provider_id(plan, row, stored["lead"])
     if not provider_id:
         return Prepared(row.number, reason=f"no value in the id column '{plan.id_column}'")
+    fields: dict[str, Any] = {**stored, "bulk_only": "1", "on_duplicate": plan.on_duplicate,
+                              "import_row": str(row.number), "import": plan.import_id}
     record = new_event(customer=plan.customer.name, route=plan.route.name, source=SOURCE,
-                       provider_id=provider_id, received_at_ms=now_ms, **stored,
-                       bulk_only="1", on_duplicate=plan.on_duplicate,
-                       import_row=str(row.number), **{"import": plan.import_id}).to_fields()
+                       provider_id=provider_id, received_at_ms=now_ms, **fields).to_fields()
     return Prepared(row.number, record, contacts=contact_keys(plan.import_id, stored["lead"]),
                     warned=stored["warnings"] != "[]")
 

@@ -72,7 +72,7 @@ def store(imports: Imports, plan: Plan, source: Source, total: int, *,
     """Store the rows of a begun import as events, a chunk at a time."""
     with table(source) as t:
         for chunk in chunks(plan, t.rows, imports.store.clock):
-            imports.add(plan.import_id, plan.customer, chunk)
+            imports.add(plan.import_id, plan.customer, chunk, route=plan.route)
             if progress:
                 progress(len(chunk), total)
     imports.read_done(plan.import_id)

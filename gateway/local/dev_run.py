@@ -18,6 +18,7 @@ import click
 
 from gateway import defaults
 from gateway.config import Config
+from gateway.errors import StoreUnavailable
 from gateway.local import local_run
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -80,7 +81,6 @@ def refuse_over_another() -> None:
 def _describe(config: Config, path: str, env: dict[str, str], port: int,
               megasim_port: int, host: str) -> local_run.DevInstance:
     """What this `leadgate dev` will serve; megasim only when MEGA's URL is local."""
-    import redis
 
     mega_url, here = urlsplit(config.mega.base_url), url_host(host)
     megasim_url = None
@@ -88,7 +88,7 @@ def _describe(config: Config, path: str, env: dict[str, str], port: int,
         megasim_url = f"http://{here}:{mega_url.port or megasim_port}"
     try:
         run_id = local_run.redis_run_id(env["REDIS_URL"])
-    except redis.RedisError as exc:
+    except StoreUnavailable as exc:
         raise click.ClickException(f"Redis does not answer (REDIS_URL): {type(exc).__name__}"
                                    ) from None
     return local_run.DevInstance(

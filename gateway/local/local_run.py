@@ -16,9 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from gateway.config import NO_CONFIG_HINT, VAR
+from gateway.errors import StoreUnavailable
 from gateway.store.connection import connect
 
 STATE_FILE = Path(".leadgate") / "dev.json"
@@ -63,7 +62,7 @@ def redis_run_id(url: str) -> str:
 def _server_info(url: str) -> dict[str, Any]:
     client = connect(url, socket_timeout=1)
     try:
-        return client.info("server")  # type: ignore[no-any-return]
+        return dict(client.info("server"))
     finally:
         client.close()
 
@@ -108,7 +107,7 @@ def find(path: Path = STATE_FILE) -> DevInstance | None:
     try:
         if redis_run_id(instance.redis_url) != instance.redis_run_id:
             return None
-    except redis.RedisError:
+    except StoreUnavailable:
         return None
     return instance
 
@@ -120,7 +119,7 @@ def leftovers(instance: DevInstance) -> list[int]:
         info = _server_info(instance.redis_url)
         if info["run_id"] == instance.redis_run_id:
             pids.insert(0, int(info["process_id"]))
-    except redis.RedisError:
+    except StoreUnavailable:
         pass
     return pids
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from gateway.errors import StoreUnavailable
 from gateway.store.connection import connect
 
 DATA_DIR = Path(".leadgate") / "redis"
@@ -75,7 +76,7 @@ class RedisServer:
             try:
                 if client.ping():
                     return
-            except redis.RedisError:
+            except StoreUnavailable:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not become ready")
 

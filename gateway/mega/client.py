@@ -47,6 +47,8 @@ class RateInfo:
 
 @dataclass(frozen=True)
 class MegaResponse:
+    """MEGA's answer: HTTP status, JSON body and the rate budget its headers report."""
+
     status: int
     body: dict[str, Any]
     rate: RateInfo

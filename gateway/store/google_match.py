@@ -12,6 +12,7 @@ nothing in it names a person. Entries older than GOOGLE_MATCH_KEEP_DAYS are trim
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,10 +22,14 @@ import redis
 from gateway import defaults
 from gateway.domain.leads import normalize
 from gateway.domain.sources.base import Draft
+from gateway.domain.sources.twins import Twin
+from gateway.errors import StoreUnavailable
 from gateway.store.index import Index
 from gateway.store.keys import Keys
+from gateway.store.replies import scored
 
 DIGEST_CHARS = 16
+log = logging.getLogger("leadgate.intake")
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ def webhook_entry(index: Index, event_id: str, draft: Draft, region: str,
 
 @dataclass(frozen=True)
 class GoogleMatchIndex:
+    """A Google route's webhook leads (and those reconciliation stored), by submission time."""
+
     client: redis.Redis
     keys: Keys
 
@@ -116,8 +123,8 @@ class GoogleMatchIndex:
         """The route's webhook leads submitted within window_s of `at` (at most `limit`)."""
         found = self.client.zrangebyscore(self.keys.google_match(route), at - window_s,
                                           at + window_s, start=0, num=limit, withscores=True)
-        return [s for member, score in found
-                if (s := Stored.parse(member.decode(), float(score))) is not None]
+        return [s for member, score in scored(found)
+                if (s := Stored.parse(member, score)) is not None]
 
     def listed_twin(self, route: str, entry: Stored) -> Stored | None:
         """The lead reconciliation stored that a webhook lead is: near in time, the same form,
@@ -133,3 +140,42 @@ class GoogleMatchIndex:
         wanted = gclid_digest(gclid)
         return ([s for s in near if wanted and s.gclid == wanted],
                 [s for s in near if set(s.contacts) & set(contacts)])
+
+
+class GoogleTwins:
+    """Google's twin check for webhook leads (gateway/domain/sources/twins.py): a webhook lead
+    that reconciliation stored already under the API's own id is that event's duplicate. The
+    event is the store's to keep: a failed look or a failed remember is logged, not answered
+    with a 5xx (MEGA then matches the contact)."""
+
+    def twins(self, store: Any, route: Any, leads: list[tuple[Any, str]], now: float
+              ) -> dict[str, Twin]:
+        """The webhook leads reconciliation stored already: their event id -> that event."""
+        if not store.index or not leads:
+            return {}
+        lookup, found = store.google_match, dict[str, Twin]()
+        region = route.settings.default_region
+        try:
+            for draft, event_id in leads:
+                entry = webhook_entry(store.index, event_id, draft, region, now)
+                if twin := lookup.listed_twin(route.name, entry):
+                    found[event_id] = Twin(twin.event_id, "gclid" if entry.gclid and
+                                           entry.gclid == twin.gclid else "contact")
+        except StoreUnavailable as exc:
+            log.warning("webhook leads not matched against reconciliation's",
+                        extra={"route": route.name, "error": type(exc).__name__})
+        return found
+
+    def remember(self, store: Any, route: Any, leads: list[tuple[Any, str]], now: float
+                 ) -> None:
+        """Keep new webhook leads findable by reconciliation."""
+        if not store.index or not leads:
+            return
+        region = route.settings.default_region
+        entries = [webhook_entry(store.index, event_id, draft, region, now)
+                   for draft, event_id in leads]
+        try:
+            store.google_match.remember(route.name, entries, now)
+        except StoreUnavailable as exc:
+            log.warning("webhook leads not kept for reconciliation's matching",
+                        extra={"route": route.name, "error": type(exc).__name__})

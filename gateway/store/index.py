@@ -27,8 +27,9 @@ from gateway import defaults
 from gateway.domain.leads import normalize
 from gateway.domain.records import DAY_MS, unpack_ids, unpacked
 from gateway.encoding import loads
-from gateway.store.keys import ATTEMPT_LOG, CONTACT_ADD, Keys
+from gateway.store.keys import Keys
 from gateway.store.metrics import series
+from gateway.store.scripts import register
 
 CONTACT_PURPOSE = b"leadgate contact index v1"
 SESSION_PURPOSE = b"leadgate console session v1"
@@ -55,6 +56,8 @@ def derive(secret: bytes, purpose: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Index:
+    """The console's search index: contacts by keyed digest, attempts by event."""
+
     keys: Keys
     secret: bytes | None        # the contact index key; None: contacts are not indexed
     keep_s: int                 # how long an event stays findable
@@ -83,7 +86,7 @@ class Index:
         """The HMAC of one normalized contact: all a key name ever holds of it."""
         mac = self._mac.copy()
         mac.update(f"{kind}:{value}".encode())
-        return mac.hexdigest()[:32]
+        return str(mac.hexdigest())[:32]
 
     def contact_digests(self, lead: dict[str, Any]) -> list[str]:
         """The digests of a normalized lead's email and phone."""
@@ -118,7 +121,7 @@ class Index:
                 keys.append(key)
                 args += [name, ttl, event["id"]]
         if keys:
-            client.register_script(CONTACT_ADD)(keys=keys, args=[self.ingest_arg, *args])
+            register(client, "contact_add")(keys=keys, args=[self.ingest_arg, *args])
 
     def days(self, now_ms: int, top_ms: float = math.inf, low_ms: float = 0) -> list[int]:
         """The days (ms // DAY_MS) a search between low_ms and top_ms looks at, newest first."""
@@ -212,7 +215,7 @@ class Index:
         """Note one MEGA call (or a replay; `at` in ms) on each event's timeline (its `log`
         field), the last few kept."""
         if keys := [self.keys.event(eid) for eid in ids]:
-            client.register_script(ATTEMPT_LOG)(
+            register(client, "attempt_log")(
                 keys=keys, args=[json.dumps(entry, separators=(",", ":")),
                                  defaults.ATTEMPT_LOG_SIZE])
 

@@ -17,9 +17,10 @@ import redis
 
 from gateway import defaults
 from gateway.config import Customer
-from gateway.domain.records import Answered, Batch, Outcomes, now_ms, state_field
+from gateway.domain.records import SHORT_NAMES, Answered, Batch, Outcomes, now_ms, state_field
 from gateway.errors import LeaseLost
-from gateway.store.keys import RELEASE, RENEW, TAKE, UNPARK, WRITE, Keys
+from gateway.store.keys import Keys
+from gateway.store.scripts import register
 
 
 class Writes:
@@ -52,11 +53,11 @@ class Lease:
                  clock: Callable[[], float] = time.time):
         self.redis, self.keys, self.customer, self.token = client, keys, customer, token
         self.clock = clock
-        self._renew = client.register_script(RENEW)
-        self._release = client.register_script(RELEASE)
-        self._take = client.register_script(TAKE)
-        self._unpark = client.register_script(UNPARK)
-        self._write = client.register_script(WRITE)
+        self._renew = register(client, "renew")
+        self._release = register(client, "release")
+        self._take = register(client, "take")
+        self._unpark = register(client, "unpark")
+        self._write = register(client, "write")
 
     def _fenced(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         """Run a fenced script; raise LeaseLost when the lease is no longer ours."""
@@ -186,6 +187,8 @@ class Lease:
             line = json.dumps(answered.note, separators=(",", ":"))
             for eid in batch.ids:
                 w("EVLOG", self.keys.event(eid), line, defaults.ATTEMPT_LOG_SIZE)
+        for eid in batch.ids if answered.calls else ():      # kept whole, unlike the timeline
+            w("HINCRBY", self.keys.event(eid), SHORT_NAMES["mega_calls"], answered.calls)
         if answered.attempt_error is not None:
             self._count_attempt(w, batch, answered.attempt_error)
         if answered.outcomes:

@@ -26,6 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from gateway import defaults
+from gateway.errors import StoreUnavailable
 
 log = logging.getLogger("leadgate.metrics")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -114,7 +115,7 @@ class Metrics:
                 pipe.hincrbyfloat(self.key, field, value)
             self._windows(pipe, counts)
             pipe.execute()
-        except redis.RedisError:            # keep the counts for the next try
+        except (redis.RedisError, StoreUnavailable):    # keep the counts for the next try
             with self._lock:
                 for field, value in counts.items():
                     self._counts[field] += value
@@ -174,7 +175,7 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Counters and histograms from Redis, and the state gauges."""
-        raw = self.store.redis.hgetall(self.store.keys.metrics)
+        raw = self.store._redis.hgetall(self.store.keys.metrics)
         values = [(json.loads(k), float(v)) for k, v in raw.items()]
         for name, (doc, labels) in COUNTERS.items():
             family = CounterMetricFamily(name, doc, labels=labels)
@@ -187,7 +188,7 @@ class StateCollector(Collector):
         yield from self._gauges()
 
     def _source_health(self) -> Metric:
-        return _source_health_family(self.store.redis.hgetall(self.store.keys.source_health))
+        return _source_health_family(self.store._redis.hgetall(self.store.keys.source_health))
 
     def _gauges(self) -> Iterator[Metric]:
         pending = GaugeMetricFamily("leadgate_leads_pending", "Leads queued, not yet sent",
@@ -211,7 +212,7 @@ class StateCollector(Collector):
         """Redis's used memory, and its limit when known (maxmemory or redis.max_memory_mb)."""
         from gateway.store.headroom import memory
 
-        now = memory(self.store.redis.info("memory"), self.max_memory_mb)
+        now = memory(self.store._redis.info("memory"), self.max_memory_mb)
         yield GaugeMetricFamily("leadgate_redis_memory_used_bytes", "Memory Redis uses "
                                 "(INFO memory used_memory)", value=now.used)
         if now.limit:

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -18,29 +17,21 @@ from gateway.domain.records import (
     CustomerState,
     Replay,
     SentRequest,
+    mega_calls,
     now_ms,
     tombstone,
     unpacked,
 )
-from gateway.errors import StoreFull, StoreUnavailable
+from gateway.store.connection import translated
+from gateway.store.headroom import Memory, read_memory
 from gateway.store.keys import Keys
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """Redis trouble as the one error callers handle (a full Redis as its own 503)."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        if isinstance(exc, redis.exceptions.OutOfMemoryError):    # "OOM command not allowed"
-            raise StoreFull() from exc
-        raise StoreUnavailable(f"the event store is unavailable ({type(exc).__name__})") from exc
+from gateway.store.replies import members, raw_hash, scored, text, text_hash
 
 
 class ReadModel:
     """Reads for the admin API, the CLI, the console and the flush; and replays."""
 
-    redis: redis.Redis
+    _redis: redis.Redis
     keys: Keys
     clock: Callable[[], float]
     _replay: Any                     # the REPLAY script, registered by the Store
@@ -54,13 +45,15 @@ class ReadModel:
     def _records(self, ids: list[str]) -> list[dict[str, str]]:
         """Event hashes by id, as stored (a compacted one's tombstone; an empty dict for an id
         not stored, or for a stray hash without a customer); without their MEGA calls (`log`:
-        Index.attempts reads them)."""
-        pipe = self.redis.pipeline(transaction=False)
+        Index.attempts reads them), but with how many there were."""
+        pipe = self._redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
         records = [{"id": eid, **rec} if "customer" in (rec := unpacked(h)) else {}
                    for eid, h in zip(ids, pipe.execute(), strict=True)]
         for rec in records:
+            if calls := mega_calls(rec):
+                rec["mega_calls"] = str(calls)
             rec.pop("log", None)
         found = self._tombstones_of([eid for eid, rec in zip(ids, records, strict=True)
                                      if not rec])
@@ -77,7 +70,7 @@ class ReadModel:
     def received(self, ids: list[str]) -> dict[str, int]:
         """When each of these events was received (ms), for those stored whole or as a
         tombstone: two fields of each, not the record."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hmget(self.keys.event(eid), "received_at", SHORT_NAMES["customer"])
         found = {eid: int(at) for eid, (at, customer) in zip(ids, pipe.execute(), strict=True)
@@ -93,7 +86,7 @@ class ReadModel:
     def stored(self, ids: list[str]) -> list[bool]:
         """Which of these events are known: stored whole, or compacted to a tombstone."""
         with translated():
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=False)
             for eid in ids:
                 pipe.exists(self.keys.event(eid))
             whole = [bool(n) for n in pipe.execute()]
@@ -108,7 +101,7 @@ class ReadModel:
     def batch_events(self, ids: list[str]) -> tuple[list[Event], list[str]]:
         """A batch's events, stored whole, and the ids that have no such record (purged,
         lost or compacted: nothing of theirs can be sent or recorded)."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)
         for eid in ids:
             pipe.hgetall(self.keys.event(eid))
         events, missing = [], []
@@ -124,8 +117,7 @@ class ReadModel:
     # -- customer state ------------------------------------------------------------------
     def customer_state(self, customer: str) -> dict[str, str]:
         """The customer hash as it is stored."""
-        raw = self.redis.hgetall(self.keys.customer(customer))
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return text_hash(self._redis.hgetall(self.keys.customer(customer)))
 
     def state(self, customer: str) -> CustomerState:
         """The customer's state, typed."""
@@ -141,14 +133,13 @@ class ReadModel:
     def dead_letters(self, *, offset: int = 0, limit: int = 100) -> list[Event]:
         """Dead letters, oldest first."""
         with translated():
-            ids = [i.decode() for i in self.redis.zrange(self.keys.dead, offset,
-                                                         offset + limit - 1)]
+            ids = members(self._redis.zrange(self.keys.dead, offset, offset + limit - 1))
             return [e for e in self.events(ids) if e]
 
     def dead_count(self) -> int:
         """How many dead letters are kept."""
         with translated():
-            return int(self.redis.zcard(self.keys.dead))
+            return int(self._redis.zcard(self.keys.dead))
 
     def plan_replay(self, eid: str, customer: Customer, *, new_key: bool = False
                     ) -> Replay | None:
@@ -192,7 +183,7 @@ class ReadModel:
         if not key:
             return None
         with translated():
-            return SentRequest.from_hash(self.redis.hgetall(self.keys.request(key)))
+            return SentRequest.from_hash(raw_hash(self._redis.hgetall(self.keys.request(key))))
 
     def purge(self, eid: str) -> bool:
         """Delete a dead letter for good, in one script (keys.py: PURGE): False if it is not
@@ -205,17 +196,17 @@ class ReadModel:
         """Where a customer's leads are: pending, in flight, delivered, dead, and why held."""
         k = self.keys
         with translated():
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=False)
             pipe.llen(k.buffer(customer))
             pipe.hget(k.batch(customer), "ids")
             pipe.hgetall(k.customer(customer))
             pipe.zscore(k.due, customer)
             pipe.zscore(k.leases, customer)
             waiting, batch_ids, state, due, leased = pipe.execute()
-        state = CustomerState.from_hash({a.decode(): b.decode() for a, b in state.items()})
+        state = CustomerState.from_hash(text_hash(state))
         held = state.hold_until > now_ms(self.clock)
         with translated():
-            routes = {route: {"leads": int(self.redis.llen(k.parked(customer, route))),
+            routes = {route: {"leads": int(self._redis.llen(k.parked(customer, route))),
                               "retry_at_ms": until, "reason": why}
                       for route, (until, why) in state.parked.items()}
         blocked = state.blocked or next((r["reason"] for r in routes.values()), None)
@@ -236,37 +227,56 @@ class ReadModel:
     # -- reads for the console, the admin API and the CLI ----------------------------------
     def oldest_pending_ms(self, customer: str) -> int | None:
         """When the customer's oldest waiting event was received (ms), None if none waits."""
-        first = self.redis.lindex(self.keys.buffer(customer), 0)
+        first = self._redis.lindex(self.keys.buffer(customer), 0)
         if first is None:
             return None
-        received = self.redis.hget(self.keys.event(first.decode()), "received_at")
+        received = self._redis.hget(self.keys.event(text(first)), "received_at")
         return int(received) if received else None
 
     def recent_events(self, top: float, low: float, *, offset: int, count: int
                       ) -> list[tuple[str, int]]:
         """(event id, received ms) from the events-by-time index, newest first."""
-        found = self.redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
+        found = self._redis.zrevrangebyscore(self.keys.events, top, low, start=offset, num=count,
                                             withscores=True)
-        return [(eid.decode(), int(score)) for eid, score in found]
+        return [(eid, int(score)) for eid, score in scored(found)]
 
     def reconcile_state(self, route: str) -> dict[str, str]:
         """A route's reconciliation hash as it is stored."""
-        raw = self.redis.hgetall(self.keys.reconcile(route))
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return text_hash(self._redis.hgetall(self.keys.reconcile(route)))
 
     def source_health(self) -> dict[str, Any]:
         """The last source-health check of every checked route, by route."""
-        return {k.decode(): json.loads(v) for k, v in
-                self.redis.hgetall(self.keys.source_health).items()}
+        return {text(k): json.loads(v) for k, v in
+                self._redis.hgetall(self.keys.source_health).items()}
 
     def memory_info(self) -> dict[str, Any]:
         """Redis's INFO memory section."""
-        return dict(self.redis.info("memory"))
+        return dict(self._redis.info("memory"))
+
+    def memory_now(self, config: Any) -> Memory:
+        """Redis's memory headroom now, against the config's redis.max_memory_mb."""
+        return read_memory(self._redis, config)
+
+    def oldest_undelivered_ms(self, customer: str) -> int:
+        """When the customer's oldest lead not yet delivered arrived, in the buffer or the
+        batch in flight (0: none waits)."""
+        first = self._redis.lindex(self.keys.buffer(customer), 0)
+        created = self._redis.hget(self.keys.batch(customer), "created")
+        times = [int(created)] if created else []
+        if first:
+            received = self._redis.hget(self.keys.event(text(first)), "received_at")
+            times += [int(received)] if received else []
+        return min(times, default=0)
+
+    def note_source_health(self, results: dict[str, dict[str, Any]]) -> None:
+        """Keep each route's last source-health check (route -> its result)."""
+        self._redis.hset(self.keys.source_health,
+                        mapping={k: json.dumps(v) for k, v in results.items()})
 
     def server_info(self) -> dict[str, Any]:
         """Redis's INFO, its default sections (memory and persistence among them)."""
-        return dict(self.redis.info())
+        return dict(self._redis.info())
 
     def firing_alerts(self) -> list[str]:
         """The alerts firing now, by name."""
-        return sorted(f.decode() for f in self.redis.hkeys(self.keys.alert_state))
+        return sorted(text(f) for f in self._redis.hkeys(self.keys.alert_state))

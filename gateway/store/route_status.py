@@ -69,14 +69,24 @@ def health_label(health: dict[str, Any] | None) -> str:
         return f"token expiring in {days} days"
     if state == "healthy" and days is not None:
         return f"healthy (token expires in {days} days)"
-    return state.replace("_", " ")
+    return str(state).replace("_", " ")
+
+
+def reconcile_facts(report: dict[str, Any]) -> dict[str, str]:
+    """A route's reconciliation, each fact once: when it last ran, the leads it saw, those
+    the webhook missed, its last error."""
+    if not report["enabled"]:
+        return {"reconcile": "off"}
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(report["last_run_ms"] / 1000)) \
+        if report["last_run_ms"] else "never"
+    facts = {"reconciled": when, "seen": str(report["seen"]),
+             "missed by webhook": str(report["missed"])}
+    return facts | ({"error": report["last_error"]} if report["last_error"] else {})
 
 
 def reconcile_label(report: dict[str, Any]) -> str:
     """A route's reconciliation in one line."""
-    if not report["enabled"]:
-        return "reconcile off"
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(report["last_run_ms"] / 1000)) \
-        if report["last_run_ms"] else "never"
-    line = f"reconciled {when}, seen {report['seen']}, missed by webhook {report['missed']}"
-    return line + (f", error: {report['last_error']}" if report["last_error"] else "")
+    facts = reconcile_facts(report)
+    error = facts.pop("error", "")
+    return ", ".join(f"{name} {value}" for name, value in facts.items()) + \
+        (f", error: {error}" if error else "")

@@ -1,7 +1,7 @@
 """leadgate's Redis store, by role: intake (here), delivery (gateway/store/lease.py: a flush's
-fenced writes), and the read model with replays (gateway/store/readmodel.py).
-
-Redis errors become StoreUnavailable in the intake and the read model.
+fenced writes), and the read model with replays (gateway/store/readmodel.py); the state kept
+beside the events in gateway/store/state/. The only door to Redis: the Store keeps its client to
+itself, and every Redis error becomes StoreUnavailable (gateway/store/connection.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import redis
@@ -22,12 +22,19 @@ from gateway.domain.event import event_id
 from gateway.domain.records import Batch, now_ms
 from gateway.encoding import dumps
 from gateway.errors import ConfigError, NotAcknowledged, StoreFull
+from gateway.store.connection import store_client, translated
+from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.headroom import memory
 from gateway.store.index import Index
-from gateway.store.keys import CLAIM, COMPACT, INGEST, PURGE, REPLAY, TOMBSTONE_READ, Keys
+from gateway.store.keys import Keys
 from gateway.store.lease import Lease
 from gateway.store.metrics import Metrics
-from gateway.store.readmodel import ReadModel, translated
+from gateway.store.readmodel import ReadModel
+from gateway.store.scripts import register, source
+from gateway.store.state.alerts import Alerts
+from gateway.store.state.imports import ImportRecords
+from gateway.store.state.reconciliations import Reconciliations
+from gateway.store.state.sessions import Sessions
 
 __all__ = ["Batch", "Store", "acknowledged", "event_id", "now_ms", "translated"]
 
@@ -64,7 +71,7 @@ class Packed:
     error while sending or reading, so it never holds a half-read answer."""
 
     def __init__(self, client: redis.Redis, script: str):
-        self.redis, self.script = client, script
+        self._redis, self.script = client, script
         self.sha = hashlib.sha1(script.encode()).hexdigest().encode()
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -74,7 +81,7 @@ class Packed:
         try:
             return self._call(self._packed(keys, args))
         except redis.exceptions.NoScriptError:       # a restarted or flushed Redis
-            self.redis.script_load(self.script)
+            self._redis.script_load(self.script)
             return self._call(self._packed(keys, args))
 
     def close(self) -> None:
@@ -95,7 +102,7 @@ class Packed:
         the thread ends. A forked process makes new ones: a socket never crosses a fork."""
         own = getattr(self._local, "own", None)
         if own is None or own.conn.pid != os.getpid():    # redis-py notes its maker's pid
-            pool = self.redis.connection_pool
+            pool = self._redis.connection_pool
             own = self._local.own = _Own(pool.connection_class(**pool.connection_kwargs))
             with self._lock:
                 self._closers = [c for c in self._closers if c.alive]
@@ -141,23 +148,37 @@ class Store(ReadModel):
                  clock: Callable[[], float] = time.time, index: Index | None = None,
                  ack: str = defaults.ACK, ack_timeout_ms: int = defaults.ACK_TIMEOUT_MS,
                  max_memory_mb: int | None = None):
-        self.redis, self.keys, self.clock = client, keys or Keys(), clock
+        client = store_client(client)      # Redis trouble is StoreUnavailable from here on
+        self._redis, self.keys, self.clock = client, keys or Keys(), clock
         self.index = index          # the console's events and contact index, when set
         self.ack, self.ack_timeout_ms = ack, ack_timeout_ms     # server.ack: see acknowledge
         self.max_memory_mb, self._room = max_memory_mb, (float("-inf"), True)  # (seen at, ok)
+        self.sessions = Sessions(client, self.keys, clock)
+        self.reconciliations = Reconciliations(client, self.keys)
+        self.alerts = Alerts(client, self.keys)
+        self.imports = ImportRecords(client, self.keys)
         self.metrics = Metrics(client, self.keys.metrics, window=self.keys.metrics_window)
-        self._ingest = Packed(client, INGEST)
-        self._claim = client.register_script(CLAIM)
-        self._replay = client.register_script(REPLAY)
-        self._purge = client.register_script(PURGE)
-        self._compact = client.register_script(COMPACT)
-        self._tombstones = client.register_script(TOMBSTONE_READ)
+        self._ingest = Packed(client, source("ingest"))
+        self._claim = register(client, "claim")
+        self._replay = register(client, "replay")
+        self._purge = register(client, "purge")
+        self._compact = register(client, "compact")
+        self._tombstones = register(client, "tombstone_read")
 
     def close(self) -> None:
         """Stop the background metrics thread (its last counts written) and close the
         intake's own connections."""
         self.metrics.close()
         self._ingest.close()
+
+    def ping(self) -> None:
+        """Return when Redis answers; StoreUnavailable when it does not."""
+        self._redis.ping()
+
+    @property
+    def google_match(self) -> GoogleMatchIndex:
+        """Google routes' webhook leads, for reconciliation's matching."""
+        return GoogleMatchIndex(self._redis, self.keys)
 
     # -- intake --------------------------------------------------------------------------
     def ingest(self, customer: Customer, records: list[dict[str, str]], ttl_s: int) -> list[bool]:
@@ -182,7 +203,7 @@ class Store(ReadModel):
         seen_at, ok = self._room
         if abs(self.clock() - seen_at) >= defaults.MEMORY_CHECK_S:
             with translated():
-                now = memory(self.redis.info("memory"), self.max_memory_mb)
+                now = memory(self._redis.info("memory"), self.max_memory_mb)
             reserve = max(now.limit * defaults.MEMORY_RESERVE_PERCENT / 100,
                           defaults.MEMORY_RESERVE_MIN_MB * 1024 * 1024)
             ok = not now.limit or now.used < now.limit - reserve
@@ -244,7 +265,25 @@ class Store(ReadModel):
     def add_contacts(self, events: list[dict[str, str]], at_ms: int) -> None:
         """Contacts learnt after intake (an enrichment's leads) in the contact search."""
         if self.index and events:
-            self.index.add_contacts(self.redis, events, at_ms)
+            self.index.add_contacts(self._redis, events, at_ms)
+
+    def search_contacts(self, digests: list[str], days: list[int]) -> Iterator[list[str]]:
+        """The indexed events with one of these contacts, a day at a time (Index.search)."""
+        if self.index:
+            yield from self.index.search(self._redis, digests, days)
+
+    def left_out(self, digests: list[str], days: list[int]) -> dict[int, int]:
+        """Per day, the contacts' events past the index's daily limit (Index.left_out)."""
+        return self.index.left_out(self._redis, digests, days) if self.index else {}
+
+    def note_attempt(self, ids: Iterable[str], entry: dict[str, Any]) -> None:
+        """A MEGA call (or a replay) on each event's timeline (Index.attempt)."""
+        if self.index:
+            self.index.attempt(self._redis, ids, entry)
+
+    def attempts(self, event_id: str) -> list[dict[str, Any]]:
+        """The event's last MEGA calls, oldest first (Index.attempts)."""
+        return self.index.attempts(self._redis, event_id) if self.index else []
 
     # -- leases --------------------------------------------------------------------------
     def claim(self, token: str, *, lease_s: float, limit: int) -> list[str]:
@@ -256,8 +295,8 @@ class Store(ReadModel):
 
     def postpone(self, customer: str, until_ms: int) -> None:
         """The customer's flush is due again at `until_ms`, not before."""
-        self.redis.zadd(self.keys.due, {customer: until_ms})
+        self._redis.zadd(self.keys.due, {customer: until_ms})
 
     def lease(self, customer: str, token: str) -> Lease:
         """The delivery role: a flush's fenced writes for one customer under its token."""
-        return Lease(self.redis, self.keys, customer, token, clock=self.clock)
+        return Lease(self._redis, self.keys, customer, token, clock=self.clock)

@@ -19,6 +19,8 @@ JSON_FIELDS = ("lead", "warnings", "unmapped", "ignored_custom_fields", "mega_bo
 
 
 class AdminDisabled(InboundError):
+    """404: the admin API is off (no admin token is configured)."""
+
     status_code = 404
 
 
@@ -43,7 +45,8 @@ COMPACTED_NOTE = ("details compacted (server.record_retention_hours after it was
 
 
 def public(record: dict[str, str]) -> dict[str, Any]:
-    """An event record as the API shows it: JSON fields decoded, numbers as numbers."""
+    """An event record as the API shows it: JSON fields decoded, numbers as numbers, its
+    counts under names that say what they count."""
     out: dict[str, Any] = dict(record)
     for name in JSON_FIELDS:
         if out.get(name):
@@ -51,11 +54,16 @@ def public(record: dict[str, str]) -> dict[str, Any]:
                 out[name] = json.loads(out[name])
             except ValueError:
                 pass
-    for name in ("attempts", "replays", "received_at", "finished_at", "compacted"):
+    counts = {"mega_calls": out.pop("mega_calls", "0"),
+              "failed_attempts": out.pop("attempts", "0")}   # stored as `attempts`
+    if "compacted" in out:
+        out["note"] = COMPACTED_NOTE                         # the counts went with the details
+    else:
+        out.update(counts)
+    for name in ("mega_calls", "failed_attempts", "replays", "received_at", "finished_at",
+                 "compacted"):
         if name in out and str(out[name]).isdigit():
             out[name] = int(out[name])
-    if "compacted" in out:
-        out["note"] = COMPACTED_NOTE
     return out
 
 

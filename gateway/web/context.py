@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
 from flask import Flask, current_app
 
 from gateway.config import Config
+from gateway.store.connection import StoreClient
 from gateway.store.store import Store
 
 EXTENSION = "leadgate"      # the app.extensions key; read only by app_context
@@ -19,7 +19,7 @@ class AppContext:
     """Config, Redis, the store and the clock, built once by the app factory."""
 
     config: Config
-    redis: redis.Redis
+    redis: StoreClient
     store: Store
     clock: Callable[[], float]
 

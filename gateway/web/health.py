@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import redis
 from flask import Blueprint, Response, jsonify, request
 
+from gateway.errors import StoreUnavailable, cause_name
 from gateway.store.metrics import render
 from gateway.web.admin import authorize
 from gateway.web.context import app_context
@@ -24,9 +24,9 @@ def readyz() -> tuple[Response, int]:
     """Ready when Redis answers; 503 otherwise."""
     ctx = app_context()
     try:
-        ctx.redis.ping()
-    except redis.RedisError as exc:
-        return jsonify({"status": "unavailable", "redis": type(exc).__name__}), 503
+        ctx.store.ping()
+    except StoreUnavailable as exc:
+        return jsonify({"status": "unavailable", "redis": cause_name(exc)}), 503
     return jsonify({"status": "ready", "routes": len(ctx.config.routes)}), 200
 
 
@@ -40,7 +40,7 @@ def metrics() -> Response:
         body, content_type = render(ctx.store, sorted(ctx.config.customers),
                                     max_memory_mb=ctx.config.redis.max_memory_mb,
                                     accept=request.headers.get("Accept"))
-    except redis.RedisError as exc:
-        return Response(f"# redis unavailable: {type(exc).__name__}\n", status=503,
+    except StoreUnavailable as exc:
+        return Response(f"# redis unavailable: {cause_name(exc)}\n", status=503,
                         mimetype="text/plain")
     return Response(body, content_type=content_type)     # as is: mimetype= adds a charset

@@ -116,7 +116,7 @@ def _upload() -> Iterator[tuple[IO[bytes], str]]:
         if upload is None:
             raise BadRequest("send the CSV as the multipart field 'file'")
         try:
-            yield upload.stream, upload.filename or ""       # type: ignore[misc]
+            yield upload.stream, upload.filename or ""
         finally:
             upload.close()
         return

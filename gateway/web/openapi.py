@@ -19,16 +19,22 @@ VERSION = "0.1.0"
 
 
 class ErrorDetail(Schema):
+    """An error answer's body: its type, HTTP code and message."""
+
     type = fields.String(required=True)
     code = fields.Integer(required=True)
     message = fields.String(required=True)
 
 
 class Error(Schema):
+    """Every error answer's body: {"error": {...}}."""
+
     error = fields.Nested(ErrorDetail, required=True)
 
 
 class Accepted(Schema):
+    """A webhook's answer: events stored, duplicates, their ids."""
+
     accepted = fields.Integer(required=True, metadata={"description": "new events stored"})
     duplicates = fields.Integer(required=True, metadata={"description": "events seen before"})
     events = fields.List(fields.String(), required=True,
@@ -37,6 +43,8 @@ class Accepted(Schema):
 
 
 class Event(Schema):
+    """One event as the admin API shows it."""
+
     class Meta:
         unknown = "include"
 
@@ -45,7 +53,15 @@ class Event(Schema):
     route = fields.String(required=True)
     source = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    attempts = fields.Integer()
+    mega_calls = fields.Integer(metadata={
+        "description": "MEGA calls made for the event, all of them (a 429 included), "
+                       "replays included; absent once compacted"})
+    failed_attempts = fields.Integer(metadata={
+        "description": "failed attempts counted towards the retry limit (a 5xx, a timeout, no "
+                       "answer, an answer of the wrong shape, a source's fetch failing); a "
+                       "429, a credentials hold and a refusal (400, 409) are not; absent "
+                       "once compacted"})
+    replays = fields.Integer(metadata={"description": "times replayed from the dead letters"})
     lead = fields.Dict(metadata={"description": "the MEGA lead row (absent until enriched)"})
     warnings = fields.List(fields.String())
     lead_id = fields.String()
@@ -57,12 +73,16 @@ class Event(Schema):
 
 
 class HeldRoute(Schema):
+    """A route whose leads are held: how many, until when, why."""
+
     leads = fields.Integer(required=True)
     retry_at_ms = fields.Integer(required=True)
     reason = fields.String(required=True)
 
 
 class CustomerSummary(Schema):
+    """Where a customer's leads are: pending, in flight, held, delivered, dead."""
+
     pending = fields.Integer(required=True)
     in_flight = fields.Integer(required=True)
     held = fields.Integer(required=True, metadata={
@@ -79,31 +99,43 @@ class CustomerSummary(Schema):
 
 
 class Customer(CustomerSummary):
+    """One customer's summary, with its name."""
+
     customer = fields.String(required=True)
 
 
 class Customers(Schema):
+    """Every customer's summary, by name."""
+
     customers = fields.Dict(keys=fields.String(), values=fields.Nested(CustomerSummary),
                             required=True)
 
 
 class DeadLetters(Schema):
+    """A page of dead letters and their total."""
+
     total = fields.Integer(required=True)
     dead_letters = fields.List(fields.Nested(Event), required=True)
 
 
 class DeadLetterQuery(Schema):
+    """The paging of GET /v1/dead-letters."""
+
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class ReplayOptions(Schema):
+    """A replay's options: a new idempotency key or not."""
+
     new_key = fields.Boolean(load_default=False, metadata={
         "description": "send under a new idempotency key even if the body is unchanged "
                        "(MEGA may create a second lead if it committed the first request)"})
 
 
 class SourceHealth(Schema):
+    """A route's last source-health check."""
+
     class Meta:
         unknown = "include"
 
@@ -116,6 +148,8 @@ class SourceHealth(Schema):
 
 
 class Reconciliation(Schema):
+    """A route's reconciliation: on or off, how often, what its last run found."""
+
     class Meta:
         unknown = "include"
 
@@ -129,6 +163,8 @@ class Reconciliation(Schema):
 
 
 class RouteStatus(Schema):
+    """One route's customer, source, health and reconciliation."""
+
     customer = fields.String(required=True)
     source = fields.String(required=True)
     health = fields.Nested(SourceHealth, allow_none=True, metadata={"description": "Meta only"})
@@ -136,10 +172,14 @@ class RouteStatus(Schema):
 
 
 class Routes(Schema):
+    """Every route's status, by name."""
+
     routes = fields.Dict(keys=fields.String(), values=fields.Nested(RouteStatus), required=True)
 
 
 class ImportCounts(Schema):
+    """An import's rows by result."""
+
     rows = fields.Integer(required=True)
     queued = fields.Integer(required=True, metadata={"description": "rows sent to MEGA"})
     created = fields.Integer(required=True)
@@ -154,11 +194,15 @@ class ImportCounts(Schema):
 
 
 class FailedRow(Schema):
+    """A CSV row that was not imported, and why."""
+
     row = fields.Integer(required=True)
     reason = fields.String(required=True)
 
 
 class ImportReport(Schema):
+    """An import's report: its counts, failed rows and unknown custom fields."""
+
     class Meta:
         unknown = "include"
 
@@ -194,6 +238,8 @@ IMPORT_DESCRIPTION = (
 
 
 class ImportOptions(Schema):
+    """A CSV import's options: whose leads, which route, what on a duplicate."""
+
     customer = fields.String(required=True, metadata={
         "description": "a customer of the config: whose MEGA gets the leads"})
     route = fields.String(metadata={
@@ -212,6 +258,8 @@ class ImportOptions(Schema):
 
 
 class Replayed(Schema):
+    """A replay's answer: the events sent again, under which key, why."""
+
     replayed = fields.String(required=True)
     events = fields.List(fields.String(), required=True, metadata={
         "description": "the dead letters of its request, replayed together"})
@@ -223,6 +271,8 @@ class Replayed(Schema):
 
 
 class Purged(Schema):
+    """A purge's answer: the dead letter deleted."""
+
     purged = fields.String(required=True)
 
 
@@ -270,12 +320,13 @@ def build_spec() -> dict[str, Any]:
                      "summary": "receive a provider's webhook", "tags": ["intake"],
                      "requestBody": body, "responses": intake_answers},
             "get": {"operationId": f"checkWebhookUrl{suffix}", **check, "tags": ["intake"]}})
-    admin = [{"admin": []}]
+    admin: list[dict[str, list[str]]] = [{"admin": []}]
     denied = _errors(401, 404)
     event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path(path="/v1/events/{event_id}", parameters=[event_id], operations={"get": {
         "operationId": "getEvent",
-        "summary": "one event: status, attempts, outcome, MEGA lead id, warnings",
+        "summary": "one event: status, MEGA calls and failed attempts, outcome, MEGA "
+                   "lead id, warnings",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Event", "the event"), **denied, **_errors(503)}}})
     spec.path(path="/v1/customers", operations={"get": {
@@ -283,8 +334,8 @@ def build_spec() -> dict[str, Any]:
         "summary": "every customer: pending, in flight, delivered, dead, held and why",
         "tags": ["admin"], "security": admin,
         "responses": {**_ok(200, "Customers", "per customer"), **denied, **_errors(503)}}})
-    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    spec.path(path="/v1/customers/{name}", parameters=[name], operations={"get": {
+    customer = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path(path="/v1/customers/{name}", parameters=[customer], operations={"get": {
         "operationId": "getCustomer", "summary": "one customer", "tags": ["admin"],
         "security": admin,
         "responses": {**_ok(200, "Customer", "the customer"), **denied, **_errors(503)}}})

@@ -9,7 +9,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 
-class GatewayServer(BaseApplication):  # type: ignore[misc]
+class GatewayServer(BaseApplication):
+    """gunicorn serving the Flask app built from the config file."""
+
     def __init__(self, config_path: str | None, options: dict[str, Any]):
         self.config_path, self.options = config_path, options
         super().__init__()

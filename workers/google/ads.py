@@ -22,6 +22,7 @@ import httpx
 from gateway import defaults
 from gateway.deadline import client_timeout, request_within
 from gateway.domain.sources.providers.google import GoogleSettings
+from gateway.domain.sources.shape import part
 from gateway.errors import GoogleAdsError
 from workers.google.match import submitted_at
 
@@ -215,7 +216,7 @@ def classify_ads(status: int, answer: Any) -> GoogleAdsError:
     error = error if isinstance(error, dict) else {}
     grpc = str(error.get("status") or "")
     first = first_error(error)
-    code = first.get("errorCode") if isinstance(first.get("errorCode"), dict) else {}
+    code = part(first, "errorCode")
     reason = str(next(iter(code.values()), "") or grpc or f"HTTP {status}")
     message = f"Google Ads {status} {grpc}: {reason}"
     if status == 401 or grpc == "UNAUTHENTICATED":
@@ -242,7 +243,7 @@ def first_error(error: dict[str, Any]) -> dict[str, Any]:
 
 def retry_delay(error: dict[str, Any]) -> float | None:
     """quotaErrorDetails.retryDelay ("30s") in seconds, when Google gives one."""
-    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    details = part(error, "details")
     quota = details.get("quotaErrorDetails") if isinstance(details, dict) else None
     delay = quota.get("retryDelay") if isinstance(quota, dict) else None
     found = DELAY.match(delay) if isinstance(delay, str) else None

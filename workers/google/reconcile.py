@@ -15,11 +15,11 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Route
-from gateway.domain.event import Event
 from gateway.domain.sources import SOURCES
 from gateway.domain.sources.base import Draft
 from gateway.domain.sources.providers.google import GoogleSettings
-from gateway.store.google_match import GoogleMatchIndex, Stored, contact_digests, gclid_digest
+from gateway.domain.sources.twins import Twin
+from gateway.store.google_match import Stored, contact_digests, gclid_digest
 from gateway.store.store import Store
 from workers.google.ads import Credentials, GoogleAds
 from workers.google.match import Listed, listed, match, submission_draft, submitted_at
@@ -51,34 +51,34 @@ class GoogleReconciliation:
 
     def drafts(self, route: Route, item: dict[str, Any]) -> list[Draft]:
         """A submission as its webhook's draft (none without an id)."""
-        return [submission_draft(item, route.settings)] if item.get("id") else []
+        return [submission_draft(item, GoogleSettings.of(route.settings))] if item.get("id") else []
 
-    def seen(self, store: Store, route: Route, pairs: list[tuple[Any, Event]]
-             ) -> dict[str, str]:
+    def twins(self, store: Store, route: Route, leads: list[tuple[Any, str]], now: float
+              ) -> dict[str, Twin]:
         """Listed leads a stored webhook lead matches by gclid or contact; one whose own id is
         stored is left to the event key (rule "id" comes first)."""
-        if not pairs:
+        if not leads:
             return {}
-        lookup, found = GoogleMatchIndex(store.redis, store.keys), dict[str, str]()
-        known = store.stored([event.id for _, event in pairs])
-        for (item, event), stored in zip(pairs, known, strict=True):
+        lookup, found = store.google_match, dict[str, Twin]()
+        known = store.stored([event_id for _, event_id in leads])
+        for (item, event_id), stored in zip(leads, known, strict=True):
             if stored:
                 continue
             view = matching_view(store, route, item)
             by_gclid, by_contact = lookup.candidates(route.name, gclid=view.gclid,
                                                      contacts=view.digests, at=view.submitted)
             if hit := match(view, id_stored=False, by_gclid=by_gclid, by_contact=by_contact):
-                found[event.id] = hit.rule
+                found[event_id] = Twin(hit.event_id, hit.rule)
         return found
 
-    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
-               now: float) -> None:
+    def remember(self, store: Store, route: Route, leads: list[tuple[Any, str]],
+                 now: float) -> None:
         """Keep the leads just stored findable by a webhook that comes later under another
-        lead_id (gateway/web/intake.py finds it a duplicate)."""
-        if not pairs:
+        lead_id (gateway/store/google_match.py's GoogleTwins finds it a duplicate)."""
+        if not leads:
             return
-        entries = [listed_entry(store, route, item, event.id) for item, event in pairs]
-        GoogleMatchIndex(store.redis, store.keys).remember(route.name, entries, now)
+        entries = [listed_entry(store, route, item, event_id) for item, event_id in leads]
+        store.google_match.remember(route.name, entries, now)
 
     def created_at(self, item: dict[str, Any]) -> int | None:
         """A submission's submissionDateTime as unix seconds."""
@@ -100,7 +100,7 @@ def matching_view(store: Store, route: Route, submission: dict[str, Any]) -> Lis
     """What matching needs of a submission: its form, gclid, time and keyed contact digests
     (taken from its lead as the webhook's would be, gateway/store/google_match.py)."""
     region = route.settings.default_region
-    return listed(submission, submission_draft(submission, route.settings),
+    return listed(submission, submission_draft(submission, GoogleSettings.of(route.settings)),
                   lambda lead: contact_digests(store.index, lead, region) if store.index
                   else ())
 

@@ -39,6 +39,8 @@ class GraphError(SourceError):
 
 @dataclass
 class Fetched:
+    """What one Graph API read gave: leads by id, and the ids Meta says are gone."""
+
     leads: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: dict[str, str] = field(default_factory=dict)        # lead id -> Meta's message
 

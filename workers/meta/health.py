@@ -13,6 +13,7 @@ from typing import Any
 from gateway import defaults
 from gateway.config import Route
 from gateway.domain.sources.providers.meta import MetaSettings
+from gateway.domain.sources.shape import part
 from workers.meta.graph import GraphError
 from workers.meta.pages import MetaPages
 
@@ -27,7 +28,7 @@ def assess(token: dict[str, Any], apps: list[dict[str, Any]] | None, now: float)
     days = int((expires_at - now) // 86400) if expires_at else None
     base = {"expires_at": expires_at, "days_left": days, "app_id": str(token.get("app_id", ""))}
     if not token.get("is_valid") or (expires_at and expires_at <= now):
-        error = token.get("error") if isinstance(token.get("error"), dict) else {}
+        error = part(token, "error")
         why = str(error.get("message") or "expired")[:200]
         return {**base, "state": "token_invalid", "detail": f"Meta says the token is invalid: "
                                                             f"{why}"}

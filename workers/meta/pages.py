@@ -17,6 +17,7 @@ import httpx
 
 from gateway import defaults
 from gateway.deadline import client_timeout
+from gateway.domain.sources.shape import part
 from workers.meta.graph import LEAD_FIELDS, GraphError, get_json
 
 
@@ -68,7 +69,7 @@ class MetaPages:
                                  "listed before", kind="unavailable")
             ids |= fresh
             yield page
-            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+            paging = part(body, "paging")
             after = (paging.get("cursors") or {}).get("after")
             if not paging.get("next") or not after:
                 return

@@ -9,10 +9,10 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Route
-from gateway.domain.event import Event
 from gateway.domain.sources import SOURCES
 from gateway.domain.sources.base import Draft
 from gateway.domain.sources.providers.meta import MetaSettings, lead_draft
+from gateway.domain.sources.twins import Twin
 from gateway.store.store import Store
 from workers.meta.pages import MetaPages
 
@@ -59,13 +59,13 @@ class MetaReconciliation:
         return [lead_draft(lead_id, known, item),
                 Draft(event_id=lead_id, fields=known, enrich="meta")]
 
-    def seen(self, store: Store, route: Route, pairs: list[tuple[Any, Event]]
-             ) -> dict[str, str]:
+    def twins(self, store: Store, route: Route, leads: list[tuple[Any, str]], now: float
+              ) -> dict[str, Twin]:
         """Meta's leads match their webhooks by lead id alone: the event key."""
         return {}
 
-    def stored(self, store: Store, route: Route, pairs: list[tuple[Any, Event]],
-               now: float) -> None:
+    def remember(self, store: Store, route: Route, leads: list[tuple[Any, str]],
+                 now: float) -> None:
         """A later webhook has the same lead id: the event key finds it."""
 
     def backfill_refusal(self, since: float, now: float) -> str:

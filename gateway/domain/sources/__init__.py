@@ -3,6 +3,9 @@
 from typing import Any
 
 from gateway.domain.sources.base import Draft, Inbound, Sample, Source
+from gateway.domain.sources.providers.crm.gohighlevel import HighLevel
+from gateway.domain.sources.providers.crm.hubspot import HubSpot
+from gateway.domain.sources.providers.crm.shopify import Shopify
 from gateway.domain.sources.providers.generic import Generic
 from gateway.domain.sources.providers.google import GoogleLeadForms
 from gateway.domain.sources.providers.intercom import Intercom
@@ -22,5 +25,6 @@ SOURCES: dict[str, Source[Any]] = {source.name: source for source in (
     Generic(), MetaLeadAds(), GoogleLeadForms(), Typeform(), Webflow(), Unbounce(), Jotform(),
     Tally(), Intercom(), LiveChat(), StandardWebhooks())}
 SOURCES.update({source.name: source for source in (CallRail(), Twilio(), Mailgun())})
+SOURCES.update({source.name: source for source in (Shopify(), HighLevel(), HubSpot())})
 
 __all__ = ["SOURCES", "Draft", "Inbound", "Sample", "Source"]

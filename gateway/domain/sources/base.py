@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from marshmallow import Schema
 
@@ -22,12 +22,22 @@ from gateway.encoding import dumps
 S = TypeVar("S", bound=RouteSettings)
 
 
+class Headers(Protocol):
+    """A request's headers, read by name case-insensitively (werkzeug's; a dict in tests)."""
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
+
+
 @dataclass(frozen=True)
 class Inbound:
     """What arrived, independent of Flask: adapters see only this."""
 
     method: str
-    headers: Mapping[str, str]          # case-insensitive
+    headers: Headers                    # case-insensitive
     query: Mapping[str, str]
     body: bytes
     mimetype: str
@@ -91,8 +101,8 @@ class Source(Generic[S]):
     lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
     success_status: ClassVar[int] = 202
     enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
-    # its webhook leads are kept findable for reconciliation's matching
-    # (gateway/store/google_match.py)
+    # one lead may come under two ids (webhook and listing): a twin check runs on the one
+    # ingest path (gateway/domain/sources/twins.py; its webhook side: gateway/ingest.py TWINS)
     remembered: ClassVar[bool] = False
     # its leads can be listed at the provider: reconciliation, backfill and source health
     # (implemented on the worker side, workers/capabilities.py)

@@ -29,6 +29,8 @@ class Fetch(Protocol):
 
 
 class Enrichment(Protocol):
+    """A source's enrichment step: the lead records of stored events, fetched from the provider."""
+
     def run(self, route: Any, events: Events, fetch: Fetch) -> Enriched:
         """The lead records of these events of one route; route-wide failures raise."""
         ...

@@ -32,3 +32,10 @@ def objects(node: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
 def scalar(node: dict[str, Any], key: str, where: str) -> Any:
     """node[key] if it is a string, number, boolean or missing; else a 400."""
     return member(node, key, SCALAR, where)
+
+
+def part(node: dict[str, Any], key: str) -> dict[str, Any]:
+    """node[key] if it is an object, else an empty one: a part that is missing or of another
+    shape holds nothing."""
+    value = node.get(key)
+    return value if isinstance(value, dict) else {}

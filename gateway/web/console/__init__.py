@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, Request, Response, request
+from flask import Blueprint, Flask, Request, Response, request, send_from_directory
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from gateway import defaults
@@ -56,9 +56,15 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def favicon() -> Response:
+    """/favicon.ico, which browsers ask for on every page (the console's layout links it too)."""
+    return send_from_directory(bp.static_folder or "", "favicon.ico",
+                               max_age=defaults.FAVICON_MAX_AGE_S)
+
+
 def init_app(app: Flask) -> None:
     """Register the console; sessions are signed with a key derived from the server secret."""
-    from gateway.web.console import auth, views  # noqa: F401  (their routes join bp)
+    from gateway.web.console import auth, errors, views  # noqa: F401  (they join bp)
 
     server = app_context(app).config.server
     secret = server_secret(server.secret_key, server.admin_token)
@@ -69,3 +75,4 @@ def init_app(app: Flask) -> None:
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       PERMANENT_SESSION_LIFETIME=timedelta(seconds=defaults.CONSOLE_SESSION_S))
     app.register_blueprint(bp)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

@@ -42,7 +42,8 @@ class Query:
         digests = [d for d in args.get("contact", "").split(".") if DIGEST.match(d)]
         cursor = args.get("cursor", "")
         if cursor and not CURSOR.fullmatch(cursor):
-            abort(400, "cursor: not one an events page gave (ms:event id)")
+            abort(400, "This link to older events is broken: the part that says where the "
+                       "page starts was changed or cut off. Start again from the newest events.")
         return cls({f: args[f] for f in FILTERS if args.get(f)},
                    args.get("window", "") if args.get("window") in WINDOWS else "",
                    digests[:MAX_DIGESTS], cursor)
@@ -79,7 +80,7 @@ def _by_contact(store: Store, digests: list[str], low: float, top: float, after:
     if not store.index:
         return
     days = store.index.days(now_ms(store.clock), top, low)
-    for ids in store.index.search(store.redis, digests, days):
+    for ids in store.search_contacts(digests, days):
         found = [item for at in range(0, len(ids), CHUNK)
                  for item in store.received(ids[at:at + CHUNK]).items()]
         ranked = sorted(((eid, at) for eid, at in found if low <= at <= top),
@@ -95,7 +96,7 @@ def left_out(store: Store, query: Query) -> list[tuple[str, int]]:
     low = now_ms(store.clock) - WINDOWS[query.window] * 1000 if query.window else 0
     days = store.index.days(now_ms(store.clock), _cursor(query.cursor)[0], low)
     return [(datetime.fromtimestamp(day * 86_400, UTC).date().isoformat(), n)
-            for day, n in store.index.left_out(store.redis, query.contact, days).items()]
+            for day, n in store.left_out(query.contact, days).items()]
 
 
 def _cursor(cursor: str) -> tuple[float, str]:

@@ -12,8 +12,6 @@ import json
 import secrets
 from typing import Any
 
-from gateway import defaults
-from gateway.store.keys import SESSION_SET, SIGNIN_COUNT
 from gateway.store.store import Store
 
 
@@ -25,11 +23,7 @@ def handle(sid: str) -> str:
 def start(store: Store) -> str:
     """A new session's id, its record written to expire with the sign-in."""
     sid = secrets.token_urlsafe(32)
-    key = store.keys.console_session(handle(sid))
-    pipe = store.redis.pipeline(transaction=True)
-    pipe.hset(key, "exp", repr(store.clock() + defaults.CONSOLE_SESSION_S))
-    pipe.expire(key, defaults.CONSOLE_SESSION_S)
-    pipe.execute()
+    store.sessions.start(handle(sid))
     return sid
 
 
@@ -37,8 +31,7 @@ def load(store: Store, sid: Any) -> dict[str, str] | None:
     """The session's record while it is signed in (by the app's clock), else None."""
     if not isinstance(sid, str) or not sid:
         return None
-    raw = store.redis.hgetall(store.keys.console_session(handle(sid)))
-    record = {k.decode(): v.decode() for k, v in raw.items()}
+    record = store.sessions.record(handle(sid))
     if float(record.get("exp") or 0) <= store.clock():
         return None
     return record
@@ -47,15 +40,13 @@ def load(store: Store, sid: Any) -> dict[str, str] | None:
 def end(store: Store, sid: Any) -> None:
     """Revoke the session: a copy of its cookie signs in no more."""
     if isinstance(sid, str) and sid:
-        store.redis.delete(store.keys.console_session(handle(sid)))
+        store.sessions.end(handle(sid))
 
 
 def remember_search(store: Store, sid: str, q: str, contact: str) -> None:
     """Keep the last search (what was typed, and its digests) with the session, until the next
     search or the session's end."""
-    key = store.keys.console_session(handle(sid))
-    store.redis.register_script(SESSION_SET)(keys=[key], args=[
-        "search", json.dumps({"q": q, "contact": contact})])
+    store.sessions.set_live(handle(sid), "search", json.dumps({"q": q, "contact": contact}))
 
 
 def last_search(record: dict[str, str]) -> dict[str, str]:
@@ -67,11 +58,9 @@ def last_search(record: dict[str, str]) -> dict[str, str]:
 def count_signin(store: Store, client_tag: str) -> int:
     """Count a sign-in attempt of this client in its window, before its token is checked: how
     many it has made in the window, this one included."""
-    key = store.keys.signin_failures(client_tag)
-    return int(store.redis.register_script(SIGNIN_COUNT)(
-        keys=[key], args=[defaults.SIGNIN_WINDOW_S]))
+    return store.sessions.count_signin(client_tag)
 
 
 def forgive_signin(store: Store, client_tag: str) -> None:
     """A sign-in that succeeded is no failure: its count is taken back."""
-    store.redis.decr(store.keys.signin_failures(client_tag))
+    store.sessions.forgive_signin(client_tag)

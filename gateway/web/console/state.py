@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.logs import mask
-from gateway.store.route_status import health_label, reconcile_label, routes_report
+from gateway.store.route_status import health_label, reconcile_facts, routes_report
 from gateway.store.store import Store, now_ms
 from gateway.web.console.read import REJECTED
 
@@ -77,13 +77,20 @@ def routes(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def _health(report: dict[str, Any]) -> dict[str, str]:
-    """A listing route's (Meta, Google) source health and reconciliation in words; nothing for
-    other routes."""
+    """A listing route's (Meta, Google) source health and reconciliation, one fact a line;
+    nothing for other routes."""
     if "reconcile" not in report:
         return {}
     return {"source": health_label(report.get("health")),
-            "missed by webhook": str(report["reconcile"]["missed"]),
-            "reconciliation": reconcile_label(report["reconcile"])}
+            **reconcile_facts(report["reconcile"])}
+
+
+def counts(record: dict[str, str], attempts: list[dict[str, Any]]) -> dict[str, int]:
+    """The event's MEGA calls (its counter, or the timeline's if that shows more: a record
+    from before the counter), those the timeline shows, and its failed attempts."""
+    shown = sum(1 for entry in attempts if entry.get("kind") == "mega")
+    return {"mega_calls": max(int(record.get("mega_calls") or 0), shown), "shown": shown,
+            "failed_attempts": int(record.get("attempts") or 0)}
 
 
 def timeline(record: dict[str, str], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from flask import abort, g, redirect, render_template, request, session, url_for
 
 from gateway import defaults
 from gateway.domain.records import Replay
-from gateway.store.headroom import read_memory, read_settings
+from gateway.store.headroom import read_settings
 from gateway.store.store import now_ms
 from gateway.web.console import bp, read, sessions, state
 from gateway.web.console.auth import client_tag, session_tag
@@ -44,7 +44,7 @@ def _overview() -> dict[str, Any]:
     store.metrics.flush()          # this process's latest counts first
     return {"customers": state.customers(store, config),
             "routes": state.routes(store, config), "dead_total": store.dead_count(),
-            "memory": read_memory(store.redis, config),     # the bar's colours: alert levels
+            "memory": store.memory_now(config),     # the bar's colours: alert levels
             "settings": read_settings(store.server_info(), config),
             "memory_low": defaults.MEMORY_RESOLVED_PERCENT,
             "memory_high": defaults.MEMORY_ALERT_PERCENT[0]}
@@ -85,14 +85,16 @@ def search() -> Any:
         if not query.contact:
             return _events(query, f"“{q}” is not an email address or a phone number")
         sessions.remember_search(store, session["sid"], q, ".".join(query.contact))
-    return redirect(url_for("console.events", **query.args()))
+    args: dict[str, Any] = query.args()
+    return redirect(url_for("console.events", **args))
 
 
 def _record(event_id: str) -> dict[str, str]:
     """The event's fields as the templates show them, or a 404."""
     found = app_context().store.event(event_id)
     if found is None:
-        abort(404, f"no event {event_id}")
+        abort(404, f"There is no event {event_id}: the id is not one leadgate received, or "
+                   "the event was purged or is past its deduplication window.")
     return found.to_fields()
 
 
@@ -102,9 +104,10 @@ def event(event_id: str) -> str:
     ctx = app_context()
     store, config = ctx.store, ctx.config
     record = _record(event_id)
-    attempts = store.index.attempts(store.redis, event_id) if store.index else []
+    attempts = store.attempts(event_id)
     return render_template("event.html", e=record, masked=read.masked(record),
                            row=read.masked_row(record), timeline=state.timeline(record, attempts),
+                           counts=state.counts(record, attempts),
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
                            replay_note=state.replay_note(store, config, record),
@@ -181,7 +184,7 @@ def dead_action(action: str) -> Any:
 def _note_replay(record: dict[str, str], plan: Replay) -> None:
     store = app_context().store
     if store.index:
-        store.index.attempt(store.redis, plan.ids, {
+        store.note_attempt(plan.ids, {
             "at": now_ms(store.clock), "kind": "replay",
             "note": f"from the console, was {record.get('dead_reason', '')}; "
                     f"{plan.key or 'a new key'}: {plan.reason}"})

@@ -35,6 +35,8 @@ MAX_ITEMS = 1000
 
 
 class GenericSchema(RouteSchema):
+    """A generic route's settings: optional HMAC secret, header and encoding, event id path."""
+
     hmac_secret = fields.String(validate=CHOSEN)
     hmac_header = fields.String(load_default="X-Signature")
     hmac_encoding = fields.String(load_default="hex", validate=validate.OneOf(("hex", "base64")))

@@ -46,6 +46,8 @@ CREDENTIALS = ("ads_customer_id", "developer_token", "oauth_client_id", "oauth_c
 
 
 class GoogleSchema(RouteSchema, ReconcileSchema):
+    """A Google lead-form route's settings: its google_key, test leads, Ads API access."""
+
     google_key = fields.String(required=True, validate=CHOSEN)
     accept_test_leads = fields.Boolean(load_default=False)
     # reconciliation through the Google Ads API (workers/google/): on when credentials are set
@@ -103,6 +105,8 @@ class GoogleSettings(RouteSettings, ReconcileSettings):
 
 
 class GoogleLeadForms(Source[GoogleSettings]):
+    """Google Ads lead form webhooks, authenticated by the google_key in the body."""
+
     name = "google_lead_forms"
     settings_schema = GoogleSchema
     settings_type = GoogleSettings

@@ -16,7 +16,7 @@ from gateway.domain.sources.settings import (
     SecretSchema,
     SecretSettings,
 )
-from gateway.domain.sources.shape import scalar
+from gateway.domain.sources.shape import part, scalar
 from gateway.domain.sources.signatures import (
     digest,
     matches_any,
@@ -32,6 +32,8 @@ CONTACT_KEYS = {"name": "contact_name", "email": "contact_email", "phone": "cont
 
 
 class Intercom(Source[SecretSettings]):
+    """Intercom's contact and conversation notifications, signed with the app's secret."""
+
     name = "intercom"
     settings_schema = SecretSchema
     settings_type = SecretSettings
@@ -62,14 +64,14 @@ class Intercom(Source[SecretSettings]):
         topic = body.get("topic")
         if topic not in CONTACT_TOPICS + CONVERSATION_TOPICS:
             raise Ignored(f"topic {topic!r} carries no lead")
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = part(body, "data")
         item = data.get("item")
         if not isinstance(item, dict):
             raise BadRequest("notification without data.item")
         contact = item
         if topic in CONVERSATION_TOPICS:
-            source = item.get("source") if isinstance(item.get("source"), dict) else {}
-            contact = source.get("author") if isinstance(source.get("author"), dict) else {}
+            source = part(item, "source")
+            contact = part(source, "author")
         values = flatten(item, Budget.for_body(len(inbound.body)))
         lead = {mega: contact[key] for key, mega in CONTACT_KEYS.items()
                 if isinstance(contact.get(key), str) and contact[key]}

@@ -25,6 +25,8 @@ BOUNDARY = "------------------------leadgateSampleBoundary"
 
 
 class Jotform(UnsignedSource):
+    """Jotform's multipart submissions (unsigned: the URL token authenticates)."""
+
     name = "jotform"
 
     def parse(self, inbound: Inbound, settings: UrlTokenSettings) -> list[Draft]:

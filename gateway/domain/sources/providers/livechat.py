@@ -20,7 +20,7 @@ from gateway.domain.sources.settings import (
     RouteSchema,
     RouteSettings,
 )
-from gateway.domain.sources.shape import member, scalar
+from gateway.domain.sources.shape import member, part, scalar
 from gateway.domain.sources.signatures import parse_json, require_secret
 from gateway.errors import BadRequest, Ignored
 
@@ -30,6 +30,8 @@ FORM_TYPES = {"name": "contact_name", "email": "contact_email", "phone": "contac
 
 
 class LiveChatSchema(RouteSchema):
+    """A LiveChat route's settings: the webhook's secret key."""
+
     secret_key = fields.String(required=True, validate=CHOSEN)
 
 
@@ -41,6 +43,8 @@ class LiveChatSettings(RouteSettings):
 
 
 class LiveChat(Source[LiveChatSettings]):
+    """LiveChat's incoming_chat webhooks: the customer and the pre-chat form."""
+
     name = "livechat"
     settings_schema = LiveChatSchema
     settings_type = LiveChatSettings
@@ -57,11 +61,11 @@ class LiveChat(Source[LiveChatSettings]):
         body = _body(inbound)
         if body.get("action") != "incoming_chat":
             raise Ignored(f"action {body.get('action')!r} carries no lead")
-        payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+        payload = part(body, "payload")
         chat = payload.get("chat")
         if not isinstance(chat, dict) or not scalar(chat, "id", "payload.chat.id"):
             raise BadRequest("incoming_chat without payload.chat.id")
-        thread = chat.get("thread") if isinstance(chat.get("thread"), dict) else {}
+        thread = part(chat, "thread")
         thread_id = scalar(thread, "id", "payload.chat.thread.id")
         users = [u for u in member(chat, "users", list, "payload.chat.users", [])
                  if isinstance(u, dict)]

@@ -29,6 +29,7 @@ from gateway.domain.sources.settings import (
     SecretSchema,
     SecretSettings,
 )
+from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.domain.urls import require_tls
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -40,6 +41,8 @@ PAREN = re.compile(r"\(.*$")
 
 
 class MetaSchema(SecretSchema, ReconcileSchema):
+    """A Meta route's settings: app secret, verify token, page token, Graph API, reconciling."""
+
     verify_token = fields.String(required=True, validate=CHOSEN)
     page_access_token = fields.String(required=True, validate=validate.Length(min=8))
     graph_api_url = fields.URL(load_default=GRAPH_API_URL, require_tld=False,
@@ -64,6 +67,8 @@ class MetaSettings(SecretSettings, ReconcileSettings):
 
 
 class MetaLeadAds(Source[MetaSettings]):
+    """Meta Lead Ads leadgen notifications; the leads themselves come from the Graph API."""
+
     name = "meta_lead_ads"
     settings_schema = MetaSchema
     settings_type = MetaSettings
@@ -111,7 +116,7 @@ class MetaLeadAds(Source[MetaSettings]):
             for change in changes if isinstance(changes, list) else []:
                 if not isinstance(change, dict) or change.get("field") != "leadgen":
                     continue
-                value = change.get("value") if isinstance(change.get("value"), dict) else {}
+                value = part(change, "value")
                 lead_id = value.get("leadgen_id")
                 if isinstance(lead_id, bool) or not isinstance(lead_id, str | int) or \
                         not str(lead_id).strip():

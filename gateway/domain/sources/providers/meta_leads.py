@@ -22,10 +22,14 @@ class GraphLeads:
                  defaults: dict[str, str]):
         self.draft, self.defaults = draft, defaults
 
+    def access(self, settings: Any) -> tuple[str, str]:
+        """The API's base URL and the access token, from the route's settings."""
+        return settings.graph_api_url, settings.page_access_token
+
     def run(self, route: Any, events: Events, fetch: Fetch) -> Enriched:
         """The events' lead records; Graph failures of the whole route raise."""
-        settings = route.settings
-        fetched = fetch(settings.graph_api_url, settings.page_access_token,
+        url, token = self.access(route.settings)
+        fetched = fetch(url, token,
                         [e.provider_id for e in events])
         found = Enriched()
         for event in events:

@@ -40,6 +40,8 @@ def header_prefix(headers: Any) -> str:
 
 
 class StandardWebhooksSchema(RouteSchema):
+    """A Standard Webhooks route's settings: its whsec_ secret and timestamp tolerance."""
+
     secret = fields.String(required=True, validate=check_whsec)
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
 

@@ -26,6 +26,8 @@ CONTACT_TYPES = {"INPUT_EMAIL": "contact_email", "INPUT_PHONE_NUMBER": "contact_
 
 
 class Tally(Source[SecretSettings]):
+    """Tally's FORM_RESPONSE webhooks, signed with the route's secret."""
+
     name = "tally"
     settings_schema = ChosenSecretSchema
     settings_type = SecretSettings

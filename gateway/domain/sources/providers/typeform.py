@@ -28,6 +28,8 @@ VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url
 
 
 class TypeformSchema(ChosenSecretSchema):
+    """A Typeform route's settings: its secret, and whether partial responses count."""
+
     accept_partial = fields.Boolean(load_default=False)
 
 
@@ -75,8 +77,8 @@ class Typeform(Source[TypeformSettings]):
                 lead["contact_email"], used = value, used | {name}
             elif types.get(name) == "phone_number":
                 lead["contact_phone"], used = value, used | {name}
-        if "contact_name" not in lead and (name := _titled_name(answers, types)):
-            lead["contact_name"], used = answers[name], used | {name}
+        if "contact_name" not in lead and (titled := _titled_name(answers, types)):
+            lead["contact_name"], used = answers[titled], used | {titled}
         return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
 
 

@@ -22,6 +22,8 @@ PAGE_FIELDS = ("page_id", "page_name", "page_url", "variant")
 
 
 class Unbounce(UnsignedSource):
+    """Unbounce's form posts (unsigned: the URL token authenticates)."""
+
     name = "unbounce"
 
     def parse(self, inbound: Inbound, settings: UrlTokenSettings) -> list[Draft]:

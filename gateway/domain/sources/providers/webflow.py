@@ -20,6 +20,7 @@ from gateway.domain.sources.settings import (
     RouteSchema,
     RouteSettings,
 )
+from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import (
     check_timestamp,
     digest,
@@ -32,6 +33,8 @@ from gateway.errors import BadRequest, Ignored, Unauthorized
 
 
 class WebflowSchema(RouteSchema):
+    """A Webflow route's settings: its signing secret and timestamp tolerance."""
+
     secret = fields.String(validate=validate.Length(min=8))
     tolerance_s = fields.Integer(load_default=300, validate=validate.Range(1, 3600))
 
@@ -85,7 +88,7 @@ class Webflow(Source[WebflowSettings]):
         elif body.get("triggerType") != "form_submission":
             raise Ignored(f"triggerType {body.get('triggerType')!r} carries no lead")
         else:
-            payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+            payload = part(body, "payload")
             submission_id = payload.get("id")
         if not isinstance(submission_id, str | int) or submission_id in ("", True, False):
             raise BadRequest("not a Webflow form submission: no payload.id")

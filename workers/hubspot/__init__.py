@@ -1,0 +1,1 @@
+"""HubSpot on the worker side: the CRM API client that reads created contacts."""
