@@ -18,6 +18,7 @@ from gateway.domain.event import event_id
 from gateway.domain.leads import draft_event
 from gateway.domain.sources import SOURCES, Draft, Inbound
 from gateway.ingest import TWINS, ingest
+from gateway.store.connection import StoreClient
 from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.index import Index
 from gateway.store.keys import Keys
@@ -45,7 +46,7 @@ def google(config_dict: dict[str, Any], redis_server: Any, redis_client: redis.R
     return config, Store(redis_client, index=Index.from_config(config))
 
 
-class Counting(redis.Redis):
+class Counting(StoreClient):
     """A real client that notes each command and pipeline it sends (the intake's script goes
     on a connection of its own; its memory look and script load are not noted)."""
 
@@ -76,8 +77,8 @@ def generic_draft(n: int) -> Draft:
 def google_draft(submission: dict[str, Any], *, lead_id: str) -> Draft:
     body = {**webhook_body(submission, KEY), "lead_id": lead_id}
     inbound = Inbound("POST", {}, {}, json.dumps(body).encode(), "application/json")
-    return SOURCES["google_lead_forms"].parse(inbound, {"google_key": KEY,
-                                                        "accept_test_leads": False})[0]
+    source = SOURCES["google_lead_forms"]
+    return source.parse(inbound, source.load_settings({"google_key": KEY}))[0]
 
 
 def test_a_route_without_twins_stores_then_dedups_by_the_event_key_with_no_look(

@@ -60,6 +60,8 @@ class GenericSettings(RouteSettings):
 
 
 class Generic(Source[GenericSettings]):
+    """Any JSON or form poster, authenticated by URL token or HMAC signature."""
+
     name = "generic"
     settings_schema = GenericSchema
     settings_type = GenericSettings

@@ -55,6 +55,8 @@ class StandardWebhooksSettings(RouteSettings):
 
 
 class StandardWebhooks(Source[StandardWebhooksSettings]):
+    """Senders that sign by the Standard Webhooks spec (Svix's header names too)."""
+
     name = "standard_webhooks"
     settings_schema = StandardWebhooksSchema
     settings_type = StandardWebhooksSettings

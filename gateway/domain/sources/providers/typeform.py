@@ -41,6 +41,8 @@ class TypeformSettings(SecretSettings):
 
 
 class Typeform(Source[TypeformSettings]):
+    """Typeform's form_response webhooks, signed with the route's secret."""
+
     name = "typeform"
     settings_schema = TypeformSchema
     settings_type = TypeformSettings

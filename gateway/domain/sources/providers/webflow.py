@@ -54,6 +54,8 @@ class WebflowSettings(RouteSettings):
 
 
 class Webflow(Source[WebflowSettings]):
+    """Webflow's form_submission webhooks, signed with the site's secret."""
+
     name = "webflow"
     settings_schema = WebflowSchema
     settings_type = WebflowSettings
