@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -13,7 +14,7 @@ from gateway.web.server import options
 
 class Server(BaseApplication):  # type: ignore[misc]
     def __init__(self, target: str, port: int):
-        self.target, self.settings = target, options(port)
+        self.target, self.settings = target, options(port, os.environ)
         super().__init__()
 
     def load_config(self) -> None:

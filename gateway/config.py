@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from marshmallow import (
     EXCLUDE,
@@ -24,9 +23,14 @@ from marshmallow import (
 from gateway import defaults
 from gateway.domain.leads import LeadSchema, check_field_target
 from gateway.domain.sources.signatures import check_whsec
+from gateway.domain.tenancy import Customer, Route
 from gateway.domain.urls import require_tls
 from gateway.errors import ConfigError
+from gateway.sections import AlertsConfig, Config, MegaConfig, RedisConfig, ServerConfig
 
+__all__ = ["Config", "ConfigError", "Customer", "Route", "config_from_dict", "load_config"]
+
+T = TypeVar("T")
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
 LEFTOVER = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -167,62 +171,6 @@ class RouteCommonSchema(Schema):
             raise ValidationError(errors)
 
 
-@dataclass(frozen=True)
-class Customer:
-    """One MEGA customer (tenant); its repr leaves out the token."""
-
-    name: str
-    customer_id: str
-    token: str = field(repr=False)
-    delivery: str = "auto"
-    max_batch: int = defaults.MAX_BATCH
-    linger_ms: int = defaults.LINGER_MS
-    on_duplicate: str = "update"
-
-    @property
-    def wait_ms(self) -> int:
-        """How long a new lead waits for company: never, when each lead is sent on its own."""
-        return 0 if self.delivery == "single" else self.linger_ms
-
-
-@dataclass(frozen=True)
-class Route:
-    """One webhook route; its repr leaves out the settings (secrets and tokens)."""
-
-    name: str
-    customer: str
-    source: str
-    lead: dict[str, Any] = field(default_factory=dict)
-    fields: dict[str, str] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
-class Config:
-    """The whole configuration; its repr shows customers and routes (their own reprs hold no
-    secret) and leaves out the sections that hold secrets or secret URLs."""
-
-    server: dict[str, Any] = field(repr=False)
-    mega: dict[str, Any] = field(repr=False)
-    customers: dict[str, Customer]
-    routes: dict[str, Route]
-    redis_url: str = field(default="", repr=False)
-    source_path: str = ""
-    alerts: dict[str, Any] = field(default_factory=lambda: AlertsSchema().load({}), repr=False)
-    redis: dict[str, Any] = field(default_factory=dict)
-    allow_eviction: bool = False          # LEADGATE_ALLOW_EVICTION=1: an evicting Redis runs
-
-    @property
-    def dedup_ttl_s(self) -> int:
-        """How long an event key is kept to answer a resend as a duplicate (s)."""
-        return int(self.server["dedup_ttl_days"] * 86400)
-
-    @property
-    def record_retention_ms(self) -> int:
-        """How long a finished event keeps its whole record before compaction (ms)."""
-        return int(self.server["record_retention_hours"] * 3_600_000)
-
-
 def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
     """Replace `${VAR}` and `${VAR:-default}` in every string of the parsed TOML."""
     if isinstance(value, dict):
@@ -336,18 +284,18 @@ def config_from_dict(raw: dict[str, Any], *, env: Mapping[str, str] | None = Non
     unknown = sorted(set(data) - {"server", "mega", "customers", "routes", "alerts", "redis"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section")
-    server = _load(ServerSchema(), data.get("server", {}), "server")
-    mega = _load(MegaSchema(), data.get("mega", {}), "mega")
+    server = ServerConfig(**_load(ServerSchema(), data.get("server", {}), "server"))
+    mega = MegaConfig(**_load(MegaSchema(), data.get("mega", {}), "mega"))
     customers = {name: Customer(name=name, **{**c, "customer_id": str(c["customer_id"])})
                  for name, c in _tables(data, "customers", CustomerSchema()).items()}
     if not customers:
         raise ConfigError("customers: at least one [customers.<name>] table is required")
     routes = {name: _route(name, spec, customers) for name, spec in
               _section(data, "routes").items()}
-    alerts = _load(AlertsSchema(), data.get("alerts", {}), "alerts")
+    alerts = AlertsConfig(**_load(AlertsSchema(), data.get("alerts", {}), "alerts"))
     return Config(server, mega, customers, routes, redis_url=redis_url(env),
                   source_path=source_path, alerts=alerts,
-                  redis=_load(RedisSchema(), data.get("redis", {}), "redis"),
+                  redis=RedisConfig(**_load(RedisSchema(), data.get("redis", {}), "redis")),
                   allow_eviction=env.get("LEADGATE_ALLOW_EVICTION", "").strip() == "1")
 
 
@@ -396,13 +344,23 @@ def _route(name: str, spec: dict[str, Any], customers: dict[str, Customer]) -> R
                           f"(one of: {', '.join(sorted(SOURCES))})")
     lead = _load(LeadSchema(partial=True), common["lead"], f"{where}.lead")
     own = {k: v for k, v in spec.items() if k not in COMMON_ROUTE_KEYS}
-    settings = _load(source.settings_schema(), own, where)
+    settings = _load(source.load_settings, own, where)
     return Route(name, common["customer"], common["source"], lead, common["fields_"], settings)
 
 
-def _load(schema: Schema, data: Any, where: str) -> dict[str, Any]:
+@overload
+def _load(schema: Schema, data: Any, where: str) -> dict[str, Any]: ...
+
+
+@overload
+def _load(schema: Callable[[Any], T], data: Any, where: str) -> T: ...
+
+
+def _load(schema: Schema | Callable[[Any], Any], data: Any, where: str) -> Any:
+    """What schema (or a loader) makes of data; a ValidationError names where and the key."""
+    load = schema.load if isinstance(schema, Schema) else schema
     try:
-        return schema.load(data)  # type: ignore[no-any-return]
+        return load(data)
     except ValidationError as exc:
         key, message = _first_message(exc.messages)
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None

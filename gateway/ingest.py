@@ -49,8 +49,9 @@ class Ingested(NamedTuple):
 
 
 def ingest(store: Store, route: Route, leads: list[Any], now: float, *, customer: Customer,
-           ttl_s: int, source: Source | None = None, records: list[dict[str, str]] | None = None,
-           twins: Twins | None = None, dry_run: bool = False) -> Ingested:
+           ttl_s: int, source: Source[Any] | None = None,
+           records: list[dict[str, str]] | None = None, twins: Twins | None = None,
+           dry_run: bool = False) -> Ingested:
     """Leads as the route's stored events: a source's drafts (their events built here;
     NoUsableLead when one has no usable lead, and nothing is stored), or what `records` were
     built from. The source's twins (TWINS', unless given) are duplicates, the rest stored in

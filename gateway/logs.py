@@ -7,7 +7,6 @@ provider's or MEGA's error message, say). Secrets are never passed to a logger a
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import time
@@ -114,10 +113,11 @@ class TextFormatter(logging.Formatter):
         return line + "".join(f" {k}={v}" for k, v in extras.items())
 
 
-def configure(level: str | None = None, stream: Any = None, fmt: str | None = None) -> None:
-    """JSON lines on stdout (where Heroku's router and log drains read them), or text."""
+def configure(level: str = "INFO", stream: Any = None, fmt: str = "json") -> None:
+    """JSON lines on stdout (where Heroku's router and log drains read them), or text (the
+    command line passes LOG_LEVEL and LOG_FORMAT)."""
     handler = logging.StreamHandler(stream or sys.stdout)
-    if (fmt or os.environ.get("LOG_FORMAT", "json")) == "text":
+    if fmt == "text":
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(JsonLines())
@@ -126,6 +126,6 @@ def configure(level: str | None = None, stream: Any = None, fmt: str | None = No
     logging._srcfile = None          # no caller lookup per line: no format prints it
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    root.setLevel(level)
     for name in QUIET:           # their lines repeat ours, or carry URLs and job arguments
         logging.getLogger(name).setLevel(logging.WARNING)

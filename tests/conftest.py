@@ -348,13 +348,13 @@ def provider_app(config_dict: dict[str, Any], redis_server: Any, redis_client: r
     megasim.graph(tokens=[META_TOKEN], answers={str(LEAD_ID): META_ANSWERS})
     megasim.hubspot(tokens=[HUBSPOT_TOKEN], contacts={str(HUBSPOT_CONTACT): HUBSPOT_PROPERTIES})
     for source in SAMPLES:
-        settings = dict(SETTINGS[source])
+        raw = dict(SETTINGS[source])
         if source == "meta_lead_ads":
-            settings["graph_api_url"] = f"{megasim.url}/graph/v21.0"
+            raw["graph_api_url"] = f"{megasim.url}/graph/v21.0"
         if source == "hubspot":
-            settings["api_url"] = f"{megasim.url}/hubspot"
+            raw["api_url"] = f"{megasim.url}/hubspot"
         config_dict["routes"][f"acme-{source}"] = {
-            "customer": "acme", "source": source, **settings, "fields": FIELD_MAPS[source]}
+            "customer": "acme", "source": source, **raw, "fields": FIELD_MAPS[source]}
     config = build(config_dict, redis_server.url)
     return create_app(config, clock=lambda: NOW).test_client(), drain_factory(config)
 

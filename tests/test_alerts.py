@@ -26,7 +26,10 @@ from gateway import defaults
 from gateway.cli import cli
 from gateway.config import Config
 from gateway.domain.sources.base import Inbound
-from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
+from gateway.domain.sources.providers.standard_webhooks import (
+    StandardWebhooks,
+    StandardWebhooksSettings,
+)
 from gateway.errors import Unauthorized
 from gateway.web.app import create_app
 from megasim.graph import DEMO_PAGE_ID
@@ -71,7 +74,7 @@ class Receiver:
             if path == "/hook":
                 StandardWebhooks().authenticate(Inbound(
                     "POST", headers, {}, body, "application/json", now=time.time()),
-                    {"secret": SECRET, "tolerance_s": 300})
+                    StandardWebhooksSettings(secret=SECRET, tolerance_s=300))
                 out.append({**json.loads(body), "webhook-id": headers["Webhook-Id"]})
         return out
 
@@ -251,8 +254,8 @@ def test_an_alert_that_cannot_be_signed_does_not_stop_the_others(
     config_dict["customers"]["initech"] = {**config_dict["customers"]["acme"]}
     config = build(alerting(config_dict, receiver), redis_server.url)
     # a secret that no longer loads (see test_config), set behind the loader's back
-    config = dataclasses.replace(config, alerts={**config.alerts,
-                                                 "webhook_secret": "whsec_abcdefghi"})
+    config = dataclasses.replace(config, alerts=dataclasses.replace(
+        config.alerts, webhook_secret="whsec_abcdefghi"))
     store = queue_three_alerts(config, time.time)
     assert AlertSender(config, store).send_due() == 3                 # Slack's three
     assert len(receiver.slack()) == 3 and receiver.webhooks() == []

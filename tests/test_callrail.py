@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from gateway.domain.sources.providers.messages.callrail import CallRail, platform
+from gateway.domain.sources.providers.messages.callrail import CallRail, CallRailSettings, platform
 from gateway.web.context import app_context
 from tests.conftest import ACME_ID, Sim, stored_keys
 from tests.samples import CALLRAIL_CALL, CALLRAIL_FORM, CALLRAIL_SECRET, CALLRAIL_TEXT
@@ -21,7 +21,7 @@ ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef"}
 def post(client: Any, payload: dict[str, Any], *, secret: str = CALLRAIL_SECRET,
          body: bytes | None = None) -> Any:
     raw = json.dumps(payload).encode()
-    signature = CallRail().sign({"secret": secret}, raw)
+    signature = CallRail().sign(CallRailSettings(secret=secret), raw)
     return client.post(HOOK, data=raw if body is None else body,
                        headers={"Content-Type": "application/json", **signature})
 
@@ -97,7 +97,7 @@ def test_platform_from_callrail_attribution(attribution: dict[str, str], expecte
 def test_callrail_published_signature_vector() -> None:
     """The body, signing token and signature CallRail's API documentation publishes."""
     body = (Path(__file__).parent / "data" / "callrail-docs-vector.json").read_bytes()
-    settings = {"secret": "072e77e426f92738a72fe23c4d1953b4"}
+    settings = CallRail().load_settings({"secret": "072e77e426f92738a72fe23c4d1953b4"})
     assert CallRail().sign(settings, body) == {"Signature": "UZAHbUdfm3GqL7qzilGozGzWV64="}
 
 

@@ -94,7 +94,7 @@ def test_records_compact_only_after_their_retention(config: Any, redis_client: r
     (eid,) = client.post(FORM_URL, json=LEAD).get_json()["events"]
     drain()
     assert compact_due(drain.ctx) == 0 and "lead" in stored(redis_client, eid)
-    hours = config.server["record_retention_hours"]
+    hours = config.server.record_retention_hours
     later = Store(redis_client, clock=lambda: time.time() + hours * 3600 + 60)
     assert later.compact(retention_ms=config.record_retention_ms,
                          dedup_ttl_s=config.dedup_ttl_s) == 1

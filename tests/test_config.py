@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def test_interpolation_with_defaults_and_env() -> None:
     raw["mega"] = {"base_url": "${MEGA:-http://127.0.0.1:9}"}
     config = config_from_dict(raw, env={"TOKEN": "secret", "REDIS_URL": "redis://x"})
     assert config.customers["acme"].token == "secret"
-    assert config.mega["base_url"] == "http://127.0.0.1:9"
+    assert config.mega.base_url == "http://127.0.0.1:9"
     assert config.redis_url == "redis://x"
     assert config.customers["acme"].linger_ms == 500 and config.customers["acme"].max_batch == 500
 
@@ -128,14 +129,14 @@ def test_dollar_signs_elsewhere_and_in_values_from_the_environment_are_fine() ->
     raw["server"] = {"admin_token": "${ADMIN}"}
     raw["routes"]["r"]["url_token"] = "${URL_TOKEN}"
     config = config_from_dict(raw, env={"ADMIN": "$Ab" * 11, "URL_TOKEN": "tok$en" * 3})
-    assert config.server["admin_token"] == "$Ab" * 11
-    assert config.routes["r"].settings["url_token"] == "tok$en" * 3
+    assert config.server.admin_token == "$Ab" * 11
+    assert config.routes["r"].settings.url_token == "tok$en" * 3
     assert config.routes["r"].lead["custom_fields"] == {"note": "$USD only"}
 
 
 def test_dev_config_is_valid_and_its_admin_token_long_enough() -> None:
     config = load_config(ROOT / "gateway" / "local" / "dev.toml", env=local_run.DEV_ENV)
-    assert len(config.server["admin_token"]) >= 32 and "dev" in config.server["admin_token"]
+    assert len(config.server.admin_token) >= 32 and "dev" in config.server.admin_token
 
 
 def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
@@ -152,11 +153,11 @@ def test_example_config_is_valid() -> None:
                          env={"MEGA_TOKEN_ACME": "mega_x", "LEADGATE_ADMIN_TOKEN": "a" * 32,
                               "ACME_SITE_URL_TOKEN": "u" * 32})
     assert config.routes and config.customers
-    assert config.server["trusted_proxies"] == 0
+    assert config.server.trusted_proxies == 0
     behind = load_config(ROOT / "leadgate.example.toml", env={
         "MEGA_TOKEN_ACME": "mega_x", "LEADGATE_TRUSTED_PROXIES": "1",
         "ACME_SITE_URL_TOKEN": "u" * 32})
-    assert behind.server["trusted_proxies"] == 1           # app.json sets it for Heroku
+    assert behind.server.trusted_proxies == 1           # app.json sets it for Heroku
 
 
 def test_the_example_with_its_url_token_variable_misspelt_stops() -> None:
@@ -187,7 +188,7 @@ def test_a_secret_with_a_default_stops_the_process(change: Any, where: str) -> N
 def test_an_empty_default_in_a_secret_is_fine_and_never_authenticates() -> None:
     raw = minimal()
     raw["server"] = {"admin_token": "${LEADGATE_ADMIN_TOKEN:-}"}
-    assert config_from_dict(raw, env={}).server["admin_token"] == ""      # admin API off
+    assert config_from_dict(raw, env={}).server.admin_token == ""      # admin API off
     raw["routes"]["r"]["url_token"] = "${URL_TOKEN:-}"
     with pytest.raises(ConfigError, match="routes.r.url_token: Shorter than minimum length"):
         config_from_dict(raw, env={})
@@ -216,7 +217,7 @@ def test_max_age_may_not_exceed_key_retention() -> None:
     with pytest.raises(ConfigError, match="may not exceed key_retention_hours"):
         config_from_dict(config, env={})
     config["mega"]["key_retention_hours"] = 48
-    assert config_from_dict(config, env={}).mega["max_age_hours"] == 30
+    assert config_from_dict(config, env={}).mega.max_age_hours == 30
 
 
 @pytest.mark.parametrize("command", ["web", "worker"])
@@ -249,16 +250,16 @@ def google(**settings: Any) -> dict[str, Any]:
 def test_google_reconciliation_settings_and_defaults() -> None:
     settings = config_from_dict(google(login_customer_id="9998887777"),
                                 env=GOOGLE_ENV).routes["r"].settings
-    assert settings["ads_customer_id"] == "1234567890"
-    assert settings["login_customer_id"] == "9998887777"
-    assert settings["developer_token"] == "dev-token-123456"
-    assert settings["reconcile_every_min"] == 15 and "forms" not in settings
-    assert settings["ads_api_url"] == "https://googleads.googleapis.com/v21"
-    assert settings["oauth_token_url"] == "https://oauth2.googleapis.com/token"
+    assert settings.ads_customer_id == "1234567890"
+    assert settings.login_customer_id == "9998887777"
+    assert settings.developer_token == "dev-token-123456"
+    assert settings.reconcile_every_min == 15 and settings.forms == ()
+    assert settings.ads_api_url == "https://googleads.googleapis.com/v21"
+    assert settings.oauth_token_url == "https://oauth2.googleapis.com/token"
     plain = minimal()
     plain["routes"]["r"] = {"customer": "acme", "source": "google_lead_forms",
                             "google_key": "k" * 16}
-    assert "ads_customer_id" not in config_from_dict(plain, env={}).routes["r"].settings
+    assert config_from_dict(plain, env={}).routes["r"].settings.ads_customer_id == ""
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -325,3 +326,42 @@ def test_reprs_of_the_config_customers_and_routes_hold_no_secret() -> None:
              *map(str, config.routes.values())]
     assert "acme" in shown[0] and "meta_lead_ads" in shown[0]        # still useful
     assert [s for s in secrets if any(s in text for text in shown)] == []
+
+
+def test_sections_are_frozen_dataclasses_with_their_units() -> None:
+    raw = minimal()
+    raw["server"] = {"dedup_ttl_days": 2, "record_retention_hours": 0.5, "max_body_kb": 8}
+    raw["mega"] = {"max_age_hours": 1.5, "key_retention_hours": 2}
+    raw["alerts"] = {"stale_after_min": 3}
+    config = config_from_dict(raw, env={})
+    assert (config.server.dedup_ttl_s, config.server.record_retention_ms,
+            config.server.max_body_bytes) == (172_800, 1_800_000, 8192)
+    assert (config.mega.max_age_ms, config.mega.max_age_s, config.mega.key_retention_ms) == (
+        5_400_000, 5400, 7_200_000)
+    assert config.alerts.stale_after_ms == 180_000 and config.alerts.webhook_url == ""
+    assert config.redis.max_memory_mb is None
+    for section in (config.server, config.mega, config.alerts, config.redis):
+        assert not isinstance(section, dict)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            section.timeout_s = 1      # type: ignore[misc, union-attr]
+
+
+def test_each_route_gets_its_source_s_typed_settings() -> None:
+    from gateway.domain.sources import SOURCES
+    from tests.samples import SETTINGS
+
+    raw = minimal()
+    own = {**SETTINGS, "twilio": {"auth_token": "t" * 16, "min_duration_s": 5},
+           "mailgun": {"signing_key": "k" * 16}, "generic": {"url_token": "x" * 16},
+           "callrail": {"secret": "s" * 16, "first_contact_only": True}}
+    raw["routes"] = {source: {"customer": "acme", "source": source, **settings}
+                     for source, settings in own.items()}
+    routes = config_from_dict(raw, env={}).routes
+    assert set(routes) == set(SOURCES)                     # every source is covered
+    for name, route in routes.items():
+        assert type(route.settings) is SOURCES[name].settings_type
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            route.settings.default_region = "GB"           # type: ignore[misc]
+    assert routes["meta_lead_ads"].settings.forms == () and \
+        routes["typeform"].settings.secret == SETTINGS["typeform"]["secret"] and \
+        routes["twilio"].settings.min_duration_s == 5

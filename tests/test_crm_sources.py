@@ -193,8 +193,8 @@ def test_hubspot_signer_agrees_with_hubspots_library_at_the_real_time() -> None:
     """Signed by leadgate's signer now, accepted by the official helper (which checks the
     timestamp against the wall clock), and the helper's signature accepted by leadgate."""
     adapter = SOURCES["hubspot"]
-    settings = adapter.settings_schema().load({"client_secret": HUBSPOT_SECRET,
-                                               "public_url": HUBSPOT_URL})
+    settings = adapter.load_settings({"client_secret": HUBSPOT_SECRET,
+                                       "public_url": HUBSPOT_URL})
     body, now = json.dumps(HUBSPOT).encode(), time.time()
     stamp = str(int(now * 1000))
     ours = adapter.sign(settings, body, stamp=stamp)

@@ -28,7 +28,7 @@ def post(client: Any, name: str) -> str:
 
 def flush_loop(ctx: WorkerContext, stop: threading.Event) -> None:
     """A worker without RQ: claim due customers and run their flushes, until stopped."""
-    lease_s = policy.lease_s(ctx.config.mega["timeout_s"])
+    lease_s = policy.lease_s(ctx.config.mega.timeout_s)
     while not stop.is_set():
         token = uuid.uuid4().hex
         for name in ctx.store.claim(token, lease_s=lease_s, limit=5):

@@ -68,7 +68,7 @@ def sample_like(draw: st.DrawFn, source: str) -> Any:
 
 
 def loaded_settings(source: str) -> dict[str, Any]:
-    return SOURCES[source].settings_schema().load(SETTINGS[source])
+    return SOURCES[source].load_settings(SETTINGS[source])
 
 
 @pytest.mark.parametrize("source", sorted(SAMPLES))
@@ -282,7 +282,7 @@ def test_call_text_and_email_parsers_raise_only_clear_errors(source: str,
                       mimetype.split(";")[0], None, NOW, "http://localhost/hooks/x")
     adapter = SOURCES[source]
     try:
-        drafts = adapter.parse(inbound, adapter.settings_schema().load(CALL_SETTINGS[source]))
+        drafts = adapter.parse(inbound, adapter.load_settings(CALL_SETTINGS[source]))
     except LeadgateError:
         return
     assert all(isinstance(d.event_id, str) and d.event_id for d in drafts)

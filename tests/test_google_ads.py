@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gateway.domain.sources.providers.google import GoogleSettings
 from gateway.errors import GoogleAdsError
 from megasim.google import (
     DEMO_CLIENT_ID,
@@ -37,14 +38,14 @@ def make(megasim: Sim, count: int = 1, **spec: Any) -> list[dict[str, str]]:
     return response.json()["leads"]  # type: ignore[no-any-return]
 
 
-def route_settings(megasim: Sim, **change: str) -> dict[str, str]:
+def route_settings(megasim: Sim, **change: str) -> GoogleSettings:
     """A reconciling route's settings, reaching megasim's demo account through its manager."""
-    return {"ads_api_url": f"{megasim.url}/google/ads/v21",
+    return GoogleSettings(google_key="k" * 16, **{"ads_api_url": f"{megasim.url}/google/ads/v21",
             "oauth_token_url": f"{megasim.url}/google/token",
             "ads_customer_id": DEMO_CUSTOMER_ID, "login_customer_id": DEMO_MANAGER_ID,
             "developer_token": DEMO_DEVELOPER_TOKEN, "oauth_client_id": DEMO_CLIENT_ID,
             "oauth_client_secret": DEMO_CLIENT_SECRET,
-            "oauth_refresh_token": DEMO_REFRESH_TOKEN, **change}
+            "oauth_refresh_token": DEMO_REFRESH_TOKEN, **change})
 
 
 def creds(megasim: Sim, **change: str) -> Credentials:

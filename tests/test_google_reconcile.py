@@ -249,7 +249,7 @@ def test_the_dev_demo_google_route_reconciles_against_megasims_google(
     config = load_config(DEV_CONFIG, env={**DEV_ENV, "MEGA_BASE_URL": megasim.url,
                                           "REDIS_URL": redis_server.url})
     route = config.routes["demo-google"]
-    assert route in reconciled_routes(config) and route.settings["reconcile_every_min"] == 1
+    assert route in reconciled_routes(config) and route.settings.reconcile_every_min == 1
     made = create(megasim, 3)                             # no webhook: none is posted
     store = Store(redis_client, index=Index.from_config(config))
     reconciler = Reconciler(config, store)

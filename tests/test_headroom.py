@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,7 @@ def wait_until(condition: Any, timeout_s: float = 20.0) -> None:
     ("fsync", "7.0.15", "Redis 7.0.15"), ("fsync", "6.2.6", "Redis 6.2.6")])
 def test_an_ack_the_server_is_too_old_for_stops_naming_its_version(
         config: Any, ack: str, server_version: str, named: str) -> None:
-    config.server["ack"] = ack
+    config = replace(config, server=replace(config.server, ack=ack))
     info = {"redis_version": server_version, "aof_enabled": "1",
             "maxmemory_policy": "noeviction"}
     with pytest.raises(ConfigError, match=f"needs Redis or Valkey 7.2 or later.*{named}"):
@@ -211,7 +212,7 @@ def test_an_ack_the_server_is_too_old_for_stops_naming_its_version(
 def test_a_server_recent_enough_passes_the_start_check(config: Any,
                                                        server: redis.Redis) -> None:
     server.config_set("appendonly", "yes")
-    config.server["ack"] = "fsync"
+    config = replace(config, server=replace(config.server, ack="fsync"))
     assert check(server.info(), config, allow_eviction=False) == []
 
 

@@ -77,8 +77,8 @@ def generic_draft(n: int) -> Draft:
 def google_draft(submission: dict[str, Any], *, lead_id: str) -> Draft:
     body = {**webhook_body(submission, KEY), "lead_id": lead_id}
     inbound = Inbound("POST", {}, {}, json.dumps(body).encode(), "application/json")
-    return SOURCES["google_lead_forms"].parse(inbound, {"google_key": KEY,
-                                                        "accept_test_leads": False})[0]
+    source = SOURCES["google_lead_forms"]
+    return source.parse(inbound, source.load_settings({"google_key": KEY}))[0]
 
 
 def test_a_route_without_twins_stores_then_dedups_by_the_event_key_with_no_look(

@@ -132,6 +132,50 @@ def test_no_gateway_folder_holds_more_than_twelve_modules() -> None:
     assert crowded == {}
 
 
+ENV_READERS = ("gateway.config", "gateway.cli")     # the config loader and the CLI's entry
+
+
+def reads_environment(tree: ast.AST) -> bool:
+    """Whether a module reads the environment: `os.environ`, `os.getenv`, or either imported
+    from os."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "environb", "getenv") \
+                and isinstance(node.value, ast.Name) and node.value.id == "os":
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+                a.name in ("environ", "environb", "getenv") for a in node.names):
+            return True
+    return False
+
+
+def test_the_environment_is_read_by_the_config_loader_and_the_command_line_only() -> None:
+    """Everything else gets what the environment says through the typed config or an
+    argument, so tests pass values instead of patching the environment."""
+    files = [p for top in ("gateway", "workers") for p in (ROOT / top).rglob("*.py")]
+    readers = {module_name(p) for p in files if reads_environment(ast.parse(p.read_text()))}
+    assert {m for m in readers if not any(in_package(m, e) for e in ENV_READERS)} == set()
+    assert "gateway.config" in readers
+
+
+@pytest.mark.parametrize("code", ["import os\nos.environ['X']", "import os\nos.getenv('X')",
+                                  "from os import environ", "import os\nos.environ.get('X')"])
+def test_the_environment_check_sees_each_way_of_reading_it(code: str) -> None:
+    assert reads_environment(ast.parse(code))
+    assert not reads_environment(ast.parse("import os\nos.path.join('a')"))
+
+
+CONFIG_MODULES = ("gateway.config", "gateway.sections")
+
+
+@pytest.mark.parametrize("package", ["gateway.domain", "gateway.mega"])
+def test_domain_and_mega_do_not_import_the_config(package: str) -> None:
+    """The config is built from the domain's Customer and Route; neither the domain nor the
+    MEGA client imports it back (they are handed what they need)."""
+    graph = import_graph()
+    assert not [(m, n) for m, ns in graph.items() if in_package(m, package)
+                for n in ns if n in CONFIG_MODULES]
+
+
 def undocumented_classes(tree: ast.AST) -> list[str]:
     """The public classes of a module without a docstring (a class nested in a class counts;
     marshmallow's `class Meta` options do not)."""

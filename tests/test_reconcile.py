@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -333,7 +334,8 @@ def test_backfill_refuses_bad_arguments(meta: tuple[Config, Any, str], args: lis
 def test_a_listing_whose_cursor_repeats_stops_and_says_so(
         meta: tuple[Config, Any, str], megasim: Sim) -> None:
     config, drain, _ = meta
-    config.routes[ROUTE].settings["forms"] = [DEMO_FORM_ID]
+    route = config.routes[ROUTE]
+    config.routes[ROUTE] = replace(route, settings=replace(route.settings, forms=(DEMO_FORM_ID,)))
     megasim.graph(webhook={"swallow": 1.0}, repeat_cursor=True)
     create(megasim, 7)
     before = megasim.graph()["requests"]

@@ -71,7 +71,7 @@ def test_standard_webhooks_spec_test_vector() -> None:
     """The known-answer vector the Standard Webhooks library publishes (the only provider here
     that publishes one): signed by the source's signer and accepted by its verification."""
     body = b'{"test": 2432232314}'
-    settings = {"secret": WHSEC, "tolerance_s": 300}
+    settings = StandardWebhooks().load_settings({"secret": WHSEC, "tolerance_s": 300})
     headers = StandardWebhooks().sign(settings, body, stamp="1614265330",
                                       msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek")
     assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
@@ -101,7 +101,7 @@ def test_each_signer_matches_its_documented_scheme(source: str, header: str,
 def test_generic_signer_and_unsigned_sources() -> None:
     from gateway.domain.sources import SOURCES
 
-    settings = SOURCES["generic"].settings_schema().load(
+    settings = SOURCES["generic"].load_settings(
         {"hmac_secret": "test-hmac-secret"})
     assert SOURCES["generic"].sign(settings, PINNED_BODY) == {"X-Signature": (
         "sha256=c1adf80e2b156fae4a4d66207cdad21b6aa0f91aa2bf669971ccf58e1e21359a")}

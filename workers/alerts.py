@@ -23,7 +23,10 @@ import httpx
 
 from gateway import defaults
 from gateway.config import Config
-from gateway.domain.sources.providers.standard_webhooks import StandardWebhooks
+from gateway.domain.sources.providers.standard_webhooks import (
+    StandardWebhooks,
+    StandardWebhooksSettings,
+)
 from gateway.store.headroom import read_settings
 from gateway.store.route_status import health_report, reconcile_report, reconciles
 from gateway.store.store import Store, now_ms
@@ -131,7 +134,7 @@ class Evaluator:
         if self.dead_recently(name, int(state.get("dead", "0"))):
             found.append(Condition("dead_letters", name, f"customer {name}: leads became dead "
                                    "letters (see leadgate dlq list)"))
-        stale_ms = self.config.alerts["stale_after_min"] * 60_000
+        stale_ms = self.config.alerts.stale_after_ms
         oldest = self.store.oldest_undelivered_ms(name)
         if oldest and now_ms(self.clock) - oldest > stale_ms:
             minutes = (now_ms(self.clock) - oldest) // 60_000
@@ -167,11 +170,11 @@ def payloads(config: Config, alert_id: str, condition: Condition, status: str,
              now: float) -> dict[str, str]:
     """The body for each configured target: Slack's {"text"}, the webhook's event JSON."""
     out = {}
-    if config.alerts.get("slack_webhook_url"):
+    if config.alerts.slack_webhook_url:
         mark = ":rotating_light:" if status == "firing" else ":white_check_mark:"
         word = "" if status == "firing" else "resolved: "
         out["slack"] = json.dumps({"text": f"{mark} leadgate {word}{condition.summary}"})
-    if config.alerts.get("webhook_url"):
+    if config.alerts.webhook_url:
         out["webhook"] = json.dumps({
             "type": f"alert.{status}", "timestamp": time.strftime(
                 "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
@@ -186,7 +189,7 @@ class AlertSender:
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], float] = time.time,
                  transport: httpx.BaseTransport | None = None):
         self.config, self.store, self.clock = config, store, clock
-        timeout = config.alerts["timeout_s"]
+        timeout = config.alerts.timeout_s
         self.lease_ms = int((2 * timeout + 2) * 1000)
         self.http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport)
 
@@ -213,8 +216,8 @@ class AlertSender:
         Any failure, not only HTTP's, is caught: one alert never stops the others."""
         record = self.store.alerts.delivery(delivery)
         alert_id, _, target = delivery.rpartition(".")
-        url = self.config.alerts.get(f"{target}_url" if target == "webhook"
-                                     else "slack_webhook_url")
+        alerts = self.config.alerts
+        url = alerts.webhook_url if target == "webhook" else alerts.slack_webhook_url
         if not record or not url:
             self.forget(delivery)
             return False
@@ -234,7 +237,7 @@ class AlertSender:
         headers = {"Content-Type": "application/json"}
         if target == "webhook":
             headers.update(StandardWebhooks().sign(
-                {"secret": self.config.alerts["webhook_secret"]}, body.encode(),
+                StandardWebhooksSettings(secret=self.config.alerts.webhook_secret), body.encode(),
                 stamp=str(int(self.clock())), msg_id=alert_id))
         return headers
 

@@ -38,7 +38,7 @@ class Reconciliation(Twins, Protocol):
     the source's own match rules, beyond the event key the store dedups on (Meta: none;
     Google: "gclid", "contact"), and remembering the ones stored for a later webhook."""
 
-    source: Source
+    source: Source[Any]
 
     def streams(self, route: Route) -> list[str]:
         """The route's listings, each with its own watermark (Meta: its forms)."""

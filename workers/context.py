@@ -41,10 +41,10 @@ def build_context(config: Config, *, clock: Callable[[], float] = time.time) -> 
     """Long-lived clients for a worker: Redis (no socket timeout: jobs block), MEGA and the
     enriching sources' APIs."""
     client = connect(require_redis_url(config, "worker"), socket_timeout=30)
-    mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
+    mega = MegaClient(base_url=config.mega.base_url, timeout_s=config.mega.timeout_s)
     store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
     store.metrics.start()          # marks each hour this process is alive (the charts' gaps)
-    return WorkerContext(config, client, store, mega, fetchers(config.mega["timeout_s"]),
+    return WorkerContext(config, client, store, mega, fetchers(config.mega.timeout_s),
                          clock)
 
 

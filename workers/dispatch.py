@@ -30,7 +30,7 @@ class Dispatcher:
     def dispatch_once(self) -> int:
         """Claim due customers and enqueue their flushes; returns how many."""
         token = uuid.uuid4().hex
-        claimed = self.ctx.store.claim(token, lease_s=lease_s(self.ctx.config.mega["timeout_s"]),
+        claimed = self.ctx.store.claim(token, lease_s=lease_s(self.ctx.config.mega.timeout_s),
                                        limit=defaults.DISPATCH_CLAIM_LIMIT)
         for customer in claimed:
             tag = hashlib.sha1(customer.encode()).hexdigest()[:12]

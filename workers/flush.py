@@ -33,8 +33,8 @@ class Flush:
         self.ctx, self.customer, self.token = ctx, customer, token
         self.store, self.name = ctx.store, customer.name
         self.lease = ctx.store.lease(customer.name, token)
-        self.lease_s = policy.lease_s(ctx.config.mega["timeout_s"])
-        self.limits = policy.Limits.of(ctx.config.mega)
+        self.lease_s = policy.lease_s(ctx.config.mega.timeout_s)
+        self.limits = policy.Limits(ctx.config.mega.max_age_ms, ctx.config.mega.key_retention_ms)
         self.apply = Apply(ctx.store, self.lease, customer, ctx.config, clock=ctx.clock)
         self.batch: Batch | None = None
 

@@ -39,7 +39,7 @@ class HealthChecker:
         """The source's health check (made once, kept for this thread), or None."""
         side = CAPABILITIES.get(source)
         if source not in self.checks and side and side.health:
-            self.checks[source] = side.health(self.config.mega["timeout_s"])
+            self.checks[source] = side.health(self.config.mega.timeout_s)
         return self.checks.get(source)
 
     def check_all(self) -> dict[str, dict[str, Any]]:

@@ -69,7 +69,7 @@ class Apply:
                  clock: Callable[[], float]):
         self.store, self.lease, self.customer, self.clock = store, lease, customer, clock
         self.name, self.dedup_ttl_s = customer.name, config.dedup_ttl_s
-        self.retention_ms = int(config.mega["key_retention_hours"] * 3_600_000)
+        self.retention_ms = config.mega.key_retention_ms
         self.unwritten: Answered | None = None       # a record whose write raised
 
     def answer(self, batch: Batch, events: list[Event], decision: policy.Decision,

@@ -25,6 +25,7 @@ from gateway import defaults
 from gateway.config import Config, Route
 from gateway.domain.event import Event
 from gateway.domain.leads import draft_event
+from gateway.domain.sources.settings import ReconcileSettings
 from gateway.errors import NoUsableLead, SourceError
 from gateway.ingest import ingest
 from gateway.store.route_status import reconciles
@@ -140,7 +141,7 @@ class Reconciler:
     def of(self, route: Route) -> Reconciliation:
         """The route's source's reconciliation (made once, kept for this thread)."""
         if route.source not in self.sources:
-            made = reconciliation(route.source, self.config.mega["timeout_s"])
+            made = reconciliation(route.source, self.config.mega.timeout_s)
             if made is None:
                 raise ValueError(f"source {route.source} does not reconcile")
             self.sources[route.source] = made
@@ -178,7 +179,7 @@ class Reconciler:
         """List every stream from its watermark; record counts, or the error and a backoff
         (as long as the source asked, when it said: Google's RESOURCE_EXHAUSTED retryDelay)."""
         started = now_ms(self.clock)
-        every_ms = route.settings["reconcile_every_min"] * 60_000
+        every_ms = ReconcileSettings.of(route.settings).reconcile_every_min * 60_000
         tally = Tally()
         try:
             for form in self.forms(route):
@@ -226,7 +227,7 @@ class Reconciler:
     def form(self, route: Route, form: str, token: str) -> Tally:
         """List one form since its watermark (minus the overlap); move the watermark after."""
         now = self.clock()
-        until = int(now) - route.settings["reconcile_grace_s"]
+        until = int(now) - ReconcileSettings.of(route.settings).reconcile_grace_s
         mark = self.store.reconciliations.watermark(route.name, form)
         since = mark if mark is not None else until
         tally = Tally()

@@ -92,7 +92,8 @@ def cli() -> None:
     """leadgate: webhook lead ingestion gateway for the MEGA CRM."""
     from gateway.logs import configure
 
-    configure()
+    configure(level=os.environ.get("LOG_LEVEL", "INFO"),
+              fmt=os.environ.get("LOG_FORMAT", "json"))
 
 
 config_option = click.option("--config", "config_path", envvar="LEADGATE_CONFIG",

@@ -128,7 +128,7 @@ def _dry_run(config: Config, plan: Any, imports: Any, file: str) -> tuple[dict[s
     from gateway.imports.text import preview_line
     from gateway.mega.client import MegaClient
 
-    mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
+    mega = MegaClient(base_url=config.mega.base_url, timeout_s=config.mega.timeout_s)
     dry = DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate), imports,
                  on_row=lambda result: click.echo(preview_line(result)))
     try:
@@ -168,7 +168,7 @@ def backfill(route: str, config_path: str | None, since: Any, until: Any,
     end = timegm(until.timetuple()) + 86400 if until else int(time.time())
     if end <= start:
         raise click.ClickException("--until is before --since")
-    found = reconciliation(spec.source, config.mega["timeout_s"])
+    found = reconciliation(spec.source, config.mega.timeout_s)
     if found is None:
         raise click.ClickException(f"'{route}' is not a route whose source lists its leads")
     try:

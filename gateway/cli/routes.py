@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 import click
 
@@ -14,6 +15,8 @@ from gateway.cli.common import (
     route_for,
     running_dev,
 )
+from gateway.domain.sources.providers.messages.twilio import TwilioSettings
+from gateway.domain.sources.providers.meta import MetaSettings
 
 LOCAL_URL = "http://127.0.0.1:8000"     # send-sample's gateway when no dev instance runs
 
@@ -46,17 +49,20 @@ def send_sample(route: str, config_path: str | None, url: str | None) -> None:
     spec = route_for(config, route)
     source = SOURCES[spec.source]
     hook = f"{url.rstrip('/')}/hooks/{route}"
-    if token := spec.settings.get("url_token"):
+    if token := spec.settings.url_token:
         hook += f"/{token}"
     # a scheme that signs the URL signs the one posted to, unless the route names its own
-    settings = {**spec.settings, "public_url": spec.settings.get("public_url") or hook}
+    settings = spec.settings
+    if isinstance(settings, TwilioSettings) and not settings.public_url:
+        settings = replace(settings, public_url=hook)
     sample = source.sample(settings, time.time(), secrets.token_hex(4))
     try:
         with httpx.Client(timeout=15) as http:
             if spec.source == "meta_lead_ads":    # the subscription check Meta makes first
                 challenge = str(secrets.randbelow(10**9))
+                verify = MetaSettings.of(spec.settings).verify_token
                 check = http.get(hook, params={"hub.mode": "subscribe", "hub.challenge": challenge,
-                                               "hub.verify_token": spec.settings["verify_token"]})
+                                               "hub.verify_token": verify})
                 if check.status_code != 200 or check.text != challenge:
                     raise click.ClickException(f"handshake failed: {check.status_code} "
                                                f"{check.text[:200]}")

@@ -78,7 +78,7 @@ def web(config_path: str | None, port: int, host: str) -> None:
 
     config = require_redis(config_for(config_path, dev_instance=False), "web")
     check_redis(config)                                      # fail fast, before gunicorn
-    serve(config_path, port=port, host=host)
+    serve(config_path, os.environ, port=port, host=host)
 
 
 @cli.command()

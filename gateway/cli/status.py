@@ -42,7 +42,7 @@ def _redis_status(config: Config, store: Any) -> None:
     from gateway.store.headroom import memory, read_settings
 
     info = store.server_info()
-    click.echo(memory(info, config.redis.get("max_memory_mb")).line())
+    click.echo(memory(info, config.redis.max_memory_mb).line())
     for setting in read_settings(info, config):
         click.echo(setting.line())
 

@@ -154,7 +154,7 @@ def lead_record(route: Any, defaults: dict[str, Any], draft: Any) -> dict[str, s
     """The stored form of a draft's lead for a route: lead, warnings and unmapped as JSON."""
     lead, warnings, unmapped = build_lead(
         defaults=defaults, static=route.lead, found=draft.lead, provider_fields=draft.fields,
-        field_map=route.fields, used=draft.used, region=route.settings["default_region"])
+        field_map=route.fields, used=draft.used, region=route.settings.default_region)
     return {"lead": dumps(lead, sort_keys=True), "warnings": dumps(warnings),
             "unmapped": dumps(unmapped)}
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from gateway.config import Customer
 from gateway.domain.event import Event
 from gateway.domain.records import Replay, SentRequest
+from gateway.domain.tenancy import Customer
 from gateway.mega.contract import BULK_ONLY_FIELDS
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from gateway import defaults
-from gateway.config import Customer
 from gateway.deadline import call_s
 from gateway.domain.outbound import (
     alike_prefix,
@@ -19,6 +17,7 @@ from gateway.domain.outbound import (
     single_drops,
 )
 from gateway.domain.records import Batch, CustomerState
+from gateway.domain.tenancy import Customer
 from gateway.errors import (
     MegaBadRequest,
     MegaConflict,
@@ -58,12 +57,6 @@ class Limits:
 
     max_age_ms: int
     key_retention_ms: int
-
-    @classmethod
-    def of(cls, mega: dict[str, Any]) -> Limits:
-        """The limits the config's [mega] table sets (hours)."""
-        return cls(int(mega["max_age_hours"] * 3_600_000),
-                   int(mega["key_retention_hours"] * 3_600_000))
 
 
 @dataclass(frozen=True)

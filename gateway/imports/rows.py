@@ -8,12 +8,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway import defaults
 from gateway.config import Config, Customer, Route
 from gateway.domain.event import new_event
 from gateway.domain.leads import check_field_target, lead_record, normalize
 from gateway.domain.sources import Draft
 from gateway.domain.sources.recognize import canonical, recognize
+from gateway.domain.sources.settings import RouteSettings
 from gateway.errors import BadRequest, NoUsableLead
 from gateway.imports.csvfile import Row
 from gateway.mega.contract import CONTACT_FIELDS, LEAD_FIELDS, ON_DUPLICATE
@@ -66,7 +66,7 @@ def make_plan(config: Config, import_id: str, *, customer: str, route: str | Non
     if on_duplicate not in (None, *ON_DUPLICATE):
         raise ImportOptionError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
     base = spec or Route(name=SOURCE, customer=customer, source=SOURCE,
-                         settings={"default_region": defaults.DEFAULT_REGION})
+                         settings=RouteSettings())
     merged = Route(name=base.name, customer=customer, source=SOURCE, lead=base.lead,
                    fields={**base.fields, **(maps or {})}, settings=base.settings)
     chosen = config.customers[customer]
@@ -135,5 +135,5 @@ def _why(plan: Plan, found: Draft, exc: NoUsableLead) -> str:
     raw: dict[str, Any] = {**found.lead, **{target: found.fields.get(column)
                                            for column, target in plan.route.fields.items()
                                            if "." not in target}}
-    _, warnings = normalize(raw, plan.route.settings.get("default_region", defaults.DEFAULT_REGION))
+    _, warnings = normalize(raw, plan.route.settings.default_region)
     return "; ".join([exc.message, *warnings])

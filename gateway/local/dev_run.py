@@ -82,7 +82,7 @@ def _describe(config: Config, path: str, env: dict[str, str], port: int,
               megasim_port: int, host: str) -> local_run.DevInstance:
     """What this `leadgate dev` will serve; megasim only when MEGA's URL is local."""
 
-    mega_url, here = urlsplit(config.mega["base_url"]), url_host(host)
+    mega_url, here = urlsplit(config.mega.base_url), url_host(host)
     megasim_url = None
     if mega_url.hostname in (*LOOPBACK, here.strip("[]")):
         megasim_url = f"http://{here}:{mega_url.port or megasim_port}"
@@ -112,16 +112,16 @@ def _print_welcome(config: Config, dev: local_run.DevInstance) -> None:
     base, me = dev.web_url, _self_command()
     click.echo(f"\nleadgate dev: intake {base}, MEGA {dev.mega_base_url}")
     for name, route in sorted(config.routes.items()):
-        token = route.settings.get("url_token")
+        token = route.settings.url_token
         click.echo(f"  {route.source:18} {base}/hooks/{name}" + (f"/{token}" if token else ""))
     _print_admin(config, dev)
-    if config.server.get("admin_token"):
+    if config.server.admin_token:
         click.echo(f"\nConsole: {base}/console/  (sign in with the admin token above)")
     generic = next((r for r in config.routes.values()
-                    if r.source == "generic" and r.settings.get("url_token")), None)
+                    if r.source == "generic" and r.settings.url_token), None)
     if generic:
         click.echo("\nSend a lead:\n  curl -X POST "
-                   f"{base}/hooks/{generic.name}/{generic.settings['url_token']} \\\n"
+                   f"{base}/hooks/{generic.name}/{generic.settings.url_token} \\\n"
                    "    -H 'Content-Type: application/json' \\\n"
                    "    -d '{\"name\": \"Ada Lovelace\", \"email\": \"ada@example.com\", "
                    "\"phone\": \"(206) 555-0100\"}'")
@@ -134,7 +134,7 @@ def _print_welcome(config: Config, dev: local_run.DevInstance) -> None:
 
 def _print_admin(config: Config, dev: local_run.DevInstance) -> None:
     """The admin token and one curl each for the admin API and the metrics."""
-    token = config.server.get("admin_token", "")
+    token = config.server.admin_token
     if not token:
         click.echo("\nAdmin API and /metrics: off (server.admin_token is empty)")
         return

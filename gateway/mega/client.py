@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from gateway.config import Customer
 from gateway.deadline import AnswerTooLarge, client_timeout, request_within
+from gateway.domain.tenancy import Customer
 from gateway.errors import (
     DeliveryError,
     MegaBadRequest,

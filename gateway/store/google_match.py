@@ -154,7 +154,7 @@ class GoogleTwins:
         if not store.index or not leads:
             return {}
         lookup, found = store.google_match, dict[str, Twin]()
-        region = route.settings["default_region"]
+        region = route.settings.default_region
         try:
             for draft, event_id in leads:
                 entry = webhook_entry(store.index, event_id, draft, region, now)
@@ -171,7 +171,7 @@ class GoogleTwins:
         """Keep new webhook leads findable by reconciliation."""
         if not store.index or not leads:
             return
-        region = route.settings["default_region"]
+        region = route.settings.default_region
         entries = [webhook_entry(store.index, event_id, draft, region, now)
                    for draft, event_id in leads]
         try:

@@ -52,7 +52,7 @@ def memory(info: dict[str, Any], fallback_mb: int | None) -> Memory:
 
 def read_memory(client: redis.Redis, config: Config) -> Memory:
     """The server's memory headroom now."""
-    return memory(client.info("memory"), config.redis.get("max_memory_mb"))
+    return memory(client.info("memory"), config.redis.max_memory_mb)
 
 
 def version(info: dict[str, Any]) -> tuple[int, ...]:
@@ -113,13 +113,13 @@ def settings(info: dict[str, Any], ack: str, *, allow_eviction: bool) -> list[Se
 
 def read_settings(info: dict[str, Any], config: Config) -> list[Setting]:
     """settings() as the config asks (server.ack, LEADGATE_ALLOW_EVICTION)."""
-    return settings(info, config.server["ack"], allow_eviction=config.allow_eviction)
+    return settings(info, config.server.ack, allow_eviction=config.allow_eviction)
 
 
 def check(info: dict[str, Any], config: Config, *, allow_eviction: bool) -> list[str]:
     """Stop (ConfigError) on a server that would lose or cannot confirm leads; returns the
     warnings to print when LEADGATE_ALLOW_EVICTION=1 lets an evicting one through."""
-    ack = config.server["ack"]
+    ack = config.server.ack
     if ack in defaults.ACK_MIN_VERSION and version(info) < defaults.ACK_MIN_VERSION[ack]:
         need = ".".join(map(str, defaults.ACK_MIN_VERSION[ack]))
         raise ConfigError(f"server.ack = \"{ack}\" needs Redis or Valkey {need} or later "

@@ -66,8 +66,8 @@ class Index:
     def from_config(cls, config: Any, keys: Keys | None = None) -> Index:
         """The index of a deployment: its secret, kept as long as an event record can live."""
         server = config.server
-        secret = server_secret(server.get("secret_key", ""), server.get("admin_token", ""))
-        keep_s = config.dedup_ttl_s + int(config.mega["max_age_hours"] * 3600)
+        secret = server_secret(server.secret_key, server.admin_token)
+        keep_s = config.dedup_ttl_s + config.mega.max_age_s
         return cls(keys or Keys(), derive(secret, CONTACT_PURPOSE) if secret else None, keep_s)
 
     @functools.cached_property

@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.config import Config, Route
 from gateway.domain.sources import SOURCES
+from gateway.domain.sources.settings import ReconcileSettings
 from gateway.store.store import Store, translated
 
 
@@ -21,8 +22,14 @@ def lists_leads(route: Route) -> bool:
 def reconciles(route: Route) -> bool:
     """Reconciliation on: a source that lists leads, what listing needs (Meta: a page or forms;
     Google: the Ads API's access), every_min above 0."""
-    return lists_leads(route) and route.settings.get("reconcile_every_min", 0) > 0 and \
+    return lists_leads(route) and every_min(route) > 0 and \
         not SOURCES[route.source].listing_needs(route.settings)
+
+
+def every_min(route: Route) -> int:
+    """How often the route reconciles (min; 0: its source does not)."""
+    settings = route.settings
+    return settings.reconcile_every_min if isinstance(settings, ReconcileSettings) else 0
 
 
 def reconcile_report(store: Store, route: Route) -> dict[str, Any]:
@@ -31,7 +38,7 @@ def reconcile_report(store: Store, route: Route) -> dict[str, Any]:
     on = reconciles(route)
     number = {name: int(raw.get(name) or 0) for name in (
         "last_run_ms", "last_ok_ms", "next_at_ms", "seen", "missed", "last_seen", "last_missed")}
-    return {"enabled": on, "every_min": route.settings["reconcile_every_min"] if on else 0,
+    return {"enabled": on, "every_min": every_min(route) if on else 0,
             **number, "last_error": raw.get("last_error") or None,
             "matched": {k[8:]: int(v) for k, v in raw.items() if k.startswith("matched:")},
             "watermarks": {k[3:]: int(v) for k, v in raw.items() if k.startswith("wm:")}}

@@ -50,8 +50,8 @@ def require_redis_url(config: Any, command: str) -> str:
 def acknowledged(config: Any) -> dict[str, Any]:
     """The Store's keywords from the config: server.ack, server.ack_timeout_ms, and
     redis.max_memory_mb."""
-    return {"ack": config.server["ack"], "ack_timeout_ms": config.server["ack_timeout_ms"],
-            "max_memory_mb": config.redis.get("max_memory_mb")}
+    return {"ack": config.server.ack, "ack_timeout_ms": config.server.ack_timeout_ms,
+            "max_memory_mb": config.redis.max_memory_mb}
 
 
 class _Own:

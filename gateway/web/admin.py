@@ -31,7 +31,7 @@ def _authorize() -> None:
 
 def authorize() -> None:
     """The admin token as a Bearer header; everything behind it is off when it is unset."""
-    expected = app_context().config.server["admin_token"]
+    expected = app_context().config.server.admin_token
     if not expected:
         raise AdminDisabled("the admin API is disabled (set server.admin_token)")
     header = request.headers.get("Authorization", "")

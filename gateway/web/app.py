@@ -32,8 +32,8 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     elif isinstance(config, dict):
         config = config_from_dict(config)
     app = Flask("leadgate")
-    app.config["MAX_CONTENT_LENGTH"] = config.server["max_body_kb"] * 1024
-    _trust_proxies(app, config.server["trusted_proxies"])
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
+    _trust_proxies(app, config.server.trusted_proxies)
     client = connect(require_redis_url(config, "web"))
     store = Store(client, clock=clock, index=Index.from_config(config), **acknowledged(config))
     store.metrics.start()          # marks each hour this process is alive (the charts' gaps)

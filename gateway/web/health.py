@@ -38,7 +38,7 @@ def metrics() -> Response:
     ctx.store.metrics.flush()           # this process's latest counts, before reading them
     try:
         body, content_type = render(ctx.store, sorted(ctx.config.customers),
-                                    max_memory_mb=ctx.config.redis.get("max_memory_mb"),
+                                    max_memory_mb=ctx.config.redis.max_memory_mb,
                                     accept=request.headers.get("Accept"))
     except StoreUnavailable as exc:
         return Response(f"# redis unavailable: {cause_name(exc)}\n", status=503,

@@ -149,7 +149,7 @@ def _begin_preview(plan: Plan, imports: Imports, source: IO[bytes]
     run.check(plan, source)
     config = app_context().config
     rows: list[dict[str, Any]] = []
-    mega = MegaClient(base_url=config.mega["base_url"], timeout_s=config.mega["timeout_s"])
+    mega = MegaClient(base_url=config.mega.base_url, timeout_s=config.mega.timeout_s)
     dry = run.DryRun(plan, Previewer(mega, plan.customer, plan.on_duplicate,
                                      max_wait_s=defaults.IMPORT_API_MAX_WAIT_S),
                      imports, on_row=rows.append, rows_told=defaults.IMPORT_PREVIEW_ROWS_SHOWN)

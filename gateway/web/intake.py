@@ -94,7 +94,7 @@ def hook(route: str, url_token: str | None) -> Response | tuple[Any, int]:
 
 def check_url_token(spec: Route, given: str | None) -> None:
     """Routes with a url_token need it in the path, compared in constant time."""
-    expected = spec.settings.get("url_token")
+    expected = spec.settings.url_token
     if expected is None and given is None:
         return
     if expected is None or given is None or not hmac.compare_digest(

@@ -1,9 +1,9 @@
-"""gunicorn, run from `leadgate web` with settings from the environment."""
+"""gunicorn, run from `leadgate web` with settings from the environment it passes in."""
 
 from __future__ import annotations
 
 import gc
-import os
+from collections.abc import Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -32,10 +32,8 @@ class GatewayServer(BaseApplication):
         return app      # otherwise stall every thread of the process (25-65 ms each, measured)
 
 
-def options(port: int, env: dict[str, str] | None = None, *, host: str = "0.0.0.0"
-            ) -> dict[str, Any]:
+def options(port: int, env: Mapping[str, str], *, host: str = "0.0.0.0") -> dict[str, Any]:
     """gunicorn settings: host, PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT."""
-    env = dict(os.environ) if env is None else env
     return {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": int(env.get("WEB_CONCURRENCY", "2")),
@@ -49,6 +47,7 @@ def options(port: int, env: dict[str, str] | None = None, *, host: str = "0.0.0.
     }
 
 
-def serve(config_path: str | None, *, port: int, host: str = "0.0.0.0") -> None:
-    """Run the web process under gunicorn."""
-    GatewayServer(config_path, options(port, host=host)).run()
+def serve(config_path: str | None, env: Mapping[str, str], *, port: int, host: str = "0.0.0.0"
+          ) -> None:
+    """Run the web process under gunicorn (env: where its settings are read)."""
+    GatewayServer(config_path, options(port, env, host=host)).run()

@@ -21,6 +21,7 @@ import httpx
 
 from gateway import defaults
 from gateway.deadline import client_timeout, request_within
+from gateway.domain.sources.providers.google import GoogleSettings
 from gateway.domain.sources.shape import part
 from gateway.errors import GoogleAdsError
 from workers.google.match import submitted_at
@@ -50,13 +51,14 @@ class Credentials:
     refresh_token: str = field(repr=False)
 
     @classmethod
-    def of(cls, settings: dict[str, Any]) -> Credentials:
+    def of(cls, route_settings: object) -> Credentials:
         """From a google_lead_forms route's settings
         (gateway/domain/sources/providers/google.py)."""
-        return cls(settings["ads_api_url"].rstrip("/"), settings["oauth_token_url"],
-                   settings["ads_customer_id"], settings.get("login_customer_id", ""),
-                   settings["developer_token"], settings["oauth_client_id"],
-                   settings["oauth_client_secret"], settings["oauth_refresh_token"])
+        settings = GoogleSettings.of(route_settings)
+        return cls(settings.ads_api_url.rstrip("/"), settings.oauth_token_url,
+                   settings.ads_customer_id, settings.login_customer_id,
+                   settings.developer_token, settings.oauth_client_id,
+                   settings.oauth_client_secret, settings.oauth_refresh_token)
 
     @property
     def cache_key(self) -> str:

@@ -18,7 +18,7 @@ from workers.google.ads import Credentials, GoogleAds
 PROBE_S = 60                        # the window the probe lists, seconds
 
 
-def check(ads: GoogleAds, settings: dict[str, Any], now: float) -> dict[str, Any]:
+def check(ads: GoogleAds, settings: object, now: float) -> dict[str, Any]:
     """The route's state and why; never raises for Google's answers."""
     try:
         for _ in ads.submissions(Credentials.of(settings), since=now - PROBE_S, until=now):

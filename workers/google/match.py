@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.domain.sources.base import Draft
-from gateway.domain.sources.providers.google import lead_draft
+from gateway.domain.sources.providers.google import GoogleSettings, lead_draft
 from gateway.store.google_match import Stored
 
 RULES = ("id", "gclid", "contact")       # in the order tried; docs/providers.md counts by these
@@ -58,7 +58,7 @@ def webhook_shape(submission: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def submission_draft(submission: dict[str, Any], settings: dict[str, Any]) -> Draft:
+def submission_draft(submission: dict[str, Any], settings: GoogleSettings) -> Draft:
     """The lead a listed submission makes: the webhook's own mapping, under the API's id."""
     return lead_draft(webhook_shape(submission), settings)
 

@@ -17,6 +17,7 @@ from gateway import defaults
 from gateway.config import Route
 from gateway.domain.sources import SOURCES
 from gateway.domain.sources.base import Draft
+from gateway.domain.sources.providers.google import GoogleSettings
 from gateway.domain.sources.twins import Twin
 from gateway.store.google_match import Stored, contact_digests, gclid_digest
 from gateway.store.store import Store
@@ -39,18 +40,18 @@ class GoogleReconciliation:
 
     def streams(self, route: Route) -> list[str]:
         """One listing per route, its watermark named after the Ads account."""
-        return [route.settings["ads_customer_id"]]
+        return [GoogleSettings.of(route.settings).ads_customer_id]
 
     def listing(self, route: Route, stream: str, *, since: int, until: int,
                 page_size: int = defaults.RECONCILE_PAGE_SIZE
                 ) -> Iterator[list[dict[str, Any]]]:
         """Pages of submissions after `since`, before `until` (the API sets its page size)."""
         return self.ads.submissions(Credentials.of(route.settings), since=since, until=until,
-                                    forms=tuple(route.settings.get("forms") or ()))
+                                    forms=GoogleSettings.of(route.settings).forms)
 
     def drafts(self, route: Route, item: dict[str, Any]) -> list[Draft]:
         """A submission as its webhook's draft (none without an id)."""
-        return [submission_draft(item, route.settings)] if item.get("id") else []
+        return [submission_draft(item, GoogleSettings.of(route.settings))] if item.get("id") else []
 
     def twins(self, store: Store, route: Route, leads: list[tuple[Any, str]], now: float
               ) -> dict[str, Twin]:
@@ -98,8 +99,8 @@ class GoogleReconciliation:
 def matching_view(store: Store, route: Route, submission: dict[str, Any]) -> Listed:
     """What matching needs of a submission: its form, gclid, time and keyed contact digests
     (taken from its lead as the webhook's would be, gateway/store/google_match.py)."""
-    region = route.settings["default_region"]
-    return listed(submission, submission_draft(submission, route.settings),
+    region = route.settings.default_region
+    return listed(submission, submission_draft(submission, GoogleSettings.of(route.settings)),
                   lambda lead: contact_digests(store.index, lead, region) if store.index
                   else ())
 

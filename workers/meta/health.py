@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway import defaults
 from gateway.config import Route
+from gateway.domain.sources.providers.meta import MetaSettings
 from gateway.domain.sources.shape import part
 from workers.meta.graph import GraphError
 from workers.meta.pages import MetaPages
@@ -45,14 +46,14 @@ def assess(token: dict[str, Any], apps: list[dict[str, Any]] | None, now: float)
 
 def check(route: Route, pages: MetaPages, now: float) -> dict[str, Any]:
     """Ask Meta about the route's token and page; a failed question is its own state."""
-    s = route.settings
+    s = MetaSettings.of(route.settings)
     try:
-        token = pages.debug_token(s["graph_api_url"], s["page_access_token"],
-                                  access_token=s.get("app_access_token", ""))
+        token = pages.debug_token(s.graph_api_url, s.page_access_token,
+                                  access_token=s.app_access_token)
         if not token.get("is_valid"):
             return assess(token, None, now)
-        apps = pages.subscribed_apps(s["graph_api_url"], s["page_access_token"],
-                                     s["page_id"]) if s.get("page_id") else None
+        apps = pages.subscribed_apps(s.graph_api_url, s.page_access_token,
+                                     s.page_id) if s.page_id else None
     except GraphError as exc:
         state = {"token": "token_invalid", "permission": "permission_missing",
                  "gone": "permission_missing"}.get(exc.kind, "unknown")

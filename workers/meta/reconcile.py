@@ -11,7 +11,7 @@ from gateway import defaults
 from gateway.config import Route
 from gateway.domain.sources import SOURCES
 from gateway.domain.sources.base import Draft
-from gateway.domain.sources.providers.meta import lead_draft
+from gateway.domain.sources.providers.meta import MetaSettings, lead_draft
 from gateway.domain.sources.twins import Twin
 from gateway.store.store import Store
 from workers.meta.pages import MetaPages
@@ -33,17 +33,18 @@ class MetaReconciliation:
 
     def streams(self, route: Route) -> list[str]:
         """The route's forms, each with its own watermark: as configured, else the page's."""
-        if route.settings.get("forms"):
-            return list(route.settings["forms"])
-        return self.pages.forms(route.settings["graph_api_url"],
-                                route.settings["page_access_token"], route.settings["page_id"])
+        settings = MetaSettings.of(route.settings)
+        if settings.forms:
+            return list(settings.forms)
+        return self.pages.forms(settings.graph_api_url, settings.page_access_token,
+                                settings.page_id)
 
     def listing(self, route: Route, stream: str, *, since: int, until: int,
                 page_size: int = defaults.RECONCILE_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
         """Pages of the form's leads created after `since` and before `until` (unix s)."""
-        return self.pages.leads(route.settings["graph_api_url"],
-                                route.settings["page_access_token"], stream, since=since,
-                                until=until, page_size=page_size)
+        settings = MetaSettings.of(route.settings)
+        return self.pages.leads(settings.graph_api_url, settings.page_access_token, stream,
+                                since=since, until=until, page_size=page_size)
 
     def drafts(self, route: Route, item: dict[str, Any]) -> list[Draft]:
         """A listed lead as its webhook's drafts, the first usable one stored: the lead built
@@ -53,8 +54,8 @@ class MetaReconciliation:
         if not lead_id:
             return []
         known = {name: str(item[name]) for name in ("form_id", "ad_id") if item.get(name)}
-        if route.settings.get("page_id"):
-            known["page_id"] = route.settings["page_id"]
+        if page_id := MetaSettings.of(route.settings).page_id:
+            known["page_id"] = page_id
         return [lead_draft(lead_id, known, item),
                 Draft(event_id=lead_id, fields=known, enrich="meta")]
 

@@ -1,5 +1,7 @@
 """Provider adapters, by the `source` name routes use."""
 
+from typing import Any
+
 from gateway.domain.sources.base import Draft, Inbound, Sample, Source
 from gateway.domain.sources.providers.crm.gohighlevel import HighLevel
 from gateway.domain.sources.providers.crm.hubspot import HubSpot
@@ -19,7 +21,7 @@ from gateway.domain.sources.providers.typeform import Typeform
 from gateway.domain.sources.providers.unbounce import Unbounce
 from gateway.domain.sources.providers.webflow import Webflow
 
-SOURCES: dict[str, Source] = {source.name: source for source in (
+SOURCES: dict[str, Source[Any]] = {source.name: source for source in (
     Generic(), MetaLeadAds(), GoogleLeadForms(), Typeform(), Webflow(), Unbounce(), Jotform(),
     Tally(), Intercom(), LiveChat(), StandardWebhooks())}
 SOURCES.update({source.name: source for source in (CallRail(), Twilio(), Mailgun())})

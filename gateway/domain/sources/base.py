@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, overload
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema
 
-from gateway import defaults
 from gateway.domain.sources.enrichment import Enrichment
+from gateway.domain.sources.settings import (
+    RouteSchema,
+    RouteSettings,
+    UrlTokenSchema,
+    UrlTokenSettings,
+    build,
+)
 from gateway.encoding import dumps
-from gateway.errors import Ignored
+
+S = TypeVar("S", bound=RouteSettings)
 
 
 class Headers(Protocol):
@@ -85,76 +92,12 @@ def sample_contact(tag: str) -> dict[str, str]:
             "email": f"sample+{tag or 'lead'}@example.com", "phone": f"+1415555{digits}"}
 
 
-CHOSEN = validate.Length(min=defaults.CHOSEN_SECRET_MIN_CHARS)   # a secret the user picks
-
-
-def screen_call(settings: dict[str, Any], *, duration_s: float | None = None,
-                first_contact: bool | None = None) -> None:
-    """Ignored (counted as such) when the route skips this call or message: shorter than its
-    min_duration_s, or not a first contact under first_contact_only. A delivery that does not
-    say (no duration, no first-contact flag) is kept."""
-    shortest = settings.get("min_duration_s") or 0
-    if duration_s is not None and duration_s < shortest:
-        raise Ignored(f"call shorter than min_duration_s ({shortest} s)")
-    if settings.get("first_contact_only") and first_contact is False:
-        raise Ignored("not a first contact (first_contact_only)")
-
-
-class RouteSettings(Schema):
-    """Settings every route may carry; adapters extend this schema."""
-
-    class Meta:
-        unknown = RAISE
-
-    url_token = fields.String(validate=CHOSEN)
-    default_region = fields.String(load_default=defaults.DEFAULT_REGION,
-                                   validate=validate.Regexp(r"^[A-Z]{2}$"))
-
-
-class ReconcileSettings(Schema):
-    """A reconciling source's schedule: how often (0: off) and how young a lead is left alone."""
-
-    reconcile_every_min = fields.Integer(load_default=defaults.RECONCILE_EVERY_MIN,
-                                         validate=validate.Range(0, 24 * 60))
-    reconcile_grace_s = fields.Integer(load_default=defaults.RECONCILE_GRACE_S,
-                                       validate=validate.Range(0, 86_400))
-
-
-class UrlTokenSettings(RouteSettings):
-    """For providers that sign nothing: the secret URL token is the only credential."""
-
-    url_token = fields.String(required=True, validate=CHOSEN)
-
-
-class SecretSettings(RouteSettings):
-    """For providers that sign with one shared secret they generate (an app's secret)."""
-
-    secret = fields.String(required=True, validate=validate.Length(min=8))
-
-
-class ChosenSecretSettings(RouteSettings):
-    """For providers that sign with a secret the user picks when setting up the webhook."""
-
-    secret = fields.String(required=True, validate=CHOSEN)
-
-
-class MinDurationSettings(Schema):
-    """A call source's route option: calls shorter than this are ignored (0: none are)."""
-
-    min_duration_s = fields.Integer(load_default=0, validate=validate.Range(0, 86_400))
-
-
-class FirstContactSettings(Schema):
-    """A route option where the provider flags a first contact: ignore the rest."""
-
-    first_contact_only = fields.Boolean(load_default=False)
-
-
-class Source:
+class Source(Generic[S]):
     """A provider adapter: authenticate the raw request, parse it into drafts, answer."""
 
     name: ClassVar[str]
-    settings_schema: ClassVar[type[Schema]] = RouteSettings
+    settings_schema: ClassVar[type[Schema]] = RouteSchema   # validates the route's own keys
+    settings_type: type[S]                                    # what they are loaded into
     lead_defaults: ClassVar[dict[str, str]] = {"source_type": "form"}
     success_status: ClassVar[int] = 202
     enrichment: ClassVar[Enrichment | None] = None   # run by the worker before freezing
@@ -165,26 +108,30 @@ class Source:
     # (implemented on the worker side, workers/capabilities.py)
     lists_leads: ClassVar[bool] = False
 
-    def listing_needs(self, settings: dict[str, Any]) -> str:
+    def load_settings(self, raw: Mapping[str, Any]) -> S:
+        """The route's own keys, validated (marshmallow's ValidationError) and typed."""
+        return build(self.settings_type, self.settings_schema().load(raw))
+
+    def listing_needs(self, settings: S) -> str:
         """What the route lacks to list its leads ('' when nothing)."""
         return "" if self.lists_leads else f"{self.name} does not list its leads"
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: S) -> None:
         """Raise Unauthorized unless the request is the provider's."""
         raise NotImplementedError
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: S) -> list[Draft]:
         """The drafts in an authenticated delivery; raise BadRequest or Ignored."""
         raise NotImplementedError
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: S, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """The signature headers the provider sends with body (stamp: its timestamp header,
         msg_id: its message id, for schemes that sign them). The one signer of the scheme:
         verification, samples and tests all use it. Providers that sign nothing: none."""
         return {}
 
-    def answer(self, outcome: Outcome, inbound: Inbound, settings: dict[str, Any]) -> Answer:
+    def answer(self, outcome: Outcome, inbound: Inbound, settings: S) -> Answer:
         """The answer the provider counts as success: by default leadgate's JSON (status
         success_status when a lead was accepted, else 200)."""
         if outcome.ignored:
@@ -195,11 +142,11 @@ class Source:
                                           "duplicates": outcome.duplicates,
                                           "events": list(outcome.events)}))
 
-    def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+    def handshake(self, inbound: Inbound, settings: S) -> tuple[int, str] | None:
         """Answer a GET/HEAD check (status, text), or None when the provider has none."""
         return None
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: S, now: float, tag: str) -> Sample:
         """A delivery this provider would send, with ids and contact made unique by tag."""
         raise NotImplementedError
 
@@ -215,12 +162,13 @@ def _flask_json(value: Any) -> bytes:
     return (json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
-class UnsignedSource(Source):
+class UnsignedSource(Source[UrlTokenSettings]):
     """A provider that signs nothing: the route's URL token, checked before any source runs,
     is the only credential."""
 
-    settings_schema = UrlTokenSettings
+    settings_schema = UrlTokenSchema
+    settings_type = UrlTokenSettings
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: UrlTokenSettings) -> None:
         """Nothing to check beyond the route's URL token."""
         return None

@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
     from gateway.web.console import auth, errors, pages, views  # noqa: F401  (they join bp)
 
     server = app_context(app).config.server
-    secret = server_secret(server["secret_key"], server["admin_token"])
+    secret = server_secret(server.secret_key, server.admin_token)
     if secret:
         app.secret_key = derive(secret, SESSION_PURPOSE)
     app.session_interface = ConsoleSessions()

@@ -35,7 +35,7 @@ def client() -> str:
 def client_tag() -> str:
     """The client's address as a log line or key name may hold it: keyed by the server secret."""
     server = app_context().config.server
-    secret = server_secret(server["secret_key"], server["admin_token"]) or b""
+    secret = server_secret(server.secret_key, server.admin_token) or b""
     return hashed(client(), derive(secret, CLIENT_PURPOSE))
 
 
@@ -55,7 +55,7 @@ def check_csrf() -> None:
 @bp.before_request
 def _guard() -> Response | None:
     """Off without an admin token; signed-in only; CSRF on whatever changes state."""
-    if not app_context().config.server["admin_token"]:
+    if not app_context().config.server.admin_token:
         abort(404, "the console is disabled (set server.admin_token)")
     if request.endpoint in OPEN:
         if request.method == "POST":
@@ -90,7 +90,7 @@ def login() -> Any:
         log.warning("console sign-in refused: too many failures", extra={"client": tag})
         return render_template("login.html", error="Too many failed sign-ins: wait a few "
                                "minutes."), 429
-    expected = ctx.config.server["admin_token"]
+    expected = ctx.config.server.admin_token
     if not hmac.compare_digest(request.form.get("token", "").encode(), expected.encode()):
         log.warning("console sign-in failed", extra={"client": tag})
         return render_template("login.html", error="That is not the admin token."), 401

@@ -23,7 +23,7 @@ DEAD_PAGE = 500                    # dead letters listed on the page (oldest fir
 
 def _regions() -> list[str]:
     routes = app_context().config.routes.values()
-    return sorted({r.settings.get("default_region", "US") for r in routes})
+    return sorted({r.settings.default_region for r in routes})
 
 
 @bp.get("/")
@@ -111,7 +111,7 @@ def event(event_id: str) -> str:
                            warnings=read.masked_json(record.get("warnings")),
                            unmapped=read.masked_json(record.get("unmapped")),
                            replay_note=state.replay_note(store, config, record),
-                           retention_hours=config.server["record_retention_hours"])
+                           retention_hours=config.server.record_retention_hours)
 
 
 @bp.post("/events/<event_id>/reveal")

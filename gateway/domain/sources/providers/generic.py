@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.domain.sources.base import (
-    CHOSEN,
     Draft,
     Inbound,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
 )
 from gateway.domain.sources.recognize import Budget, flatten, recognize
+from gateway.domain.sources.settings import (
+    CHOSEN,
+    RouteSchema,
+    RouteSettings,
+)
 from gateway.domain.sources.signatures import (
     digest,
     matches_any,
@@ -30,7 +34,7 @@ from gateway.errors import BadRequest, Unauthorized, UnsupportedMediaType
 MAX_ITEMS = 1000
 
 
-class GenericSettings(RouteSettings):
+class GenericSchema(RouteSchema):
     """A generic route's settings: optional HMAC secret, header and encoding, event id path."""
 
     hmac_secret = fields.String(validate=CHOSEN)
@@ -45,48 +49,59 @@ class GenericSettings(RouteSettings):
                                   "url_token")
 
 
-class Generic(Source):
+@dataclass(frozen=True, kw_only=True)
+class GenericSettings(RouteSettings):
+    """A generic route's optional HMAC check and where its event id is read."""
+
+    hmac_secret: str = ""                 # '': no HMAC (the URL token authenticates)
+    hmac_header: str = "X-Signature"
+    hmac_encoding: str = "hex"            # hex | base64
+    event_id: str = ""                    # a dotted path into the JSON; '': a content hash
+
+
+class Generic(Source[GenericSettings]):
     """Any JSON or form poster, authenticated by URL token or HMAC signature."""
 
     name = "generic"
-    settings_schema = GenericSettings
+    settings_schema = GenericSchema
+    settings_type = GenericSettings
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: GenericSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """The HMAC header a sender would add (none without a secret)."""
-        if not settings.get("hmac_secret"):
+        if not settings.hmac_secret:
             return {}
-        return {settings["hmac_header"]: "sha256=" + digest(
-            settings["hmac_secret"], body, encoding=settings["hmac_encoding"])}
+        return {settings.hmac_header: "sha256=" + digest(
+            settings.hmac_secret, body, encoding=settings.hmac_encoding)}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: GenericSettings) -> None:
         """Check the configured HMAC header, if the route has a secret."""
-        if not settings.get("hmac_secret"):
+        if not settings.hmac_secret:
             return
-        header = settings["hmac_header"]
+        header = settings.hmac_header
         given = require_header(inbound.headers, header)
         given = "sha256=" + (given[7:] if given.lower().startswith("sha256=") else given)
         expected = self.sign(settings, inbound.body)[header]
-        if not matches_any(expected, [given], fold_case=settings["hmac_encoding"] == "hex"):
+        if not matches_any(expected, [given], fold_case=settings.hmac_encoding == "hex"):
             raise Unauthorized(f"{header} does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: GenericSettings) -> list[Draft]:
         """A JSON object or a list of them (bounded), each one lead draft."""
         body = parse_body(inbound)
         items = body if isinstance(body, list) else [body]
         if not items or len(items) > MAX_ITEMS or not all(isinstance(i, dict) for i in items):
             raise BadRequest(f"body must be an object or a list of 1 to {MAX_ITEMS} objects")
         budget = Budget.for_body(len(inbound.body))
-        return [json_draft(item, settings.get("event_id"), budget) for item in items]
+        return [json_draft(item, settings.event_id, budget) for item in items]
 
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: GenericSettings, now: float, tag: str) -> Sample:
         """A test delivery as a form would post it."""
         who = sample_contact(tag)
         item: dict[str, Any] = {"name": who["name"], "email": who["email"],
                                 "phone": who["phone"], "message": "Please call me back"}
-        if settings.get("event_id"):        # put a unique id where the route reads it
-            *parents, last = settings["event_id"].split(".")
+        if settings.event_id:        # put a unique id where the route reads it
+            *parents, last = settings.event_id.split(".")
             node = item
             for part in parents:
                 node = node.setdefault(part, {})

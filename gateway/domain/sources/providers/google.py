@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from gateway import defaults
 from gateway.domain.sources.base import (
-    CHOSEN,
     Draft,
     Inbound,
-    ReconcileSettings,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
+)
+from gateway.domain.sources.settings import (
+    CHOSEN,
+    ReconcileSchema,
+    ReconcileSettings,
+    RouteSchema,
+    RouteSettings,
 )
 from gateway.domain.sources.shape import scalar
 from gateway.domain.sources.signatures import parse_json, require_secret
@@ -40,7 +45,7 @@ CREDENTIALS = ("ads_customer_id", "developer_token", "oauth_client_id", "oauth_c
                "oauth_refresh_token")
 
 
-class GoogleSettings(RouteSettings, ReconcileSettings):
+class GoogleSchema(RouteSchema, ReconcileSchema):
     """A Google lead-form route's settings: its google_key, test leads, Ads API access."""
 
     google_key = fields.String(required=True, validate=CHOSEN)
@@ -82,36 +87,54 @@ class GoogleSettings(RouteSettings, ReconcileSettings):
         return data
 
 
-class GoogleLeadForms(Source):
+@dataclass(frozen=True, kw_only=True)
+class GoogleSettings(RouteSettings, ReconcileSettings):
+    """A Google route's key, and the Google Ads API credentials of its reconciliation."""
+
+    google_key: str
+    accept_test_leads: bool = False
+    ads_customer_id: str = ""             # digits only; '': no reconciliation
+    login_customer_id: str = ""
+    developer_token: str = ""
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+    oauth_refresh_token: str = ""
+    forms: tuple[str, ...] = ()           # (): every form of the account
+    ads_api_url: str = defaults.GOOGLE_ADS_API_URL
+    oauth_token_url: str = defaults.GOOGLE_OAUTH_TOKEN_URL
+
+
+class GoogleLeadForms(Source[GoogleSettings]):
     """Google Ads lead form webhooks, authenticated by the google_key in the body."""
 
     name = "google_lead_forms"
-    settings_schema = GoogleSettings
+    settings_schema = GoogleSchema
+    settings_type = GoogleSettings
     lead_defaults = {"source_type": "form", "source_platform": "google_ads"}
     success_status = 200        # Google's test button shows green on 200 only
     remembered = True           # the Ads API's id may differ from lead_id: match by gclid...
     lists_leads = True          # lead_form_submission_data through the Google Ads API
 
-    def listing_needs(self, settings: dict[str, Any]) -> str:
-        return "" if settings.get("ads_customer_id") else \
+    def listing_needs(self, settings: GoogleSettings) -> str:
+        return "" if settings.ads_customer_id else \
             f"{', '.join(CREDENTIALS)} (the Google Ads API's access)"
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: GoogleSettings) -> None:
         """Check the google_key that Google puts in the body."""
         body = _body(inbound)
         given = body.get("google_key", body.get("Google_key"))
-        require_secret(given, settings["google_key"], "google_key")
+        require_secret(given, settings.google_key, "google_key")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: GoogleSettings) -> list[Draft]:
         """The lead form's answers as one lead draft."""
         return [lead_draft(_body(inbound), settings)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: GoogleSettings, now: float, tag: str) -> Sample:
         """A test lead as Google's "send test data" posts it."""
         who = sample_contact(tag)
         body = {"lead_id": f"TeSter-{tag}-lead-submission", "api_version": "1.0",
                 "form_id": 349080077126, "campaign_id": 23729418209,
-                "google_key": settings["google_key"], "is_test": False,
+                "google_key": settings.google_key, "is_test": False,
                 "gcl_id": "Cj0KCQjw-sample-gclid", "adgroup_id": 195583084496,
                 "creative_id": 700000000001, "lead_submit_time": "2026-05-01T12:30:00Z",
                 "user_column_data": [
@@ -126,7 +149,7 @@ class GoogleLeadForms(Source):
         return Sample(json.dumps(body).encode(), {"Content-Type": "application/json"})
 
 
-def lead_draft(body: dict[str, Any], settings: dict[str, Any]) -> Draft:
+def lead_draft(body: dict[str, Any], settings: GoogleSettings) -> Draft:
     """The draft of one lead in the webhook's shape (reconciliation maps the Ads API's
     submissions to this shape too, so both ways give the same lead)."""
     lead_id = body.get("lead_id")
@@ -147,7 +170,7 @@ def lead_draft(body: dict[str, Any], settings: dict[str, Any]) -> Draft:
             values[str(column_name)] = value
         if column_id in CONTACT_COLUMNS and value not in (None, ""):
             roles.setdefault(CONTACT_COLUMNS[column_id], (str(column_id), value))
-    test = body.get("is_test") is True and not settings["accept_test_leads"]
+    test = body.get("is_test") is True and not settings.accept_test_leads
     return Draft(event_id=str(lead_id), lead=_contact(roles), fields=values,
                  used={column for column, _ in roles.values()}, test=test)
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gateway.domain.sources.base import (
     Draft,
     Inbound,
     Sample,
-    SecretSettings,
     Source,
     sample_contact,
 )
 from gateway.domain.sources.recognize import Budget, flatten, recognize
+from gateway.domain.sources.settings import (
+    SecretSchema,
+    SecretSettings,
+)
 from gateway.domain.sources.shape import part, scalar
 from gateway.domain.sources.signatures import (
     digest,
@@ -29,31 +31,32 @@ CONVERSATION_TOPICS = ("conversation.user.created",)
 CONTACT_KEYS = {"name": "contact_name", "email": "contact_email", "phone": "contact_phone"}
 
 
-class Intercom(Source):
+class Intercom(Source[SecretSettings]):
     """Intercom's contact and conversation notifications, signed with the app's secret."""
 
     name = "intercom"
-    settings_schema = SecretSettings
+    settings_schema = SecretSchema
+    settings_type = SecretSettings
     lead_defaults = {"source_type": "chat"}
     success_status = 200
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: SecretSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Intercom's X-Hub-Signature: HMAC-SHA1 of the body."""
-        return {"X-Hub-Signature": "sha1=" + digest(settings["secret"], body, algorithm="sha1")}
+        return {"X-Hub-Signature": "sha1=" + digest(settings.secret, body, algorithm="sha1")}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: SecretSettings) -> None:
         """Check X-Hub-Signature against the body."""
         given = require_header(inbound.headers, "X-Hub-Signature")
         expected = self.sign(settings, inbound.body)["X-Hub-Signature"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature does not match the body")
 
-    def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+    def handshake(self, inbound: Inbound, settings: SecretSettings) -> tuple[int, str] | None:
         """Answer Intercom's HEAD request that validates a new endpoint."""
         return 200, ""      # Intercom validates a new endpoint URL with a HEAD request
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: SecretSettings) -> list[Draft]:
         """A contact.lead.created notification as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or body.get("type") != "notification_event":
@@ -81,7 +84,7 @@ class Intercom(Source):
                                                                 "item": item.get("id")})
         return [Draft(event_id=str(notification), lead=lead, fields=values, used=used)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: SecretSettings, now: float, tag: str) -> Sample:
         """A contact.lead.created notification as Intercom sends it."""
         who = sample_contact(tag)
         body = json.dumps({

@@ -14,6 +14,7 @@ from gateway.domain.sources.base import (
     sample_contact,
 )
 from gateway.domain.sources.recognize import canonical, recognize
+from gateway.domain.sources.settings import UrlTokenSettings
 from gateway.domain.sources.signatures import parse_json, parse_multipart
 from gateway.errors import BadRequest, UnsupportedMediaType
 
@@ -28,7 +29,7 @@ class Jotform(UnsignedSource):
 
     name = "jotform"
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: UrlTokenSettings) -> list[Draft]:
         """Jotform's multipart submission as one lead draft."""
         if inbound.mimetype != "multipart/form-data":
             raise UnsupportedMediaType("Jotform posts multipart/form-data")
@@ -53,7 +54,7 @@ class Jotform(UnsignedSource):
         used = {slug_of.get(slug) or slug_of.get(slug.split(".")[0], slug) for slug in used_slugs}
         return [Draft(event_id=submission_id, lead=lead, fields=values, used=used)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: UrlTokenSettings, now: float, tag: str) -> Sample:
         """A submission as Jotform posts it (multipart, rawRequest JSON)."""
         who = sample_contact(tag)
         raw = {"slug": "submit/243231271343446", "q3_name": {"first": who["first"],

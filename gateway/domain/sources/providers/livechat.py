@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import fields
 
 from gateway.domain.sources.base import (
-    CHOSEN,
     Draft,
     Inbound,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
+)
+from gateway.domain.sources.settings import (
+    CHOSEN,
+    RouteSchema,
+    RouteSettings,
 )
 from gateway.domain.sources.shape import member, part, scalar
 from gateway.domain.sources.signatures import parse_json, require_secret
@@ -25,26 +29,34 @@ CUSTOMER_KEYS = {"name": "contact_name", "email": "contact_email",
 FORM_TYPES = {"name": "contact_name", "email": "contact_email", "phone": "contact_phone"}
 
 
-class LiveChatSettings(RouteSettings):
+class LiveChatSchema(RouteSchema):
     """A LiveChat route's settings: the webhook's secret key."""
 
     secret_key = fields.String(required=True, validate=CHOSEN)
 
 
-class LiveChat(Source):
+@dataclass(frozen=True, kw_only=True)
+class LiveChatSettings(RouteSettings):
+    """The secret key LiveChat puts in each webhook's body."""
+
+    secret_key: str
+
+
+class LiveChat(Source[LiveChatSettings]):
     """LiveChat's incoming_chat webhooks: the customer and the pre-chat form."""
 
     name = "livechat"
-    settings_schema = LiveChatSettings
+    settings_schema = LiveChatSchema
+    settings_type = LiveChatSettings
     lead_defaults = {"source_type": "chat"}
     success_status = 200
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: LiveChatSettings) -> None:
         """Check the secret_key that LiveChat puts in the body."""
         body = _body(inbound)
-        require_secret(body.get("secret_key"), settings["secret_key"], "secret_key")
+        require_secret(body.get("secret_key"), settings.secret_key, "secret_key")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: LiveChatSettings) -> list[Draft]:
         """An incoming_chat's pre-chat form as one lead draft."""
         body = _body(inbound)
         if body.get("action") != "incoming_chat":
@@ -78,12 +90,12 @@ class LiveChat(Source):
         event = f"{chat['id']}:{'' if thread_id is None else thread_id}"
         return [Draft(event_id=event, lead=lead, fields=values, used=used)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: LiveChatSettings, now: float, tag: str) -> Sample:
         """An incoming_chat webhook as LiveChat sends it."""
         who = sample_contact(tag)
         customer_id = "b7eff798-f8df-4364-8059-649c35c9ed0c"
         body = json.dumps({
-            "webhook_id": "f8a7c1e2b3d4", "secret_key": settings["secret_key"],
+            "webhook_id": "f8a7c1e2b3d4", "secret_key": settings.secret_key,
             "action": "incoming_chat", "organization_id": "390e44e6-f1e6-0368c-z6ddb-74g14508c2ex",
             "payload": {"chat": {
                 "id": f"PJ0{tag.upper()}",

@@ -9,21 +9,26 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import fields, validate
 
 from gateway.domain.sources.base import (
-    CHOSEN,
     Draft,
     Inbound,
-    ReconcileSettings,
     Sample,
-    SecretSettings,
     Source,
 )
 from gateway.domain.sources.providers.meta_leads import GraphLeads
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.settings import (
+    CHOSEN,
+    ReconcileSchema,
+    ReconcileSettings,
+    SecretSchema,
+    SecretSettings,
+)
 from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.domain.urls import require_tls
@@ -35,7 +40,7 @@ MAX_CHALLENGE = 256
 PAREN = re.compile(r"\(.*$")
 
 
-class MetaSettings(SecretSettings, ReconcileSettings):
+class MetaSchema(SecretSchema, ReconcileSchema):
     """A Meta route's settings: app secret, verify token, page token, Graph API, reconciling."""
 
     verify_token = fields.String(required=True, validate=CHOSEN)
@@ -49,19 +54,32 @@ class MetaSettings(SecretSettings, ReconcileSettings):
     app_access_token = fields.String(validate=validate.Length(min=8))
 
 
-class MetaLeadAds(Source):
+@dataclass(frozen=True, kw_only=True)
+class MetaSettings(SecretSettings, ReconcileSettings):
+    """A Meta route's app secret, handshake token, page token, and what it reconciles."""
+
+    verify_token: str
+    page_access_token: str
+    graph_api_url: str = GRAPH_API_URL
+    page_id: str = ""
+    forms: tuple[str, ...] = ()
+    app_access_token: str = ""
+
+
+class MetaLeadAds(Source[MetaSettings]):
     """Meta Lead Ads leadgen notifications; the leads themselves come from the Graph API."""
 
     name = "meta_lead_ads"
-    settings_schema = MetaSettings
+    settings_schema = MetaSchema
+    settings_type = MetaSettings
     lead_defaults = {"source_type": "form", "source_platform": "meta_ads"}
     success_status = 200       # Meta asks for 200 OK to every notification
     lists_leads = True         # each form's leads through the Graph API
 
-    def listing_needs(self, settings: dict[str, Any]) -> str:
-        return "" if settings.get("page_id") or settings.get("forms") else "page_id or forms"
+    def listing_needs(self, settings: MetaSettings) -> str:
+        return "" if settings.page_id or settings.forms else "page_id or forms"
 
-    def handshake(self, inbound: Inbound, settings: dict[str, Any]) -> tuple[int, str] | None:
+    def handshake(self, inbound: Inbound, settings: MetaSettings) -> tuple[int, str] | None:
         """Answer Meta's subscription check (hub.challenge) when the verify token matches."""
         mode = inbound.query.get("hub.mode")
         if mode is None:
@@ -69,25 +87,25 @@ class MetaLeadAds(Source):
         token = inbound.query.get("hub.verify_token", "")
         challenge = inbound.query.get("hub.challenge", "")
         if mode != "subscribe" or not hmac.compare_digest(token.encode(),
-                                                          settings["verify_token"].encode()):
+                                                          settings.verify_token.encode()):
             return 403, "hub.verify_token does not match"
         if not challenge or len(challenge) > MAX_CHALLENGE:
             return 400, "hub.challenge is missing"
         return 200, challenge
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: MetaSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Meta's X-Hub-Signature-256: HMAC-SHA256 of the body."""
-        return {"X-Hub-Signature-256": "sha256=" + digest(settings["secret"], body)}
+        return {"X-Hub-Signature-256": "sha256=" + digest(settings.secret, body)}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: MetaSettings) -> None:
         """Check X-Hub-Signature-256 against the body."""
         given = require_header(inbound.headers, "X-Hub-Signature-256")
         expected = self.sign(settings, inbound.body)["X-Hub-Signature-256"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("X-Hub-Signature-256 does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: MetaSettings) -> list[Draft]:
         """Each leadgen change: a draft to complete from the Graph API."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
@@ -111,7 +129,7 @@ class MetaLeadAds(Source):
             raise Ignored(f"no leadgen change in this {body.get('object', 'webhook')!r} delivery")
         return list(drafts.values())
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: MetaSettings, now: float, tag: str) -> Sample:
         """A leadgen webhook as Meta sends it."""
         lead_id = int(tag or "1", 16) % 10**15 + 10**15      # a 16-digit id, as Meta's are
         body = json.dumps({"object": "page", "entry": [{

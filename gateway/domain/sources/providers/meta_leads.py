@@ -18,15 +18,18 @@ STORED = ("lead", "warnings", "unmapped")
 class GraphLeads:
     """Read each lead by id (many per call); a lead Meta says is gone is set aside."""
 
-    url_setting, token_setting = "graph_api_url", "page_access_token"   # the route's settings
-
     def __init__(self, draft: Callable[[str, dict[str, Any], dict[str, Any]], Draft],
                  defaults: dict[str, str]):
         self.draft, self.defaults = draft, defaults
 
+    def access(self, settings: Any) -> tuple[str, str]:
+        """The API's base URL and the access token, from the route's settings."""
+        return settings.graph_api_url, settings.page_access_token
+
     def run(self, route: Any, events: Events, fetch: Fetch) -> Enriched:
         """The events' lead records; Graph failures of the whole route raise."""
-        fetched = fetch(route.settings[self.url_setting], route.settings[self.token_setting],
+        url, token = self.access(route.settings)
+        fetched = fetch(url, token,
                         [e.provider_id for e in events])
         found = Enriched()
         for event in events:

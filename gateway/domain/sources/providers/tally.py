@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from gateway.domain.sources.base import (
-    ChosenSecretSettings,
     Draft,
     Inbound,
     Sample,
@@ -14,6 +13,10 @@ from gateway.domain.sources.base import (
     sample_contact,
 )
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.settings import (
+    ChosenSecretSchema,
+    SecretSettings,
+)
 from gateway.domain.sources.shape import SCALAR, member, objects, scalar
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -22,24 +25,25 @@ CONTACT = "\0contact"      # marks a field that is a contact by its type
 CONTACT_TYPES = {"INPUT_EMAIL": "contact_email", "INPUT_PHONE_NUMBER": "contact_phone"}
 
 
-class Tally(Source):
+class Tally(Source[SecretSettings]):
     """Tally's FORM_RESPONSE webhooks, signed with the route's secret."""
 
     name = "tally"
-    settings_schema = ChosenSecretSettings
+    settings_schema = ChosenSecretSchema
+    settings_type = SecretSettings
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: SecretSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Tally's Tally-Signature: base64 HMAC-SHA256 of the body."""
-        return {"Tally-Signature": digest(settings["secret"], body, encoding="base64")}
+        return {"Tally-Signature": digest(settings.secret, body, encoding="base64")}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: SecretSettings) -> None:
         """Check Tally-Signature against the body."""
         given = require_header(inbound.headers, "Tally-Signature")
         if not matches_any(self.sign(settings, inbound.body)["Tally-Signature"], [given]):
             raise Unauthorized("Tally-Signature does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: SecretSettings) -> list[Draft]:
         """A FORM_RESPONSE's fields as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or not scalar(body, "eventId", "eventId"):
@@ -68,7 +72,7 @@ class Tally(Source):
         return [Draft(event_id=str(body["eventId"]), lead=lead, fields=values, used=used)]
 
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: SecretSettings, now: float, tag: str) -> Sample:
         """A FORM_RESPONSE delivery as Tally sends it."""
         who = sample_contact(tag)
         body = json.dumps({"eventId": f"a4cb511e-{tag}", "eventType": "FORM_RESPONSE",

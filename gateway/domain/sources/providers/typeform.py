@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import fields
 
 from gateway.domain.sources.base import (
-    ChosenSecretSettings,
     Draft,
     Inbound,
     Sample,
@@ -16,6 +16,10 @@ from gateway.domain.sources.base import (
     sample_contact,
 )
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.settings import (
+    ChosenSecretSchema,
+    SecretSettings,
+)
 from gateway.domain.sources.shape import member, objects, scalar
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -23,38 +27,46 @@ from gateway.errors import BadRequest, Ignored, Unauthorized
 VALUE_KEYS = ("text", "email", "phone_number", "number", "boolean", "date", "url", "file_url")
 
 
-class TypeformSettings(ChosenSecretSettings):
+class TypeformSchema(ChosenSecretSchema):
     """A Typeform route's settings: its secret, and whether partial responses count."""
 
     accept_partial = fields.Boolean(load_default=False)
 
 
-class Typeform(Source):
+@dataclass(frozen=True, kw_only=True)
+class TypeformSettings(SecretSettings):
+    """The secret the user picked, and whether partial responses count."""
+
+    accept_partial: bool = False
+
+
+class Typeform(Source[TypeformSettings]):
     """Typeform's form_response webhooks, signed with the route's secret."""
 
     name = "typeform"
-    settings_schema = TypeformSettings
+    settings_schema = TypeformSchema
+    settings_type = TypeformSettings
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: TypeformSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Typeform's Typeform-Signature: sha256= and the base64 HMAC of the body."""
-        return {"Typeform-Signature": "sha256=" + digest(settings["secret"], body,
+        return {"Typeform-Signature": "sha256=" + digest(settings.secret, body,
                                                          encoding="base64")}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: TypeformSettings) -> None:
         """Check Typeform-Signature against the body."""
         given = require_header(inbound.headers, "Typeform-Signature")
         expected = self.sign(settings, inbound.body)["Typeform-Signature"]
         if not matches_any(expected, [given]):
             raise Unauthorized("Typeform-Signature does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: TypeformSettings) -> list[Draft]:
         """A form_response's answers as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict) or not isinstance(body.get("form_response"), dict):
             raise BadRequest("not a Typeform delivery: no form_response")
         kind = body.get("event_type")
-        if kind == "form_response_partial" and not settings["accept_partial"]:
+        if kind == "form_response_partial" and not settings.accept_partial:
             raise Ignored("partial response (accept_partial is off)")
         if kind not in ("form_response", "form_response_partial"):
             raise Ignored(f"event_type {kind!r} carries no lead")
@@ -72,7 +84,7 @@ class Typeform(Source):
         return [Draft(event_id=str(body["event_id"]), lead=lead, fields=answers, used=used)]
 
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: TypeformSettings, now: float, tag: str) -> Sample:
         """A form_response delivery as Typeform sends it."""
         who = sample_contact(tag)
         body = json.dumps({"event_id": f"01HZX3V5N6S7{tag.upper()}", "event_type": "form_response",

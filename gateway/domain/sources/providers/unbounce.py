@@ -14,6 +14,7 @@ from gateway.domain.sources.base import (
     sample_contact,
 )
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.settings import UrlTokenSettings
 from gateway.domain.sources.signatures import parse_form, parse_json, stable_hash
 from gateway.errors import BadRequest, UnsupportedMediaType
 
@@ -25,7 +26,7 @@ class Unbounce(UnsignedSource):
 
     name = "unbounce"
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: UrlTokenSettings) -> list[Draft]:
         """Unbounce's form post (the lead as JSON in its data.json field) as one lead draft."""
         if inbound.mimetype != "application/x-www-form-urlencoded":
             raise UnsupportedMediaType("Unbounce posts application/x-www-form-urlencoded")
@@ -47,7 +48,7 @@ class Unbounce(UnsignedSource):
         lead, used = recognize(values)
         return [Draft(event_id=stable_hash(identity), lead=lead, fields=values, used=used)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: UrlTokenSettings, now: float, tag: str) -> Sample:
         """A form submission as Unbounce posts it."""
         who = sample_contact(tag)
         page_id = "7648177d-7323-4330-b4f9-9951a52138b6"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -10,12 +11,15 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from gateway.domain.sources.base import (
     Draft,
     Inbound,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
 )
 from gateway.domain.sources.recognize import recognize
+from gateway.domain.sources.settings import (
+    RouteSchema,
+    RouteSettings,
+)
 from gateway.domain.sources.shape import part
 from gateway.domain.sources.signatures import (
     check_timestamp,
@@ -28,7 +32,7 @@ from gateway.domain.sources.signatures import (
 from gateway.errors import BadRequest, Ignored, Unauthorized
 
 
-class WebflowSettings(RouteSettings):
+class WebflowSchema(RouteSchema):
     """A Webflow route's settings: its signing secret and timestamp tolerance."""
 
     secret = fields.String(validate=validate.Length(min=8))
@@ -41,33 +45,42 @@ class WebflowSettings(RouteSettings):
                                   "url_token (dashboard-made webhooks are unsigned)", "secret")
 
 
-class Webflow(Source):
+@dataclass(frozen=True, kw_only=True)
+class WebflowSettings(RouteSettings):
+    """The site's webhook secret ('': the URL token authenticates) and timestamp tolerance."""
+
+    secret: str = ""
+    tolerance_s: int = 300
+
+
+class Webflow(Source[WebflowSettings]):
     """Webflow's form_submission webhooks, signed with the site's secret."""
 
     name = "webflow"
-    settings_schema = WebflowSettings
+    settings_schema = WebflowSchema
+    settings_type = WebflowSettings
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: WebflowSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Webflow's timestamp and signature headers (none without a secret)."""
-        if not settings.get("secret"):
+        if not settings.secret:
             return {}
         return {"x-webflow-timestamp": stamp,
-                "x-webflow-signature": digest(settings["secret"], stamp.encode() + b":" + body)}
+                "x-webflow-signature": digest(settings.secret, stamp.encode() + b":" + body)}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: WebflowSettings) -> None:
         """Check Webflow's signature and timestamp, if the route has a secret."""
-        if not settings.get("secret"):
+        if not settings.secret:
             return      # the URL token, checked before any source runs, is the credential
         stamp = require_header(inbound.headers, "x-webflow-timestamp")
         given = require_header(inbound.headers, "x-webflow-signature")
         millis = parse_stamp(stamp, "x-webflow-timestamp", "a time in milliseconds")
-        check_timestamp(millis / 1000, inbound.now, settings["tolerance_s"], "x-webflow-timestamp")
+        check_timestamp(millis / 1000, inbound.now, settings.tolerance_s, "x-webflow-timestamp")
         expected = self.sign(settings, inbound.body, stamp=stamp)["x-webflow-signature"]
         if not matches_any(expected, [given], fold_case=True):
             raise Unauthorized("x-webflow-signature does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: WebflowSettings) -> list[Draft]:
         """A form_submission's data as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict):
@@ -93,7 +106,7 @@ class Webflow(Source):
         lead, used = recognize({k: v for k, v in values.items() if k in data})
         return [Draft(event_id=str(submission_id), lead=lead, fields=values, used=used)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: WebflowSettings, now: float, tag: str) -> Sample:
         """A form_submission as Webflow sends it."""
         who = sample_contact(tag)
         body = json.dumps({"triggerType": "form_submission", "payload": {

@@ -13,6 +13,7 @@ import base64
 import binascii
 import functools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -23,12 +24,12 @@ from marshmallow import ValidationError, fields, validates_schema
 from gateway.domain.sources.base import (
     Draft,
     Inbound,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
 )
 from gateway.domain.sources.recognize import flatten, recognize
+from gateway.domain.sources.settings import RouteSchema, RouteSettings
 from gateway.domain.sources.shape import scalar
 from gateway.domain.sources.signatures import parse_json
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -64,8 +65,8 @@ def _key_of(kind: type) -> Any:
     return check
 
 
-class HighLevelSettings(RouteSettings):
-    """A HighLevel route's keys: its public keys (Ed25519, legacy RSA) and URL token."""
+class HighLevelSchema(RouteSchema):
+    """The schema of HighLevelSettings: a key or the URL token is required."""
 
     public_key = fields.String(validate=_key_of(ed25519.Ed25519PublicKey))
     rsa_public_key = fields.String(validate=_key_of(rsa.RSAPublicKey))
@@ -77,27 +78,37 @@ class HighLevelSettings(RouteSettings):
                                   "url_token (workflow webhooks)", "public_key")
 
 
-class HighLevel(Source):
+@dataclass(frozen=True, kw_only=True)
+class HighLevelSettings(RouteSettings):
+    """A HighLevel route's keys: its public keys (Ed25519, legacy RSA) and URL token."""
+
+    public_key: str = ""                  # PEM; '': app webhooks are not taken
+    rsa_public_key: str = ""              # PEM; '': legacy RSA signatures are not taken
+
+
+class HighLevel(Source[HighLevelSettings]):
     """HighLevel's ContactCreate app webhooks and workflow "Webhook" actions."""
 
     name = "gohighlevel"
-    settings_schema = HighLevelSettings
+    settings_schema = HighLevelSchema
+    settings_type = HighLevelSettings
     lead_defaults = {"source_type": "form", "source_platform": "ghl"}
     success_status = 200
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: HighLevelSettings) -> None:
         """A signature HighLevel's public key verifies, else (workflow webhooks) the URL token
         the intake checked already; a signature that is sent must verify."""
-        for header, setting in ((ED25519_HEADER, "public_key"), (RSA_HEADER, "rsa_public_key")):
-            if (sent := inbound.headers.get(header)) and settings.get(setting):
-                return verify(public_key(settings[setting]), sent, inbound.body, header)
+        for header, pem in ((ED25519_HEADER, settings.public_key),
+                            (RSA_HEADER, settings.rsa_public_key)):
+            if (sent := inbound.headers.get(header)) and pem:
+                return verify(public_key(pem), sent, inbound.body, header)
         if any(inbound.headers.get(h) for h in (ED25519_HEADER, RSA_HEADER)) or \
-                not settings.get("url_token"):
+                not settings.url_token:
             raise Unauthorized(f"no {ED25519_HEADER} (or {RSA_HEADER}) this route's public key "
                                "verifies")
         return None
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: HighLevelSettings) -> list[Draft]:
         """A ContactCreate event or a workflow webhook's contact: one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict):
@@ -111,7 +122,7 @@ class HighLevel(Source):
         kept = {k: body[k] for k in WORKFLOW_KEPT if k in body}
         return [contact_draft(kept, "contact_id", "contact_source", body)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: HighLevelSettings, now: float, tag: str) -> Sample:
         """A workflow "Webhook" action's delivery (HighLevel's private key, which signs app
         webhooks, is HighLevel's alone)."""
         body = json.dumps(workflow_sample(tag)).encode()

@@ -13,6 +13,7 @@ The contact's id is the event id, so both paths and HubSpot's retries are one le
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,7 +23,6 @@ from gateway import defaults
 from gateway.domain.sources.base import (
     Draft,
     Inbound,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
@@ -32,6 +32,7 @@ from gateway.domain.sources.providers.crm.hubspot_contacts import (
     contact_draft,
     enriched_draft,
 )
+from gateway.domain.sources.settings import RouteSchema, RouteSettings
 from gateway.domain.sources.shape import scalar
 from gateway.domain.sources.signatures import (
     check_timestamp,
@@ -54,8 +55,8 @@ EVENT_FIELDS = ("portalId", "occurredAt", "changeSource", "subscriptionType", "s
 MAX_EVENTS = 100
 
 
-class HubSpotSettings(RouteSettings):
-    """A HubSpot route's app secret, public URL and CRM access token."""
+class HubSpotSchema(RouteSchema):
+    """The schema of HubSpotSettings: a client secret (with the public URL) or a URL token."""
 
     client_secret = fields.String(validate=validate.Length(min=8))
     public_url = fields.URL(require_tld=False, schemes={"http", "https"})
@@ -74,40 +75,52 @@ class HubSpotSettings(RouteSettings):
                                   "public_url")
 
 
-class HubSpot(Source):
+@dataclass(frozen=True, kw_only=True)
+class HubSpotSettings(RouteSettings):
+    """A HubSpot route's app secret, public URL and CRM access token."""
+
+    client_secret: str = ""               # '': workflow webhooks by URL token only
+    public_url: str = ""                  # the URL HubSpot calls (set with client_secret)
+    access_token: str = ""                # '': created contacts cannot be read
+    api_url: str = API_URL
+    tolerance_s: int = defaults.HUBSPOT_TOLERANCE_S
+
+
+class HubSpot(Source[HubSpotSettings]):
     """HubSpot's contact creations (read from its CRM API) and workflow webhooks."""
 
     name = "hubspot"
-    settings_schema = HubSpotSettings
+    settings_schema = HubSpotSchema
+    settings_type = HubSpotSettings
     lead_defaults = {"source_type": "form", "source_platform": "hubspot"}
     success_status = 200
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: HubSpotSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """HubSpot's v3 signature of a POST of body to the route's public URL at stamp (ms)."""
-        if not settings.get("client_secret"):
+        if not settings.client_secret:
             return {}
-        uri = signed_uri(settings["public_url"])
+        uri = signed_uri(settings.public_url)
         message = b"POST" + uri.encode() + body + stamp.encode()
-        return {SIGNATURE: digest(settings["client_secret"], message, encoding="base64"),
+        return {SIGNATURE: digest(settings.client_secret, message, encoding="base64"),
                 STAMP: stamp}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: HubSpotSettings) -> None:
         """Check X-HubSpot-Signature-v3 and its timestamp; a route with a URL token (checked by
         the intake) also takes unsigned workflow webhooks."""
-        if not inbound.headers.get(SIGNATURE) and settings.get("url_token"):
+        if not inbound.headers.get(SIGNATURE) and settings.url_token:
             return
-        if not settings.get("client_secret"):
+        if not settings.client_secret:
             raise Unauthorized("a signed delivery, and this route has no client_secret")
         given = require_header(inbound.headers, SIGNATURE)
         stamp = require_header(inbound.headers, STAMP)
         millis = parse_stamp(stamp, STAMP, "milliseconds")
-        check_timestamp(millis / 1000, inbound.now, settings["tolerance_s"], STAMP)
+        check_timestamp(millis / 1000, inbound.now, settings.tolerance_s, STAMP)
         expected = self.sign(settings, inbound.body, stamp=stamp)[SIGNATURE]
         if not matches_any(expected, [given]):
             raise Unauthorized(f"{SIGNATURE} does not match the request")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: HubSpotSettings) -> list[Draft]:
         """Webhooks API events (a list): contacts to read; a workflow webhook (an object): the
         contact it carries."""
         body = parse_json(inbound.body)
@@ -117,11 +130,11 @@ class HubSpot(Source):
             return [contact_draft(body)]
         raise BadRequest("not a HubSpot webhook: neither a list of events nor a contact")
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: HubSpotSettings, now: float, tag: str) -> Sample:
         """A Webhooks API contact creation when the route reads contacts, else a workflow
         "Send a webhook" delivery with every contact property; signed when the route signs."""
         contact = 51_000 + int(tag or "1", 16) % 10**9
-        body = json.dumps(contact_event(tag, now, contact) if settings.get("access_token")
+        body = json.dumps(contact_event(tag, now, contact) if settings.access_token
                           else workflow_sample(tag, now)).encode()
         return Sample(body, {"Content-Type": "application/json",
                              **self.sign(settings, body, stamp=str(int(now * 1000)))})
@@ -134,7 +147,7 @@ def signed_uri(url: str) -> str:
     return url
 
 
-def created_contacts(events: list[Any], settings: dict[str, Any]) -> list[Draft]:
+def created_contacts(events: list[Any], settings: HubSpotSettings) -> list[Draft]:
     """Each contact creation among the events: a draft the worker completes from the CRM API."""
     if len(events) > MAX_EVENTS or not all(isinstance(e, dict) for e in events):
         raise BadRequest(f"a HubSpot delivery is a list of up to {MAX_EVENTS} event objects")
@@ -152,7 +165,7 @@ def created_contacts(events: list[Any], settings: dict[str, Any]) -> list[Draft]
                                                  enrich="hubspot"))
     if not drafts:
         raise Ignored("no contact creation among these HubSpot events")
-    if not settings.get("access_token"):
+    if not settings.access_token:
         raise BadRequest("this hubspot route has no access_token to read the created contacts")
     return list(drafts.values())
 

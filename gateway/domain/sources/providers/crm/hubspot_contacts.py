@@ -58,7 +58,9 @@ class HubSpotContacts(GraphLeads):
     """Read each created contact by id from the CRM API, as Meta's leads are read from Graph;
     a contact HubSpot says does not exist is set aside."""
 
-    url_setting, token_setting = "api_url", "access_token"
+    def access(self, settings: Any) -> tuple[str, str]:
+        """HubSpot's API URL and the private app's access token."""
+        return settings.api_url, settings.access_token
 
 
 def enriched_draft(contact_id: str, known: dict[str, Any], contact: dict[str, Any]) -> Draft:

@@ -9,6 +9,7 @@ are one lead.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +20,11 @@ from gateway.domain.sources.base import (
     Draft,
     Inbound,
     Sample,
-    SecretSettings,
     Source,
     sample_contact,
 )
 from gateway.domain.sources.recognize import flatten, recognize
+from gateway.domain.sources.settings import SecretSchema, SecretSettings
 from gateway.domain.sources.shape import member, scalar
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -33,33 +34,41 @@ KEPT = ("id", "email", "phone", "first_name", "last_name", "created_at", "tags",
         "default_address", "email_marketing_consent")
 
 
-class ShopifySettings(SecretSettings):
-    """A Shopify route's app secret, and whether a new customer's first order is a lead."""
+class ShopifySchema(SecretSchema):
+    """The schema of ShopifySettings."""
 
     orders = fields.Boolean(load_default=False)     # orders/create of a new customer is a lead
 
 
-class Shopify(Source):
+@dataclass(frozen=True, kw_only=True)
+class ShopifySettings(SecretSettings):
+    """A Shopify route's app secret, and whether a new customer's first order is a lead."""
+
+    orders: bool = False
+
+
+class Shopify(Source[ShopifySettings]):
     """Shopify's customers/create (and, per route, a new customer's orders/create)."""
 
     name = "shopify"
-    settings_schema = ShopifySettings
+    settings_schema = ShopifySchema
+    settings_type = ShopifySettings
     lead_defaults = {"source_type": "form", "source_platform": "shopify"}
     success_status = 200        # any 2xx within 5 s; Shopify retries anything else
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: ShopifySettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Shopify's X-Shopify-Hmac-Sha256: the base64 HMAC-SHA256 of the body."""
-        return {"X-Shopify-Hmac-Sha256": digest(settings["secret"], body, encoding="base64")}
+        return {"X-Shopify-Hmac-Sha256": digest(settings.secret, body, encoding="base64")}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: ShopifySettings) -> None:
         """Check X-Shopify-Hmac-Sha256 against the raw body."""
         given = require_header(inbound.headers, "X-Shopify-Hmac-Sha256")
         expected = self.sign(settings, inbound.body)["X-Shopify-Hmac-Sha256"]
         if not matches_any(expected, [given]):
             raise Unauthorized("X-Shopify-Hmac-Sha256 does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: ShopifySettings) -> list[Draft]:
         """A new customer as one lead draft, keyed by the customer's id."""
         topic = inbound.headers.get("X-Shopify-Topic", "")
         body = parse_json(inbound.body)
@@ -67,13 +76,13 @@ class Shopify(Source):
             raise BadRequest("not a Shopify webhook: the body is not an object")
         if topic == CUSTOMER_TOPIC:
             customer = body
-        elif topic == ORDER_TOPIC and settings["orders"]:
+        elif topic == ORDER_TOPIC and settings.orders:
             customer = new_customer(body)
         else:
             raise Ignored(f"topic {topic!r} carries no lead for this route")
         return [customer_draft(customer, inbound.headers.get("X-Shopify-Shop-Domain", ""))]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: ShopifySettings, now: float, tag: str) -> Sample:
         """A customers/create webhook as Shopify sends it."""
         body = json.dumps(sample_customer(tag, now)).encode()
         return Sample(body, {"Content-Type": "application/json", **shopify_headers(

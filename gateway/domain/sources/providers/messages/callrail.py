@@ -4,20 +4,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.sources.base import (
     Draft,
-    FirstContactSettings,
     Inbound,
-    MinDurationSettings,
     Sample,
-    SecretSettings,
     Source,
     sample_contact,
-    screen_call,
 )
 from gateway.domain.sources.recognize import Budget, flatten, recognize
+from gateway.domain.sources.settings import (
+    CallSettings,
+    FirstContactSchema,
+    MinDurationSchema,
+    SecretSchema,
+    SecretSettings,
+)
 from gateway.domain.sources.shape import member, scalar
 from gateway.domain.sources.signatures import digest, matches_any, parse_json, require_header
 from gateway.errors import BadRequest, Ignored, Unauthorized
@@ -29,30 +33,36 @@ SMS_CONTACT = {"customer_name": "contact_name", "source_number": "contact_phone"
 PAID = ("ads", "adwords", "paid", "cpc", "ppc")
 
 
-class CallRailSettings(SecretSettings, MinDurationSettings, FirstContactSettings):
+class CallRailSchema(SecretSchema, MinDurationSchema, FirstContactSchema):
     """The company's webhook signing token, and the route's call filters."""
 
 
-class CallRail(Source):
+@dataclass(frozen=True, kw_only=True)
+class CallRailSettings(SecretSettings, CallSettings):
+    """The company's signing token and the route's call filters."""
+
+
+class CallRail(Source[CallRailSettings]):
     """CallRail's call, text-message and form-submission webhooks of one company."""
 
     name = "callrail"
-    settings_schema = CallRailSettings
+    settings_schema = CallRailSchema
+    settings_type = CallRailSettings
     lead_defaults = {"source_type": "phone_call"}
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: CallRailSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """CallRail's Signature: the base64 HMAC-SHA1 of the body."""
-        return {"Signature": digest(settings["secret"], body, algorithm="sha1",
+        return {"Signature": digest(settings.secret, body, algorithm="sha1",
                                     encoding="base64")}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: CallRailSettings) -> None:
         """Check Signature against the body."""
         given = require_header(inbound.headers, "Signature")
         if not matches_any(self.sign(settings, inbound.body)["Signature"], [given]):
             raise Unauthorized("Signature does not match the body")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: CallRailSettings) -> list[Draft]:
         """A call, a text message or a form submission as one lead draft."""
         body = parse_json(inbound.body)
         if not isinstance(body, dict):
@@ -65,16 +75,16 @@ class CallRail(Source):
             raise BadRequest("a CallRail webhook without resource_id")
         values = flatten(body, Budget.for_body(len(inbound.body)))
         if kind == "phone_call":
-            screen_call(settings, duration_s=_number(body.get("duration")),
+            settings.screen(duration_s=_number(body.get("duration")),
                         first_contact=_flag(body.get("first_call")))
         elif kind == "form":
-            screen_call(settings, first_contact=_flag(body.get("first_form")))
+            settings.screen(first_contact=_flag(body.get("first_form")))
         lead, used = _contact(body, values, SMS_CONTACT if kind == "sms" else CONTACT)
         lead.update(source_type=kind, source_platform=platform(body))
         event_id = str(rid) if isinstance(body.get("resource_id"), str) else f"{kind}-{rid}"
         return [Draft(event_id=event_id, lead=lead, fields=values, used=used)]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: CallRailSettings, now: float, tag: str) -> Sample:
         """A post-call webhook of a call from a Google Ads click, as CallRail sends it."""
         body = json.dumps(post_call(sample_contact(tag), tag)).encode()
         return Sample(body, {"Content-Type": "application/json", **self.sign(settings, body)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlencode
@@ -19,10 +20,13 @@ from gateway import defaults
 from gateway.domain.sources.base import (
     Draft,
     Inbound,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
+)
+from gateway.domain.sources.settings import (
+    RouteSchema,
+    RouteSettings,
 )
 from gateway.domain.sources.signatures import (
     check_timestamp,
@@ -44,7 +48,7 @@ ROBOTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "d
 MACHINE_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Failed-Recipients")
 
 
-class MailgunSettings(RouteSettings):
+class MailgunSchema(RouteSchema):
     """The webhook signing key and how far its signed timestamp may be off."""
 
     signing_key = fields.String(required=True, validate=validate.Length(min=8))
@@ -52,32 +56,41 @@ class MailgunSettings(RouteSettings):
                                  validate=validate.Range(1, 3600))
 
 
-class Mailgun(Source):
+@dataclass(frozen=True, kw_only=True)
+class MailgunSettings(RouteSettings):
+    """The HTTP webhook signing key and how far a timestamp may be off (s)."""
+
+    signing_key: str
+    tolerance_s: int = defaults.MAILGUN_TOLERANCE_S
+
+
+class Mailgun(Source[MailgunSettings]):
     """Inbound email a Mailgun route forwards."""
 
     name = "mailgun"
-    settings_schema = MailgunSettings
+    settings_schema = MailgunSchema
+    settings_type = MailgunSettings
     lead_defaults = {"source_type": "email", "source_platform": "direct"}
     success_status = 200        # Mailgun counts only 200 as delivered (406: refused)
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: MailgunSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Mailgun signs in the body, not in a header: see signed_fields."""
         return {}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: MailgunSettings) -> None:
         """Check the body's signature of timestamp + token, and the timestamp both ways."""
         form = _form(inbound)
         stamp, token, given = (form.get(k) for k in ("timestamp", "token", "signature"))
         if not all(isinstance(v, str) and v for v in (stamp, token, given)):
             raise Unauthorized("missing timestamp, token or signature")
         check_timestamp(parse_stamp(str(stamp), "timestamp", "a unix time"), inbound.now,
-                        settings["tolerance_s"], "timestamp")
-        expected = signed_fields(settings["signing_key"], str(stamp), str(token))["signature"]
+                        settings.tolerance_s, "timestamp")
+        expected = signed_fields(settings.signing_key, str(stamp), str(token))["signature"]
         if not matches_any(expected, [str(given)], fold_case=True):
             raise Unauthorized("signature does not match timestamp and token")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: MailgunSettings) -> list[Draft]:
         """The email as one lead: its sender the contact; an auto-reply or bounce, none."""
         form = {k: v if isinstance(v, str) else v[-1] for k, v in _form(inbound).items()}
         headers = _headers(form)
@@ -94,10 +107,10 @@ class Mailgun(Source):
             message_id = stable_hash(message_id or kept)     # none, or too long to keep
         return [Draft(event_id=message_id, lead=lead, fields=kept, used={"from"})]
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: MailgunSettings, now: float, tag: str) -> Sample:
         """An email forwarded by a Mailgun route, urlencoded as Mailgun posts it."""
         body = urlencode(forwarded_email(sample_contact(tag), tag) | signed_fields(
-            settings["signing_key"], str(int(now)), secrets.token_hex(25))).encode()
+            settings.signing_key, str(int(now)), secrets.token_hex(25))).encode()
         return Sample(body, {"Content-Type": FORM})
 
 

@@ -4,6 +4,7 @@ parameters, keyed by the account's auth token>`; answered with empty TwiML."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -13,13 +14,16 @@ from gateway.domain.sources.base import (
     Answer,
     Draft,
     Inbound,
-    MinDurationSettings,
     Outcome,
-    RouteSettings,
     Sample,
     Source,
     sample_contact,
-    screen_call,
+)
+from gateway.domain.sources.settings import (
+    CallSettings,
+    MinDurationSchema,
+    RouteSchema,
+    RouteSettings,
 )
 from gateway.domain.sources.signatures import digest, matches_any, parse_form, require_header
 from gateway.errors import BadRequest, Ignored, Unauthorized, UnsupportedMediaType
@@ -30,7 +34,7 @@ FINISHED = ("completed", "busy", "no-answer", "canceled", "failed")
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-class TwilioSettings(RouteSettings, MinDurationSettings):
+class TwilioSchema(RouteSchema, MinDurationSchema):
     """The account's auth token, the URL Twilio signs, and the route's call filter."""
 
     auth_token = fields.String(required=True, validate=validate.Length(min=8))
@@ -38,33 +42,42 @@ class TwilioSettings(RouteSettings, MinDurationSettings):
     public_url = fields.URL(require_tld=False, schemes={"http", "https"})
 
 
-class Twilio(Source):
+@dataclass(frozen=True, kw_only=True)
+class TwilioSettings(RouteSettings, CallSettings):
+    """The account's auth token, the URL Twilio signs ('': the one received), call filters."""
+
+    auth_token: str
+    public_url: str = ""
+
+
+class Twilio(Source[TwilioSettings]):
     """Inbound SMS and finished inbound calls from a Twilio number."""
 
     name = "twilio"
-    settings_schema = TwilioSettings
+    settings_schema = TwilioSchema
+    settings_type = TwilioSettings
     lead_defaults = {"source_type": "sms", "source_platform": "direct"}
 
-    def sign(self, settings: dict[str, Any], body: bytes, *, stamp: str = "",
+    def sign(self, settings: TwilioSettings, body: bytes, *, stamp: str = "",
              msg_id: str = "") -> dict[str, str]:
         """Twilio's X-Twilio-Signature of a form post; stamp is the URL Twilio posts to (the
         part of its scheme that is neither body nor key)."""
-        return {"X-Twilio-Signature": signature(settings["auth_token"], stamp,
+        return {"X-Twilio-Signature": signature(settings.auth_token, stamp,
                                                 parse_form(body))}
 
-    def authenticate(self, inbound: Inbound, settings: dict[str, Any]) -> None:
+    def authenticate(self, inbound: Inbound, settings: TwilioSettings) -> None:
         """Check X-Twilio-Signature over the public URL (with and without its default port,
         as Twilio's own validator does) and the form parameters."""
         if inbound.mimetype != FORM:
             raise UnsupportedMediaType(f"Twilio posts {FORM}")
         given = require_header(inbound.headers, "X-Twilio-Signature")
         params = parse_form(inbound.body)
-        url = settings.get("public_url") or inbound.url
-        expected = [signature(settings["auth_token"], u, params) for u in url_forms(url)]
+        url = settings.public_url or inbound.url
+        expected = [signature(settings.auth_token, u, params) for u in url_forms(url)]
         if not any(matches_any(e, [given]) for e in expected):
             raise Unauthorized("X-Twilio-Signature does not match the URL and parameters")
 
-    def parse(self, inbound: Inbound, settings: dict[str, Any]) -> list[Draft]:
+    def parse(self, inbound: Inbound, settings: TwilioSettings) -> list[Draft]:
         """An inbound SMS, or a finished inbound call's status callback, as one draft."""
         form = {k: v if isinstance(v, str) else v[-1] for k, v in parse_form(inbound.body).items()}
         if form.get("MessageSid") or form.get("SmsMessageSid"):
@@ -73,16 +86,16 @@ class Twilio(Source):
             return [_call(form, settings)]
         raise BadRequest("not a Twilio messaging or call webhook: no MessageSid or CallSid")
 
-    def answer(self, outcome: Outcome, inbound: Inbound, settings: dict[str, Any]) -> Answer:
+    def answer(self, outcome: Outcome, inbound: Inbound, settings: TwilioSettings) -> Answer:
         """Empty TwiML: nothing said back to the texter (Twilio ignores it on a status
         callback)."""
         return Answer(200, EMPTY_TWIML, "text/xml")
 
-    def sample(self, settings: dict[str, Any], now: float, tag: str) -> Sample:
+    def sample(self, settings: TwilioSettings, now: float, tag: str) -> Sample:
         """An inbound SMS as Twilio posts it to public_url."""
         body = urlencode(sms_params(sample_contact(tag), tag)).encode()
         return Sample(body, {"Content-Type": FORM, **self.sign(
-            settings, body, stamp=settings.get("public_url") or "")})
+            settings, body, stamp=settings.public_url or "")})
 
 
 def signature(token: str, url: str, params: dict[str, Any]) -> str:
@@ -120,7 +133,7 @@ def _sms(form: dict[str, str]) -> Draft:
                  fields=form, used={"From"} if sender else set())
 
 
-def _call(form: dict[str, str], settings: dict[str, Any]) -> Draft:
+def _call(form: dict[str, str], settings: TwilioSettings) -> Draft:
     """A finished inbound call from its status callback; any other call request is none."""
     status = form.get("CallStatus", "")
     if "CallbackSource" not in form and status not in FINISHED:
@@ -131,7 +144,7 @@ def _call(form: dict[str, str], settings: dict[str, Any]) -> Draft:
     if status not in FINISHED:
         raise Ignored(f"call status {status!r}: the lead is its final status callback")
     duration = form.get("CallDuration", "")          # seconds (Duration is in minutes)
-    screen_call(settings, duration_s=float(duration) if duration.isdigit() else None)
+    settings.screen(duration_s=float(duration) if duration.isdigit() else None)
     lead: dict[str, Any] = {"contact_phone": form.get("From", ""), "source_type": "phone_call"}
     used = {"From"}
     if form.get("CallerName"):
