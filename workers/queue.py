@@ -22,8 +22,10 @@ def flush_queue(ctx: WorkerContext) -> Queue:
 
 
 def worker_on(queue: Queue, worker_class: type[W]) -> W:
-    """An RQ worker of worker_class over queue, on the queue's connection."""
-    return worker_class([queue], connection=queue.connection)
+    """An RQ worker of worker_class over queue, on the queue's connection (RQ asks Redis
+    while it makes one: a Redis that does not answer is StoreUnavailable here too)."""
+    with translated():
+        return worker_class([queue], connection=queue.connection)
 
 
 def enqueue(queue: Queue, func: str, *args: Any, **options: Any) -> None:
