@@ -20,9 +20,9 @@ import redis
 from bench.harness import free_port
 from gateway import defaults
 from gateway.local.redis_server import RedisServer
-from gateway.store.history import LAG_BUCKETS, History
 from gateway.store.keys import Keys
 from gateway.store.metrics import Metrics
+from gateway.store.state.history import LAG_BUCKETS, History
 
 OUTCOMES = ("accepted", "duplicate", "bad_request", "ignored")
 START = 1_777_593_600              # a UTC midnight

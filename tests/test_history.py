@@ -6,9 +6,9 @@ from typing import Any
 
 import redis
 
-from gateway.store.history import LAG_BUCKETS, History, quantile
 from gateway.store.keys import Keys
 from gateway.store.metrics import Metrics
+from gateway.store.state.history import LAG_BUCKETS, History, quantile
 
 DAY = 1_777_593_600                # a UTC midnight
 

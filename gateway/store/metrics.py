@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from gateway import defaults
 from gateway.errors import StoreUnavailable
-from gateway.store.history import History
+from gateway.store.state.history import History
 
 log = logging.getLogger("leadgate.metrics")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,

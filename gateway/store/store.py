@@ -25,7 +25,6 @@ from gateway.errors import ConfigError, NotAcknowledged, StoreFull
 from gateway.store.connection import store_client, translated
 from gateway.store.google_match import GoogleMatchIndex
 from gateway.store.headroom import memory
-from gateway.store.history import History
 from gateway.store.index import Index
 from gateway.store.keys import Keys
 from gateway.store.lease import Lease
@@ -33,6 +32,7 @@ from gateway.store.metrics import Metrics
 from gateway.store.readmodel import ReadModel
 from gateway.store.scripts import register, source
 from gateway.store.state.alerts import Alerts
+from gateway.store.state.history import History
 from gateway.store.state.imports import ImportRecords
 from gateway.store.state.reconciliations import Reconciliations
 from gateway.store.state.sessions import Sessions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.config import Config
 from gateway.store.headroom import Memory
-from gateway.store.history import LAG_BUCKETS, ROUTE_KINDS, Hour, quantile
+from gateway.store.state.history import LAG_BUCKETS, ROUTE_KINDS, Hour, quantile
 from gateway.store.store import Store
 from gateway.web.console.charts import Chart
 
